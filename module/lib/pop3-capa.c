@@ -1,0 +1,33 @@
+/* CAPA text (RFC 2449, RFC 3206, RFC 5034). */
+
+#include "lib.h"
+#include "str.h"
+#include "pop3-capa.h"
+
+#define POP3_CAPA_IMPLEMENTATION "altpop"
+
+void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,
+			    const char *const *sasl_mechs)
+{
+	str_append(dest, "+OK Capability list follows\r\n");
+	str_append(dest, "CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
+		   "PIPELINING\r\nAUTH-RESP-CODE\r\n");
+	if ((flags & POP3_CAPA_FLAG_STLS) != 0)
+		str_append(dest, "STLS\r\n");
+	if ((flags & POP3_CAPA_FLAG_USER) != 0)
+		str_append(dest, "USER\r\n");
+	if (sasl_mechs != NULL && sasl_mechs[0] != NULL) {
+		str_append(dest, "SASL");
+		for (unsigned int i = 0; sasl_mechs[i] != NULL; i++) {
+			str_append_c(dest, ' ');
+			str_append(dest, sasl_mechs[i]);
+		}
+		str_append(dest, "\r\n");
+	}
+	if ((flags & POP3_CAPA_FLAG_LAST) != 0)
+		str_append(dest, "LAST\r\n");
+	if ((flags & POP3_CAPA_FLAG_SDPS) != 0)
+		str_append(dest, "X-SDPS\r\n");
+	str_append(dest, "IMPLEMENTATION "POP3_CAPA_IMPLEMENTATION"\r\n");
+	str_append(dest, ".\r\n");
+}

@@ -1,0 +1,73 @@
+#ifndef ALTPOP_LOGIN_H
+#define ALTPOP_LOGIN_H
+
+#include "net.h"
+#include "client-common.h"
+#include "auth-client.h"
+#include "altpop-login-settings.h"
+
+/* A POP3 APOP timestamp: <pid.connect-uid.time.random@host>. */
+#define ALTPOP_APOP_RANDOM_BYTES 16
+
+enum altpop_proxy_state {
+	ALTPOP_PROXY_BANNER = 0,
+	ALTPOP_PROXY_STARTTLS,
+	ALTPOP_PROXY_XCLIENT,
+	ALTPOP_PROXY_LOGIN1,
+	ALTPOP_PROXY_LOGIN2,
+
+	ALTPOP_PROXY_STATE_COUNT
+};
+
+enum altpop_reply {
+	ALTPOP_REPLY_OK,
+	ALTPOP_REPLY_ERROR,
+	ALTPOP_REPLY_AUTH_ERROR,
+	ALTPOP_REPLY_TEMPFAIL,
+	ALTPOP_REPLY_IN_USE,
+};
+
+struct altpop_login_client {
+	struct client common;
+	const struct altpop_login_settings *set;
+
+	/* name of the command being read (AUTH reads its line itself) */
+	char *current_cmd;
+	char *last_user;
+	char *apop_challenge;
+	unsigned int apop_server_pid, apop_connect_uid;
+
+	enum altpop_proxy_state proxy_state;
+	bool proxy_xclient:1;
+	bool auth_mech_name_parsed:1;
+};
+
+/* login-main.c */
+void altpop_login_reply(struct client *client, enum altpop_reply reply,
+			const char *text);
+
+/* login-commands.c: the pre-auth command table. Returns FALSE when the
+   input must not be processed further right now. */
+bool altpop_login_input_next_cmd(struct client *client);
+
+/* login-auth.c */
+bool altpop_cmd_user(struct altpop_login_client *client, const char *args);
+bool altpop_cmd_pass(struct altpop_login_client *client, const char *args);
+bool altpop_cmd_apop(struct altpop_login_client *client, const char *args);
+int altpop_cmd_auth(struct altpop_login_client *client);
+bool altpop_cmd_capa(struct altpop_login_client *client, const char *args);
+char *altpop_apop_challenge_create(struct altpop_login_client *client);
+void altpop_login_auth_result(struct client *client,
+			      enum client_auth_result result,
+			      const struct client_auth_reply *reply,
+			      const char *text);
+
+/* login-proxy.c */
+void altpop_proxy_reset(struct client *client);
+int altpop_proxy_parse_line(struct client *client, const char *line);
+void altpop_proxy_failed(struct client *client,
+			 enum login_proxy_failure_type type,
+			 const char *reason, bool reconnecting);
+const char *altpop_proxy_get_state(struct client *client);
+
+#endif

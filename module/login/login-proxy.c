@@ -1,0 +1,184 @@
+/* Proxying an authenticated client to a backend POP3 server (passdb
+   "proxy" field): banner, optional STLS and XCLIENT, then USER/PASS. */
+
+#include "login-common.h"
+#include "ioloop.h"
+#include "istream.h"
+#include "ostream.h"
+#include "str.h"
+#include "str-sanitize.h"
+#include "login-proxy.h"
+#include "altpop-login.h"
+
+/* how much of a backend's line goes into our log */
+#define PROXY_LOG_LINE_MAX 160
+
+static const char *altpop_proxy_state_names[ALTPOP_PROXY_STATE_COUNT] = {
+	"banner", "starttls", "xclient", "login1", "login2"
+};
+
+static void proxy_fail(struct client *client,
+		       enum login_proxy_failure_type type, const char *reason)
+{
+	login_proxy_failed(client->login_proxy,
+			   login_proxy_get_event(client->login_proxy),
+			   type, reason);
+}
+
+static int proxy_send_login(struct altpop_login_client *aclient,
+			    struct ostream *output)
+{
+	struct client *client = &aclient->common;
+	string_t *str = t_str_new(128);
+
+	if (client->proxy_mech != NULL) {
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG,
+			   "altpop proxies with USER/PASS only: remove "
+			   "proxy_mech from the passdb reply");
+		return -1;
+	}
+	if (aclient->proxy_xclient && !client->proxy_not_trusted) {
+		str_printfa(str, "XCLIENT ADDR=%s PORT=%u SESSION=%s TTL=%u\r\n",
+			    net_ip2addr(&client->ip), client->remote_port,
+			    client_get_session_id(client),
+			    client->proxy_ttl - 1);
+		aclient->proxy_state = ALTPOP_PROXY_XCLIENT;
+	} else {
+		aclient->proxy_state = ALTPOP_PROXY_LOGIN1;
+	}
+	str_printfa(str, "USER %s\r\n", client->proxy_user);
+	o_stream_nsend(output, str_data(str), str_len(str));
+	return 0;
+}
+
+static bool proxy_line_ok(const char *line)
+{
+	return str_begins(line, "+OK");
+}
+
+int altpop_proxy_parse_line(struct client *client, const char *line)
+{
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+	struct ostream *output = login_proxy_get_ostream(client->login_proxy);
+
+	switch (aclient->proxy_state) {
+	case ALTPOP_PROXY_BANNER:
+		if (!proxy_line_ok(line)) {
+			proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_PROTOCOL,
+				   t_strdup_printf("Invalid banner: %s",
+				   str_sanitize(line, PROXY_LOG_LINE_MAX)));
+			return -1;
+		}
+		aclient->proxy_xclient = str_begins(line + 3, " [XCLIENT]");
+		if ((login_proxy_get_ssl_flags(client->login_proxy) &
+		     PROXY_SSL_FLAG_STARTTLS) != 0) {
+			o_stream_nsend_str(output, "STLS\r\n");
+			aclient->proxy_state = ALTPOP_PROXY_STARTTLS;
+			return 0;
+		}
+		return proxy_send_login(aclient, output) < 0 ? -1 : 0;
+	case ALTPOP_PROXY_STARTTLS:
+		if (!proxy_line_ok(line)) {
+			proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_REMOTE,
+				   t_strdup_printf("STLS failed: %s",
+				   str_sanitize(line, PROXY_LOG_LINE_MAX)));
+			return -1;
+		}
+		if (login_proxy_starttls(client->login_proxy) < 0)
+			return -1;
+		output = login_proxy_get_ostream(client->login_proxy);
+		return proxy_send_login(aclient, output) < 0 ? -1 : 1;
+	case ALTPOP_PROXY_XCLIENT:
+		if (!proxy_line_ok(line)) {
+			proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_REMOTE,
+				   t_strdup_printf("XCLIENT failed: %s",
+				   str_sanitize(line, PROXY_LOG_LINE_MAX)));
+			return -1;
+		}
+		aclient->proxy_state = ALTPOP_PROXY_LOGIN1;
+		return 0;
+	case ALTPOP_PROXY_LOGIN1:
+		if (!proxy_line_ok(line))
+			break;
+		o_stream_nsend_str(output, t_strdup_printf(
+			"PASS %s\r\n", client->proxy_password));
+		aclient->proxy_state = ALTPOP_PROXY_LOGIN2;
+		return 0;
+	case ALTPOP_PROXY_LOGIN2:
+		if (!proxy_line_ok(line))
+			break;
+		/* logged in: the client sees the backend's reply */
+		o_stream_nsend_str(client->output,
+				   t_strconcat(line, "\r\n", NULL));
+		client_proxy_finish_destroy_client(client);
+		return 1;
+	case ALTPOP_PROXY_STATE_COUNT:
+		i_unreached();
+	}
+
+	/* the backend refused the login */
+	if (str_begins(line, "-ERR [SYS/TEMP]")) {
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_AUTH_TEMPFAIL,
+			   line + 5);
+	} else {
+		if (str_begins(line, "-ERR "))
+			client_send_raw(client, t_strconcat(line, "\r\n", NULL));
+		else
+			altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
+					   AUTH_FAILED_MSG);
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_AUTH_REPLIED,
+			   str_begins(line, "-ERR ") ? line + 5 : line);
+	}
+	return -1;
+}
+
+void altpop_proxy_reset(struct client *client)
+{
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+
+	aclient->proxy_state = ALTPOP_PROXY_BANNER;
+}
+
+void altpop_proxy_failed(struct client *client,
+			 enum login_proxy_failure_type type,
+			 const char *reason, bool reconnecting)
+{
+	if (!reconnecting) {
+		switch (type) {
+		case LOGIN_PROXY_FAILURE_TYPE_CONNECT:
+		case LOGIN_PROXY_FAILURE_TYPE_INTERNAL:
+		case LOGIN_PROXY_FAILURE_TYPE_REMOTE:
+		case LOGIN_PROXY_FAILURE_TYPE_PROTOCOL:
+			altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL,
+					   LOGIN_PROXY_FAILURE_MSG);
+			break;
+		case LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG:
+		case LOGIN_PROXY_FAILURE_TYPE_REMOTE_CONFIG:
+			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
+					   LOGIN_PROXY_FAILURE_MSG);
+			break;
+		case LOGIN_PROXY_FAILURE_TYPE_AUTH_TEMPFAIL:
+			/* reason carries its [SYS/TEMP] code */
+			altpop_login_reply(client, ALTPOP_REPLY_ERROR, reason);
+			break;
+		case LOGIN_PROXY_FAILURE_TYPE_AUTH_NOT_REPLIED:
+			altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
+					   AUTH_FAILED_MSG);
+			break;
+		case LOGIN_PROXY_FAILURE_TYPE_AUTH_REPLIED:
+		case LOGIN_PROXY_FAILURE_TYPE_AUTH_LIMIT_REACHED_REPLIED:
+			break;
+		}
+	}
+	client_common_proxy_failed(client, type, reason, reconnecting);
+}
+
+const char *altpop_proxy_get_state(struct client *client)
+{
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+
+	return altpop_proxy_state_names[aclient->proxy_state];
+}

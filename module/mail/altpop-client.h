@@ -1,0 +1,157 @@
+#ifndef ALTPOP_CLIENT_H
+#define ALTPOP_CLIENT_H
+
+#include "seq-range-array.h"
+#include "altpop-settings.h"
+
+struct mail;
+struct mail_user;
+struct mail_namespace;
+struct mail_storage_service_user;
+struct mailbox;
+struct mailbox_transaction_context;
+struct dotlock;
+
+/* Stop reading commands while this much output is still unsent; start
+   again when it drops to half. */
+#define ALTPOP_OUTBUF_THROTTLE_SIZE (64*1024)
+/* Longest command line accepted after login (RFC 1939 says 255 octets of
+   arguments; allow more for odd clients but never unbounded). */
+#define ALTPOP_MAX_INBUF_SIZE 2048
+/* Commit the open transaction when the client idles this long, so the
+   mailbox is not kept locked by a sleeping client. */
+#define ALTPOP_COMMIT_TIMEOUT_MSECS (10*1000)
+
+/* RFC 1939 session states as the post-login process sees them. */
+enum altpop_state {
+	ALTPOP_STATE_AUTHORIZATION	= 0x01,
+	ALTPOP_STATE_TRANSACTION	= 0x02,
+	ALTPOP_STATE_UPDATE		= 0x04,
+};
+
+struct altpop_client;
+/* A command that writes more than fits in the output buffer keeps a
+   continuation; it is called again when the client has read some. */
+typedef void altpop_cmd_continue_t(struct altpop_client *client);
+
+/* One message of the maildrop: msgnum (0..n-1) is the POP3 number - 1. */
+struct altpop_message {
+	uint32_t seq;
+	uoff_t size;
+};
+
+struct altpop_client {
+	struct altpop_client *prev, *next;
+	pool_t pool;
+	struct event *event;
+
+	int fd_in, fd_out;
+	struct io *io;
+	struct istream *input;
+	struct ostream *output;
+	struct timeout *to_idle, *to_commit;
+
+	enum altpop_state state;
+	altpop_cmd_continue_t *cmd;
+	void *cmd_context;
+
+	struct mail_storage_service_user *service_user;
+	struct mail_user *user;
+	const struct altpop_settings *set;
+	struct mail_namespace *inbox_ns;
+	struct mailbox *mailbox;
+	struct mailbox_transaction_context *trans;
+	struct dotlock *session_dotlock;
+	struct timeout *to_session_lock_refresh;
+
+	time_t last_input, last_output;
+	unsigned int bad_counter;
+
+	/* the maildrop as it was at login */
+	uint32_t uid_validity;
+	unsigned int messages_count;
+	struct altpop_message *messages;
+	uoff_t total_size;
+	uint32_t highest_seq;
+	ARRAY_TYPE(seq_range) all_seqs;
+
+	/* DELE marks and RETR \Seen marks, bit per msgnum */
+	unsigned char *deleted_bitmask;
+	unsigned char *seen_bitmask;
+	unsigned int deleted_count, seen_change_count;
+	uoff_t deleted_size;
+	unsigned int highest_expunged_msgnum;
+
+	/* UIDLs, computed once per session when first needed */
+	pool_t uidl_pool;
+	const char **uidls;
+
+	/* logout statistics */
+	uoff_t top_bytes, retr_bytes;
+	unsigned int top_count, retr_count;
+
+	bool destroyed:1;
+	bool disconnected:1;
+	bool waiting_input:1;
+	bool quit_seen:1;
+	bool update_success:1;
+	bool anvil_sent:1;
+};
+
+#define ALTPOP_MSGNUM_BIT_IS_SET(bitmask, msgnum) \
+	((bitmask) != NULL && \
+	 ((bitmask)[(msgnum) / CHAR_BIT] & (1U << ((msgnum) % CHAR_BIT))) != 0)
+#define ALTPOP_MSGNUM_BIT_SET(bitmask, msgnum) \
+	((bitmask)[(msgnum) / CHAR_BIT] |= (1U << ((msgnum) % CHAR_BIT)))
+#define ALTPOP_BITMASK_SIZE(count) (((count) + CHAR_BIT - 1) / CHAR_BIT)
+
+#define ALTPOP_CLIENT_OUTPUT_FULL(client) \
+	(o_stream_get_buffer_used_size((client)->output) >= \
+	 ALTPOP_OUTBUF_THROTTLE_SIZE)
+
+extern struct altpop_client *altpop_clients;
+extern unsigned int altpop_client_count;
+
+/* client.c */
+struct altpop_client *
+altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
+		     struct mail_storage_service_user *service_user,
+		     const struct altpop_settings *set);
+void altpop_client_add_input(struct altpop_client *client,
+			     const unsigned char *data, size_t size);
+void altpop_client_destroy(struct altpop_client *client, const char *reason)
+	ATTR_NULL(2);
+void altpop_client_disconnect(struct altpop_client *client,
+			      const char *reason);
+void altpop_client_send_line(struct altpop_client *client, const char *line);
+void altpop_client_send_linef(struct altpop_client *client,
+			      const char *fmt, ...) ATTR_FORMAT(2, 3);
+void altpop_client_send_storage_error(struct altpop_client *client);
+bool altpop_client_handle_input(struct altpop_client *client);
+void altpop_clients_destroy_all(void);
+void altpop_refresh_proctitle(void);
+
+/* mailbox.c */
+int altpop_mailbox_open(struct altpop_client *client, const char **error_r);
+bool altpop_mailbox_update(struct altpop_client *client);
+uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum);
+
+/* commands.c */
+int altpop_command_execute(struct altpop_client *client, const char *name,
+			   const char *args);
+
+/* fetch.c: RETR (body_lines == UOFF_T_MAX) and TOP */
+int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
+		 uoff_t body_lines, uoff_t *byte_counter);
+
+/* uidl.c */
+int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r);
+
+/* session-lock.c */
+int altpop_session_lock(struct altpop_client *client);
+void altpop_session_unlock(struct altpop_client *client);
+
+/* logout.c */
+const char *altpop_logout_stats(struct altpop_client *client);
+
+#endif

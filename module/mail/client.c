@@ -1,0 +1,435 @@
+/* A post-login client: I/O, timeouts, the command loop and teardown. */
+
+#include "lib.h"
+#include "array.h"
+#include "ioloop.h"
+#include "net.h"
+#include "iostream.h"
+#include "istream.h"
+#include "istream-concat.h"
+#include "ostream.h"
+#include "iostream-rawlog.h"
+#include "llist.h"
+#include "str.h"
+#include "hostpid.h"
+#include "process-title.h"
+#include "master-service.h"
+#include "mail-storage.h"
+#include "mail-storage-service.h"
+#include "mail-autoexpunge.h"
+#include "mail-user.h"
+#include "pop3-line.h"
+#include "altpop-client.h"
+
+#include <unistd.h>
+
+struct altpop_client *altpop_clients = NULL;
+unsigned int altpop_client_count = 0;
+
+static void altpop_client_input(struct altpop_client *client);
+static int altpop_client_output(struct altpop_client *client);
+
+void altpop_refresh_proctitle(void)
+{
+	struct altpop_client *client = altpop_clients;
+	string_t *title;
+
+	if (client == NULL || !client->set->verbose_proctitle)
+		return;
+	title = t_str_new(128);
+	str_append_c(title, '[');
+	if (altpop_client_count == 1) {
+		str_append(title, client->user->username);
+		if (client->user->conn.remote_ip != NULL) {
+			str_append_c(title, ' ');
+			str_append(title,
+				   net_ip2addr(client->user->conn.remote_ip));
+		}
+	} else {
+		str_printfa(title, "%u connections", altpop_client_count);
+	}
+	str_append_c(title, ']');
+	process_title_set(str_c(title));
+}
+
+static void altpop_client_commit_timeout(struct altpop_client *client)
+{
+	if (client->cmd != NULL || client->trans == NULL)
+		return;
+	/* let other sessions (and delivery) see our cached data */
+	(void)mailbox_transaction_commit(&client->trans);
+	client->trans = mailbox_transaction_begin(client->mailbox, 0, __func__);
+}
+
+static void altpop_client_idle_timeout(struct altpop_client *client)
+{
+	if (client->cmd != NULL) {
+		altpop_client_destroy(client, t_strdup_printf(
+			"Client has not read server output for %ld secs",
+			(long)(ioloop_time - client->last_output)));
+	} else {
+		altpop_client_send_line(client,
+			"-ERR Disconnected for inactivity.");
+		altpop_client_destroy(client, t_strdup_printf(
+			"Inactivity - no input for %ld secs",
+			(long)(ioloop_time - client->last_input)));
+	}
+}
+
+struct altpop_client *
+altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
+		     struct mail_storage_service_user *service_user,
+		     const struct altpop_settings *set)
+{
+	struct altpop_client *client;
+	pool_t pool;
+
+	net_set_nonblock(fd_in, TRUE);
+	net_set_nonblock(fd_out, TRUE);
+
+	pool = pool_alloconly_create("altpop client", 512);
+	client = p_new(pool, struct altpop_client, 1);
+	client->pool = pool;
+	client->event = event_create(user->event);
+	event_set_append_log_prefix(client->event, "altpop: ");
+	client->service_user = service_user;
+	client->user = user;
+	client->set = set;
+	client->state = ALTPOP_STATE_AUTHORIZATION;
+	client->fd_in = fd_in;
+	client->fd_out = fd_out;
+	client->input = i_stream_create_fd(fd_in, ALTPOP_MAX_INBUF_SIZE);
+	client->output = o_stream_create_fd(fd_out, SIZE_MAX);
+	o_stream_set_no_error_handling(client->output, TRUE);
+	o_stream_set_flush_callback(client->output, altpop_client_output,
+				    client);
+	if (set->rawlog_dir[0] != '\0') {
+		(void)iostream_rawlog_create(set->rawlog_dir, &client->input,
+					     &client->output);
+	}
+
+	client->last_input = client->last_output = ioloop_time;
+	client->to_idle = timeout_add(set->altpop_idle_timeout * 1000,
+				      altpop_client_idle_timeout, client);
+	client->to_commit = timeout_add(ALTPOP_COMMIT_TIMEOUT_MSECS,
+					altpop_client_commit_timeout, client);
+
+	altpop_client_count++;
+	DLLIST_PREPEND(&altpop_clients, client);
+	altpop_refresh_proctitle();
+	return client;
+}
+
+void altpop_client_add_input(struct altpop_client *client,
+			     const unsigned char *data, size_t size)
+{
+	struct ostream *output;
+
+	if (size > 0) {
+		/* bytes the login process read past the login command */
+		struct istream *inputs[] = {
+			i_stream_create_copy_from_data(data, size),
+			client->input,
+			NULL
+		};
+		client->input = i_stream_create_concat(inputs);
+		i_stream_copy_fd(client->input, inputs[1]);
+		i_stream_unref(&inputs[0]);
+		i_stream_unref(&inputs[1]);
+		i_stream_set_input_pending(client->input, TRUE);
+	}
+	client->io = io_add_istream(client->input, altpop_client_input, client);
+
+	output = client->output;
+	o_stream_ref(output);
+	o_stream_cork(output);
+	(void)altpop_client_handle_input(client);
+	o_stream_uncork(output);
+	o_stream_unref(&output);
+}
+
+void altpop_client_destroy(struct altpop_client *client, const char *reason)
+{
+	i_assert(!client->destroyed);
+	client->destroyed = TRUE;
+
+	if (client->seen_change_count > 0 && client->mailbox != NULL)
+		(void)altpop_mailbox_update(client);
+
+	if (!client->disconnected) {
+		if (reason == NULL) {
+			reason = io_stream_get_disconnect_reason(client->input,
+								 client->output);
+		}
+		e_info(client->event, "Disconnected: %s %s", reason,
+		       altpop_logout_stats(client));
+	}
+	if (client->cmd != NULL) {
+		/* let the running command free its state */
+		i_stream_close(client->input);
+		o_stream_close(client->output);
+		client->cmd(client);
+		i_assert(client->cmd == NULL);
+	}
+	if (client->trans != NULL) {
+		/* no QUIT: keep cached data (sizes), but nothing is deleted */
+		(void)mailbox_transaction_commit(&client->trans);
+	}
+	if (array_is_created(&client->all_seqs))
+		array_free(&client->all_seqs);
+	if (client->mailbox != NULL)
+		mailbox_free(&client->mailbox);
+	if (client->anvil_sent) {
+		master_service_anvil_send(master_service, t_strconcat(
+			"DISCONNECT\t", my_pid, "\taltpop/",
+			mail_user_get_anvil_userip_ident(client->user),
+			"\n", NULL));
+	}
+	altpop_session_unlock(client);
+
+	pool_unref(&client->uidl_pool);
+	i_free(client->messages);
+	i_free(client->deleted_bitmask);
+	i_free(client->seen_bitmask);
+
+	io_remove(&client->io);
+	timeout_remove(&client->to_idle);
+	timeout_remove(&client->to_commit);
+	i_stream_destroy(&client->input);
+	o_stream_destroy(&client->output);
+	fd_close_maybe_stdio(&client->fd_in, &client->fd_out);
+
+	mail_user_autoexpunge(client->user);
+	mail_user_deinit(&client->user);
+	mail_storage_service_user_unref(&client->service_user);
+
+	altpop_client_count--;
+	DLLIST_REMOVE(&altpop_clients, client);
+	event_unref(&client->event);
+	pool_unref(&client->pool);
+
+	master_service_client_connection_destroyed(master_service);
+	altpop_refresh_proctitle();
+}
+
+static void altpop_client_destroy_timeout(struct altpop_client *client)
+{
+	altpop_client_destroy(client, NULL);
+}
+
+void altpop_client_disconnect(struct altpop_client *client,
+			      const char *reason)
+{
+	if (client->disconnected)
+		return;
+	client->disconnected = TRUE;
+	e_info(client->event, "Disconnected: %s %s", reason,
+	       altpop_logout_stats(client));
+
+	(void)o_stream_flush(client->output);
+	i_stream_close(client->input);
+	o_stream_close(client->output);
+
+	timeout_remove(&client->to_idle);
+	client->to_idle = timeout_add(0, altpop_client_destroy_timeout, client);
+}
+
+static void altpop_client_output_throttle(struct altpop_client *client)
+{
+	if (!ALTPOP_CLIENT_OUTPUT_FULL(client)) {
+		client->last_output = ioloop_time;
+	} else if (client->io != NULL) {
+		/* read no more commands until the client reads our output */
+		io_remove(&client->io);
+		o_stream_set_flush_pending(client->output, TRUE);
+	}
+}
+
+void altpop_client_send_line(struct altpop_client *client, const char *line)
+{
+	struct const_iovec iov[2];
+
+	if (client->output->closed)
+		return;
+	iov[0].iov_base = line;
+	iov[0].iov_len = strlen(line);
+	iov[1].iov_base = "\r\n";
+	iov[1].iov_len = 2;
+	o_stream_nsendv(client->output, iov, 2);
+	altpop_client_output_throttle(client);
+}
+
+void altpop_client_send_linef(struct altpop_client *client,
+			      const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	T_BEGIN {
+		altpop_client_send_line(client, t_strdup_vprintf(fmt, args));
+	} T_END;
+	va_end(args);
+}
+
+void altpop_client_send_storage_error(struct altpop_client *client)
+{
+	enum mail_error error;
+	const char *errstr;
+
+	if (mailbox_is_inconsistent(client->mailbox)) {
+		altpop_client_send_line(client, "-ERR [SYS/TEMP] Mailbox is "
+					"in inconsistent state, please relogin.");
+		altpop_client_disconnect(client,
+					 "Mailbox is in inconsistent state.");
+		return;
+	}
+	errstr = mailbox_get_last_error(client->mailbox, &error);
+	switch (error) {
+	case MAIL_ERROR_TEMP:
+	case MAIL_ERROR_NOQUOTA:
+	case MAIL_ERROR_INUSE:
+		altpop_client_send_linef(client, "-ERR [SYS/TEMP] %s", errstr);
+		break;
+	default:
+		altpop_client_send_linef(client, "-ERR [SYS/PERM] %s", errstr);
+		break;
+	}
+}
+
+static bool altpop_client_next_line(struct altpop_client *client,
+				    const char **line_r, bool *bad_r)
+{
+	const unsigned char *data, *lf;
+	size_t size, len;
+
+	data = i_stream_get_data(client->input, &size);
+	lf = memchr(data, '\n', size);
+	if (lf == NULL)
+		return FALSE;
+	len = lf - data;
+	if (len > 0 && data[len-1] == '\r')
+		len--;
+	*bad_r = pop3_line_has_bad_bytes(data, len);
+	*line_r = i_stream_next_line(client->input);
+	i_assert(*line_r != NULL);
+	return TRUE;
+}
+
+bool altpop_client_handle_input(struct altpop_client *client)
+{
+	const char *line, *name, *args, *error;
+	bool bad;
+	int ret;
+
+	o_stream_cork(client->output);
+	while (!client->output->closed && client->cmd == NULL &&
+	       client->io != NULL &&
+	       altpop_client_next_line(client, &line, &bad)) {
+		if (bad) {
+			altpop_client_send_line(client, "-ERR Invalid "
+				"characters (NUL or bare CR) in command line.");
+			ret = -1;
+		} else if (!pop3_line_split(line, &name, &args, &error)) {
+			altpop_client_send_linef(client, "-ERR %s", error);
+			ret = -1;
+		} else T_BEGIN {
+			ret = altpop_command_execute(client, name, args);
+		} T_END;
+
+		if (ret >= 0)
+			client->bad_counter = 0;
+		else if (++client->bad_counter >=
+			 client->set->altpop_max_bad_commands) {
+			altpop_client_send_line(client,
+				"-ERR Too many bad commands.");
+			altpop_client_disconnect(client,
+				"Too many bad commands.");
+		}
+	}
+	if ((client->cmd != NULL || client->io == NULL) &&
+	    !client->output->closed) {
+		/* a long reply is running or output is full: come back
+		   when the client has read some */
+		o_stream_set_flush_pending(client->output, TRUE);
+		client->waiting_input = TRUE;
+	}
+	o_stream_uncork(client->output);
+
+	if (client->output->closed && !client->disconnected) {
+		altpop_client_destroy(client, NULL);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void altpop_client_input(struct altpop_client *client)
+{
+	if (client->cmd != NULL) {
+		/* finish the running command first */
+		io_remove(&client->io);
+		client->waiting_input = TRUE;
+		return;
+	}
+	client->waiting_input = FALSE;
+	client->last_input = ioloop_time;
+	timeout_reset(client->to_idle);
+	if (client->to_commit != NULL)
+		timeout_reset(client->to_commit);
+
+	switch (i_stream_read(client->input)) {
+	case -1:
+		altpop_client_destroy(client, NULL);
+		return;
+	case -2:
+		altpop_client_send_line(client, "-ERR Input line too long.");
+		altpop_client_destroy(client, "Input line too long");
+		return;
+	}
+	(void)altpop_client_handle_input(client);
+}
+
+static int altpop_client_output(struct altpop_client *client)
+{
+	if (o_stream_flush(client->output) < 0) {
+		altpop_client_destroy(client, NULL);
+		return 1;
+	}
+	client->last_output = ioloop_time;
+	timeout_reset(client->to_idle);
+	if (client->to_commit != NULL)
+		timeout_reset(client->to_commit);
+
+	if (client->cmd != NULL) {
+		o_stream_cork(client->output);
+		client->cmd(client);
+		o_stream_uncork(client->output);
+	}
+	if (client->cmd == NULL) {
+		if (o_stream_get_buffer_used_size(client->output) <
+		    ALTPOP_OUTBUF_THROTTLE_SIZE/2 && client->io == NULL &&
+		    !client->input->closed) {
+			client->io = io_add_istream(client->input,
+						    altpop_client_input, client);
+		}
+		if (client->io != NULL && client->waiting_input) {
+			client->waiting_input = FALSE;
+			if (!altpop_client_handle_input(client))
+				return 1;
+		}
+	}
+	return client->cmd != NULL || client->io == NULL ? 0 : 1;
+}
+
+void altpop_clients_destroy_all(void)
+{
+	while (altpop_clients != NULL) {
+		struct altpop_client *client = altpop_clients;
+
+		mail_storage_service_io_activate_user(client->service_user);
+		if (client->cmd == NULL) {
+			altpop_client_send_line(client,
+				"-ERR [SYS/TEMP] Server shutting down.");
+		}
+		altpop_client_destroy(client, "Server shutting down.");
+	}
+}

@@ -1,0 +1,314 @@
+/* The post-login command dispatcher: one table of {name, states, handler}
+   (RFC 1939, RFC 2449). */
+
+#include "lib.h"
+#include "istream.h"
+#include "ostream.h"
+#include "str.h"
+#include "mail-storage.h"
+#include "pop3-line.h"
+#include "pop3-capa.h"
+#include "altpop-client.h"
+
+/* Handlers return 1 on success, -1 for a bad command (counted towards
+   altpop_max_bad_commands). */
+typedef int altpop_cmd_func_t(struct altpop_client *client, const char *args);
+
+struct altpop_command {
+	const char *name;
+	enum altpop_state states;
+	altpop_cmd_func_t *func;
+};
+
+static int altpop_get_msgnum(struct altpop_client *client, const char **args,
+			     bool want_more, unsigned int *msgnum_r)
+{
+	const char *error;
+	uoff_t num;
+
+	if (pop3_args_parse_number(args, (unsigned int)-1, want_more,
+				   &num, &error) < 0) {
+		altpop_client_send_linef(client, "-ERR %s", error);
+		return -1;
+	}
+	if (num == 0 || num > client->messages_count) {
+		altpop_client_send_linef(client, "-ERR There's no message %llu.",
+					 (unsigned long long)num);
+		return -1;
+	}
+	if (ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask, num - 1)) {
+		altpop_client_send_line(client, "-ERR Message is deleted.");
+		return -1;
+	}
+	*msgnum_r = num - 1;
+	return 0;
+}
+
+static int cmd_capa(struct altpop_client *client, const char *args ATTR_UNUSED)
+{
+	string_t *str = t_str_new(256);
+
+	pop3_capa_append_reply(str, 0, NULL);
+	/* the reply already ends in CRLF */
+	str_truncate(str, str_len(str) - 2);
+	altpop_client_send_line(client, str_c(str));
+	return 1;
+}
+
+static int cmd_noop(struct altpop_client *client, const char *args ATTR_UNUSED)
+{
+	altpop_client_send_line(client, "+OK");
+	return 1;
+}
+
+static int cmd_stat(struct altpop_client *client, const char *args ATTR_UNUSED)
+{
+	altpop_client_send_linef(client, "+OK %u %"PRIuUOFF_T,
+				 client->messages_count - client->deleted_count,
+				 client->total_size - client->deleted_size);
+	return 1;
+}
+
+struct cmd_list_context {
+	unsigned int msgnum;
+};
+
+static void cmd_list_continue(struct altpop_client *client)
+{
+	struct cmd_list_context *ctx = client->cmd_context;
+	char buf[MAX_INT_STRLEN * 2 + 4];
+
+	for (; ctx->msgnum < client->messages_count; ctx->msgnum++) {
+		if (client->output->closed)
+			break;
+		if (ALTPOP_CLIENT_OUTPUT_FULL(client))
+			return;
+		if (ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask,
+					     ctx->msgnum))
+			continue;
+		i_snprintf(buf, sizeof(buf), "%u %"PRIuUOFF_T"\r\n",
+			   ctx->msgnum + 1,
+			   client->messages[ctx->msgnum].size);
+		o_stream_nsend_str(client->output, buf);
+	}
+	altpop_client_send_line(client, ".");
+	i_free(ctx);
+	client->cmd = NULL;
+}
+
+static int cmd_list(struct altpop_client *client, const char *args)
+{
+	unsigned int msgnum;
+
+	if (*args == '\0') {
+		altpop_client_send_linef(client, "+OK %u messages:",
+			client->messages_count - client->deleted_count);
+		client->cmd_context = i_new(struct cmd_list_context, 1);
+		client->cmd = cmd_list_continue;
+		cmd_list_continue(client);
+		return 1;
+	}
+	if (altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
+		return -1;
+	altpop_client_send_linef(client, "+OK %u %"PRIuUOFF_T, msgnum + 1,
+				 client->messages[msgnum].size);
+	return 1;
+}
+
+static int cmd_retr(struct altpop_client *client, const char *args)
+{
+	unsigned int msgnum;
+
+	if (altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
+		return -1;
+	client->retr_count++;
+	return altpop_fetch(client, msgnum, UOFF_T_MAX, &client->retr_bytes);
+}
+
+static int cmd_top(struct altpop_client *client, const char *args)
+{
+	unsigned int msgnum;
+	const char *error;
+	uoff_t lines;
+
+	if (altpop_get_msgnum(client, &args, TRUE, &msgnum) < 0)
+		return -1;
+	if (pop3_args_parse_number(&args, UOFF_T_MAX - 1, FALSE, &lines,
+				   &error) < 0) {
+		altpop_client_send_linef(client, "-ERR %s", error);
+		return -1;
+	}
+	client->top_count++;
+	return altpop_fetch(client, msgnum, lines, &client->top_bytes);
+}
+
+static int cmd_dele(struct altpop_client *client, const char *args)
+{
+	unsigned int msgnum;
+
+	if (altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
+		return -1;
+	if (client->deleted_bitmask == NULL) {
+		client->deleted_bitmask =
+			i_malloc(ALTPOP_BITMASK_SIZE(client->messages_count));
+	}
+	ALTPOP_MSGNUM_BIT_SET(client->deleted_bitmask, msgnum);
+	client->deleted_count++;
+	client->deleted_size += client->messages[msgnum].size;
+	altpop_client_send_line(client, "+OK Marked to be deleted.");
+	return 1;
+}
+
+static int cmd_rset(struct altpop_client *client, const char *args ATTR_UNUSED)
+{
+	size_t bitmask_size = ALTPOP_BITMASK_SIZE(client->messages_count);
+
+	if (client->deleted_bitmask != NULL)
+		memset(client->deleted_bitmask, 0, bitmask_size);
+	client->deleted_count = 0;
+	client->deleted_size = 0;
+	if (client->seen_bitmask != NULL)
+		memset(client->seen_bitmask, 0, bitmask_size);
+	client->seen_change_count = 0;
+	altpop_client_send_line(client, "+OK");
+	return 1;
+}
+
+static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
+{
+	/* RFC 1939 UPDATE state: only now are DELE marks carried out */
+	client->state = ALTPOP_STATE_UPDATE;
+	client->quit_seen = TRUE;
+	if (client->deleted_count > 0 || client->seen_change_count > 0) {
+		if (!altpop_mailbox_update(client)) {
+			altpop_client_send_storage_error(client);
+			altpop_client_disconnect(client,
+						 "Storage error during logout.");
+			return 1;
+		}
+	}
+	if (mailbox_transaction_commit(&client->trans) < 0 ||
+	    mailbox_sync(client->mailbox, MAILBOX_SYNC_FLAG_FULL_WRITE) < 0) {
+		altpop_client_send_storage_error(client);
+		altpop_client_disconnect(client, "Storage error during logout.");
+		return 1;
+	}
+	client->update_success = TRUE;
+	altpop_client_send_line(client, client->deleted_count == 0 ?
+				"+OK Logging out." :
+				"+OK Logging out, messages deleted.");
+	altpop_client_disconnect(client, "Logged out");
+	return 1;
+}
+
+struct cmd_uidl_context {
+	const char *const *uidls;
+	unsigned int msgnum;
+};
+
+static void cmd_uidl_continue(struct altpop_client *client)
+{
+	struct cmd_uidl_context *ctx = client->cmd_context;
+
+	for (; ctx->msgnum < client->messages_count; ctx->msgnum++) {
+		if (client->output->closed)
+			break;
+		if (ALTPOP_CLIENT_OUTPUT_FULL(client))
+			return;
+		if (ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask,
+					     ctx->msgnum))
+			continue;
+		T_BEGIN {
+			o_stream_nsend_str(client->output, t_strdup_printf(
+				"%u %s\r\n", ctx->msgnum + 1,
+				ctx->uidls[ctx->msgnum]));
+		} T_END;
+	}
+	altpop_client_send_line(client, ".");
+	i_free(ctx);
+	client->cmd = NULL;
+}
+
+static int cmd_uidl(struct altpop_client *client, const char *args)
+{
+	const char *const *uidls;
+	unsigned int msgnum = 0;
+	struct cmd_uidl_context *ctx;
+	bool single = *args != '\0';
+
+	if (single && altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
+		return -1;
+	if (altpop_uidls_get(client, &uidls) < 0) {
+		altpop_client_send_line(client,
+			"-ERR [SYS/TEMP] UIDLs couldn't be listed.");
+		altpop_client_disconnect(client, "UIDLs couldn't be listed");
+		return 1;
+	}
+	if (single) {
+		altpop_client_send_linef(client, "+OK %u %s", msgnum + 1,
+					 uidls[msgnum]);
+		return 1;
+	}
+	altpop_client_send_line(client, "+OK");
+	ctx = i_new(struct cmd_uidl_context, 1);
+	ctx->uidls = uidls;
+	client->cmd_context = ctx;
+	client->cmd = cmd_uidl_continue;
+	cmd_uidl_continue(client);
+	return 1;
+}
+
+static int cmd_not_now(struct altpop_client *client,
+		       const char *args ATTR_UNUSED)
+{
+	altpop_client_send_line(client, "-ERR Already logged in.");
+	return -1;
+}
+
+#define TRANS ALTPOP_STATE_TRANSACTION
+#define AUTHZ ALTPOP_STATE_AUTHORIZATION
+
+static const struct altpop_command altpop_commands[] = {
+	{ "CAPA", TRANS | AUTHZ, cmd_capa },
+	{ "DELE", TRANS, cmd_dele },
+	{ "LIST", TRANS, cmd_list },
+	{ "NOOP", TRANS, cmd_noop },
+	{ "QUIT", TRANS | AUTHZ, cmd_quit },
+	{ "RETR", TRANS, cmd_retr },
+	{ "RSET", TRANS, cmd_rset },
+	{ "STAT", TRANS, cmd_stat },
+	{ "TOP",  TRANS, cmd_top },
+	{ "UIDL", TRANS, cmd_uidl },
+	/* AUTHORIZATION-state commands belong to altpop-login */
+	{ "USER", AUTHZ, cmd_not_now },
+	{ "PASS", AUTHZ, cmd_not_now },
+	{ "APOP", AUTHZ, cmd_not_now },
+	{ "AUTH", AUTHZ, cmd_not_now },
+	{ "STLS", AUTHZ, cmd_not_now },
+};
+
+int altpop_command_execute(struct altpop_client *client, const char *name,
+			   const char *args)
+{
+	const struct altpop_command *cmd = NULL;
+
+	for (unsigned int i = 0; i < N_ELEMENTS(altpop_commands); i++) {
+		if (strcmp(altpop_commands[i].name, name) == 0) {
+			cmd = &altpop_commands[i];
+			break;
+		}
+	}
+	if (cmd == NULL) {
+		altpop_client_send_linef(client, "-ERR Unknown command: %s",
+					 name);
+		return -1;
+	}
+	if ((cmd->states & client->state) == 0) {
+		if ((cmd->states & ALTPOP_STATE_AUTHORIZATION) != 0)
+			return cmd_not_now(client, args);
+		altpop_client_send_linef(client, "-ERR %s is not valid in "
+					 "this state.", name);
+		return -1;
+	}
+	return cmd->func(client, args);
+}

@@ -1,0 +1,229 @@
+/* The maildrop: opening INBOX, the message list seen by this session and
+   the UPDATE state (RFC 1939 section 6). */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "master-service.h"
+#include "hostpid.h"
+#include "mail-storage.h"
+#include "mail-namespace.h"
+#include "mail-search-build.h"
+#include "mail-user.h"
+#include "altpop-client.h"
+
+/* How often to retry reading the maildrop when messages vanish while it
+   is being read (another session expunging). */
+#define ALTPOP_MAILBOX_READ_TRIES 3
+
+static enum mail_sort_type altpop_sort_pop3_order[] = {
+	MAIL_SORT_POP3_ORDER,
+	MAIL_SORT_END
+};
+
+uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum)
+{
+	i_assert(msgnum < client->messages_count);
+	return client->messages[msgnum].seq;
+}
+
+/* Returns 1 on success, 0 if a message vanished, -1 on error. */
+static int altpop_mailbox_read(struct altpop_client *client,
+			       uint32_t *failed_uid_r)
+{
+	struct mailbox_status status;
+	struct mailbox_transaction_context *t;
+	struct mail_search_args *search_args;
+	struct mail_search_context *ctx;
+	struct mail *mail;
+	ARRAY(struct altpop_message) messages;
+	struct altpop_message *msg;
+	uoff_t size;
+	int ret = 1;
+
+	*failed_uid_r = 0;
+	mailbox_get_open_status(client->mailbox, STATUS_UIDVALIDITY |
+				STATUS_MESSAGES, &status);
+	client->uid_validity = status.uidvalidity;
+
+	t = mailbox_transaction_begin(client->mailbox, 0, __func__);
+	search_args = mail_search_build_init();
+	mail_search_build_add_all(search_args);
+	ctx = mailbox_search_init(t, search_args, altpop_sort_pop3_order,
+				  MAIL_FETCH_VIRTUAL_SIZE, NULL);
+	mail_search_args_unref(&search_args);
+
+	i_array_init(&messages, I_MAX(status.messages, 1));
+	client->total_size = 0;
+	client->highest_seq = 0;
+	while (mailbox_search_next(ctx, &mail)) {
+		if (mail_get_virtual_size(mail, &size) < 0) {
+			ret = mail->expunged ? 0 : -1;
+			*failed_uid_r = mail->uid;
+			break;
+		}
+		msg = array_append_space(&messages);
+		msg->seq = mail->seq;
+		msg->size = size;
+		client->total_size += size;
+		if (client->highest_seq < mail->seq)
+			client->highest_seq = mail->seq;
+	}
+	if (mailbox_search_deinit(&ctx) < 0)
+		ret = -1;
+	if (ret <= 0) {
+		/* commit: keeps the sizes we did compute in the cache */
+		(void)mailbox_transaction_commit(&t);
+		array_free(&messages);
+		return ret;
+	}
+	client->messages_count = array_count(&messages);
+	client->messages = array_free_without_data(&messages);
+	client->trans = t;
+
+	i_array_init(&client->all_seqs, 1);
+	for (unsigned int i = 0; i < client->messages_count; i++)
+		seq_range_array_add(&client->all_seqs, client->messages[i].seq);
+	return 1;
+}
+
+static int altpop_mailbox_sync_read(struct altpop_client *client,
+				    const char **error_r)
+{
+	uint32_t failed_uid = 0, last_failed_uid = 0;
+	int ret = -1;
+
+	for (unsigned int i = 0; i < ALTPOP_MAILBOX_READ_TRIES; i++) {
+		if (mailbox_sync(client->mailbox,
+				 MAILBOX_SYNC_FLAG_FULL_READ) < 0) {
+			ret = -1;
+			break;
+		}
+		last_failed_uid = failed_uid;
+		if ((ret = altpop_mailbox_read(client, &failed_uid)) > 0)
+			return 0;
+		if (ret < 0)
+			break;
+	}
+	if (ret < 0) {
+		*error_r = t_strdup_printf("Couldn't read INBOX: %s",
+			mailbox_get_last_internal_error(client->mailbox, NULL));
+		altpop_client_send_storage_error(client);
+	} else {
+		*error_r = failed_uid == last_failed_uid ?
+			t_strdup_printf("Getting size of message UID=%u failed",
+					failed_uid) :
+			"Couldn't sync INBOX: messages keep getting expunged";
+		altpop_client_send_line(client,
+			"-ERR [SYS/TEMP] Couldn't sync mailbox.");
+	}
+	return -1;
+}
+
+int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
+{
+	enum mailbox_flags flags = MAILBOX_FLAG_POP3_SESSION;
+	const char *ident;
+	int ret;
+
+	client->inbox_ns = mail_namespace_find_inbox(client->user->namespaces);
+	i_assert(client->inbox_ns != NULL);
+
+	if (client->set->altpop_lock_session) {
+		if ((ret = altpop_session_lock(client)) <= 0) {
+			altpop_client_send_line(client, ret < 0 ?
+				"-ERR [SYS/TEMP] Failed to create the "
+				"maildrop lock." :
+				"-ERR [IN-USE] Mailbox is locked by another "
+				"POP3 session.");
+			*error_r = ret < 0 ? "Couldn't lock the maildrop" :
+				"Maildrop is in use by another session "
+				"(altpop_lock_session = yes)";
+			return -1;
+		}
+	}
+
+	if (!client->set->altpop_no_flag_updates)
+		flags |= MAILBOX_FLAG_DROP_RECENT;
+	client->mailbox = mailbox_alloc(client->inbox_ns->list, "INBOX", flags);
+	if (mailbox_open(client->mailbox) < 0) {
+		*error_r = t_strdup_printf("Couldn't open INBOX: %s",
+			mailbox_get_last_internal_error(client->mailbox, NULL));
+		altpop_client_send_storage_error(client);
+		return -1;
+	}
+	if (altpop_mailbox_sync_read(client, error_r) < 0)
+		return -1;
+
+	if (!client->set->altpop_no_flag_updates && client->messages_count > 0) {
+		client->seen_bitmask =
+			i_malloc(ALTPOP_BITMASK_SIZE(client->messages_count));
+	}
+	ident = mail_user_get_anvil_userip_ident(client->user);
+	if (ident != NULL) {
+		master_service_anvil_send(master_service, t_strconcat(
+			"CONNECT\t", my_pid, "\taltpop/", ident, "\n", NULL));
+		client->anvil_sent = TRUE;
+	}
+	return 0;
+}
+
+static struct mail_search_args *
+altpop_search_seqs(const ARRAY_TYPE(seq_range) *seqs)
+{
+	struct mail_search_args *args = mail_search_build_init();
+	struct mail_search_arg *sarg;
+
+	sarg = mail_search_build_add(args, SEARCH_SEQSET);
+	p_array_init(&sarg->value.seqset, args->pool, array_count(seqs));
+	array_append_array(&sarg->value.seqset, seqs);
+	return args;
+}
+
+static bool altpop_mailbox_apply(struct altpop_client *client,
+				 const ARRAY_TYPE(seq_range) *seqs,
+				 bool expunge)
+{
+	struct mail_search_args *args = altpop_search_seqs(seqs);
+	struct mail_search_context *ctx;
+	struct mail *mail;
+
+	ctx = mailbox_search_init(client->trans, args, NULL, 0, NULL);
+	mail_search_args_unref(&args);
+	while (mailbox_search_next(ctx, &mail)) {
+		if (expunge)
+			mail_expunge(mail);
+		else
+			mail_update_flags(mail, MODIFY_ADD, MAIL_SEEN);
+	}
+	return mailbox_search_deinit(&ctx) == 0;
+}
+
+bool altpop_mailbox_update(struct altpop_client *client)
+{
+	ARRAY_TYPE(seq_range) deleted, seen;
+	bool ok = TRUE;
+
+	if (mailbox_is_readonly(client->mailbox))
+		return TRUE;
+
+	t_array_init(&deleted, 8);
+	t_array_init(&seen, 8);
+	for (unsigned int i = 0; i < client->messages_count; i++) {
+		uint32_t seq = client->messages[i].seq;
+
+		if (client->quit_seen &&
+		    ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask, i))
+			seq_range_array_add(&deleted, seq);
+		else if (ALTPOP_MSGNUM_BIT_IS_SET(client->seen_bitmask, i))
+			seq_range_array_add(&seen, seq);
+	}
+	if (array_count(&deleted) > 0 &&
+	    !altpop_mailbox_apply(client, &deleted, TRUE))
+		ok = FALSE;
+	if (array_count(&seen) > 0 &&
+	    !altpop_mailbox_apply(client, &seen, FALSE))
+		ok = FALSE;
+	client->seen_change_count = 0;
+	return ok;
+}

@@ -1,0 +1,112 @@
+/* The settings module: tells Dovecot's config process about altpop's
+   settings and about its two services with their default listeners.
+   Loaded from $moduledir/settings; every global here is altpop_ prefixed
+   because the config executable's own symbols win over a module's. */
+
+#include "lib.h"
+#include "array.h"
+#include "buffer.h"
+#include "settings-parser.h"
+#include "service-settings.h"
+#include "altpop-settings.h"
+#include "altpop-login-settings.h"
+
+/* Default ports of the altpop-login listeners. */
+#define ALTPOP_PORT_POP3 110
+#define ALTPOP_PORT_POP3S 995
+#define ALTPOP_PORT_KPOP 1109
+
+extern const char altpop_settings_version[];
+extern const struct setting_parser_info *altpop_settings_set_roots[];
+extern struct service_settings *altpop_settings_service_settings_array[];
+
+const char altpop_settings_version[] = DOVECOT_ABI_VERSION;
+
+const struct setting_parser_info *altpop_settings_set_roots[] = {
+	&altpop_login_setting_parser_info,
+	&altpop_setting_parser_info,
+	NULL
+};
+
+static struct inet_listener_settings altpop_login_inet_listeners_array[] = {
+	{ .name = "pop3", .address = "", .port = ALTPOP_PORT_POP3 },
+	{ .name = "pop3s", .address = "", .port = ALTPOP_PORT_POP3S,
+	  .ssl = TRUE },
+	{ .name = "kpop", .address = "", .port = ALTPOP_PORT_KPOP },
+};
+static struct inet_listener_settings *altpop_login_inet_listeners[] = {
+	&altpop_login_inet_listeners_array[0],
+	&altpop_login_inet_listeners_array[1],
+	&altpop_login_inet_listeners_array[2],
+};
+static buffer_t altpop_login_inet_listeners_buf = {
+	{ { altpop_login_inet_listeners, sizeof(altpop_login_inet_listeners) } }
+};
+
+static struct service_settings altpop_login_service_settings = {
+	.name = "altpop-login",
+	.protocol = "altpop",
+	.type = "login",
+	.executable = "altpop-login",
+	.user = "$default_login_user",
+	.group = "",
+	.privileged_group = "",
+	.extra_groups = "",
+	.chroot = "login",
+
+	.drop_priv_before_exec = FALSE,
+
+	.process_min_avail = 0,
+	.process_limit = 0,
+	.client_limit = 0,
+	.service_count = 1,
+	.idle_kill = 0,
+	.vsz_limit = UOFF_T_MAX,
+
+	.unix_listeners = ARRAY_INIT,
+	.fifo_listeners = ARRAY_INIT,
+	.inet_listeners = { { &altpop_login_inet_listeners_buf,
+			      sizeof(altpop_login_inet_listeners[0]) } }
+};
+
+static struct file_listener_settings altpop_unix_listeners_array[] = {
+	{ "login/altpop", 0666, "", "" }
+};
+static struct file_listener_settings *altpop_unix_listeners[] = {
+	&altpop_unix_listeners_array[0]
+};
+static buffer_t altpop_unix_listeners_buf = {
+	{ { altpop_unix_listeners, sizeof(altpop_unix_listeners) } }
+};
+
+static struct service_settings altpop_service_settings = {
+	.name = "altpop",
+	.protocol = "altpop",
+	.type = "",
+	.executable = "altpop",
+	.user = "",
+	.group = "",
+	.privileged_group = "",
+	.extra_groups = "$default_internal_group",
+	.chroot = "",
+
+	.drop_priv_before_exec = FALSE,
+
+	.process_min_avail = 0,
+	.process_limit = 1024,
+	.client_limit = 1,
+	.service_count = 1,
+	.idle_kill = 0,
+	.vsz_limit = UOFF_T_MAX,
+
+	.unix_listeners = { { &altpop_unix_listeners_buf,
+			      sizeof(altpop_unix_listeners[0]) } },
+	.fifo_listeners = ARRAY_INIT,
+	.inet_listeners = ARRAY_INIT
+};
+
+struct service_settings *altpop_settings_service_settings_array[] = {
+	&altpop_login_service_settings,
+	&altpop_service_settings,
+	NULL
+};

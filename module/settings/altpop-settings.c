@@ -1,0 +1,84 @@
+/* Settings of the post-login process. Compiled into the altpop binary and
+   into the settings module that Dovecot's config process loads. */
+
+#include "lib.h"
+#include "settings-parser.h"
+#include "mail-storage-settings.h"
+#include "uidl-format.h"
+#include "altpop-settings.h"
+
+#include <stddef.h>
+
+#undef DEF
+#define DEF(type, name) \
+	SETTING_DEFINE_STRUCT_##type(#name, name, struct altpop_settings)
+
+static const struct setting_define altpop_setting_defines[] = {
+	DEF(BOOL, verbose_proctitle),
+	DEF(STR_VARS, rawlog_dir),
+
+	DEF(BOOL, altpop_lock_session),
+	DEF(BOOL, altpop_no_flag_updates),
+	DEF(STR, altpop_logout_format),
+	DEF(STR, altpop_uidl_format),
+	DEF(BOOL, altpop_save_uidl),
+	DEF(TIME, altpop_idle_timeout),
+	DEF(UINT, altpop_max_bad_commands),
+
+	SETTING_DEFINE_LIST_END
+};
+
+static const struct altpop_settings altpop_default_settings = {
+	.verbose_proctitle = FALSE,
+	.rawlog_dir = "",
+
+	.altpop_lock_session = TRUE,
+	.altpop_no_flag_updates = FALSE,
+	.altpop_logout_format =
+		"top=%t/%p, retr=%r/%b, del=%d/%m, size=%s",
+	.altpop_uidl_format = "dovecot",
+	.altpop_save_uidl = FALSE,
+	.altpop_idle_timeout = 10*60,
+	.altpop_max_bad_commands = 20,
+};
+
+static bool
+altpop_settings_check(void *_set, pool_t pool, const char **error_r)
+{
+	struct altpop_settings *set = _set;
+	const char *format, *error;
+
+	if (uidl_format_resolve(set->altpop_uidl_format, &format, &error) < 0) {
+		*error_r = t_strdup_printf("altpop_uidl_format: %s", error);
+		return FALSE;
+	}
+	set->parsed_uidl_format = p_strdup(pool, format);
+	if (set->altpop_idle_timeout < 10) {
+		*error_r = "altpop_idle_timeout: must be at least 10 seconds "
+			"(RFC 1939 asks for 10 minutes)";
+		return FALSE;
+	}
+	if (set->altpop_max_bad_commands == 0) {
+		*error_r = "altpop_max_bad_commands: must be at least 1";
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static const struct setting_parser_info *altpop_setting_dependencies[] = {
+	&mail_user_setting_parser_info,
+	NULL
+};
+
+const struct setting_parser_info altpop_setting_parser_info = {
+	.module_name = "altpop",
+	.defines = altpop_setting_defines,
+	.defaults = &altpop_default_settings,
+
+	.type_offset = SIZE_MAX,
+	.struct_size = sizeof(struct altpop_settings),
+	.parent_offset = SIZE_MAX,
+
+	.check_func = altpop_settings_check,
+	.dependencies = altpop_setting_dependencies,
+};

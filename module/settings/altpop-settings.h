@@ -1,0 +1,23 @@
+#ifndef ALTPOP_SETTINGS_H
+#define ALTPOP_SETTINGS_H
+
+/* Settings of the post-login process "altpop" (protocol altpop { }). */
+struct altpop_settings {
+	bool verbose_proctitle;
+	const char *rawlog_dir;
+
+	bool altpop_lock_session;
+	bool altpop_no_flag_updates;
+	const char *altpop_logout_format;
+	const char *altpop_uidl_format;
+	bool altpop_save_uidl;
+	unsigned int altpop_idle_timeout;
+	unsigned int altpop_max_bad_commands;
+
+	/* generated: */
+	const char *parsed_uidl_format;
+};
+
+extern const struct setting_parser_info altpop_setting_parser_info;
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs everything altpop needs to build, run its demo and run its tests
+# on Debian 12, from Debian's own archive. Safe to run more than once.
+set -e
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: run as root (it calls apt-get)" >&2
+	exit 1
+fi
+
+# Build: Dovecot headers and autotools.
+BUILD_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi
+ autoconf automake libtool pkg-config make gcc libkrb5-dev"
+# Tests: real clients, a real KDC, Python's pytest.
+TEST_PKGS="python3 python3-pytest openssl ca-certificates procps iproute2
+ util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl
+ getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit"
+
+missing=""
+for p in $BUILD_PKGS $TEST_PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends $missing
+fi
+
+# Mail files of test and demo instances belong to this unprivileged user.
+if ! id vmail >/dev/null 2>&1; then
+	useradd --system --user-group --no-create-home --shell /usr/sbin/nologin vmail
+fi

@@ -1,0 +1,187 @@
+"""Fixtures of the altpop integration tests.
+
+stage         (session)  harness.Stage of `make install DESTDIR=...` of this tree
+instance      (function) a running harness.DovecotInstance: protocols pop3 (+ altpop
+                         when staged) + lmtp; configurable with
+                         @pytest.mark.dovecot(users=..., extra=..., extra_pop3=...,
+                         extra_altpop=..., protocols=...)
+proto         (param)    "pop3" (stock Dovecot) or "altpop"; the altpop case is
+                         skipped when altpop is not built
+endpoint      (function) Endpoint of proto in instance: .port .ssl_port
+                         .haproxy_port .kpop_port .name .instance
+make_instance (function) factory for further instances, stopped at test end
+source_ip     (function) a fresh 127.0.x.y source address (auth penalty)
+workdir       (function) an empty private directory, removed afterwards
+
+Environment: ALTPOP_IT_REQUIRE=1 turns "altpop not built" skips into failures;
+ALTPOP_IT_KEEP=1 keeps instance directories for inspection.
+"""
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+import pytest
+
+import harness
+
+PROTOS = ("pop3", "altpop")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "dovecot(**kwargs): keyword arguments for the instance fixture "
+        "(users, extra, extra_pop3, extra_altpop, protocols, lmtp)")
+    config.addinivalue_line(
+        "markers", "altpop_only: the test needs altpop (skipped when not built)")
+
+
+def pytest_generate_tests(metafunc):
+    if "proto" in metafunc.fixturenames:
+        metafunc.parametrize("proto", PROTOS, indirect=True)
+
+
+def _require():
+    return os.environ.get("ALTPOP_IT_REQUIRE") == "1"
+
+
+def skip_without_altpop(stage):
+    """Skip (or fail, if the build is broken or ALTPOP_IT_REQUIRE=1)."""
+    if stage.available:
+        return
+    if stage.failed or _require():
+        pytest.fail("altpop not usable: %s" % stage.reason, pytrace=False)
+    pytest.skip("altpop not built: %s" % stage.reason)
+
+
+@pytest.fixture(scope="session")
+def stage():
+    root = tempfile.mkdtemp(prefix="altpop-stage-", dir="/tmp")
+    try:
+        yield harness.stage_altpop(os.path.join(root, "stage"))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def altpop_stage(stage):
+    """The stage, or skip: for tests that only make sense with altpop."""
+    skip_without_altpop(stage)
+    return stage
+
+
+@pytest.fixture(autouse=True)
+def _altpop_only(request):
+    if request.node.get_closest_marker("altpop_only"):
+        skip_without_altpop(request.getfixturevalue("stage"))
+
+
+def _instance_kwargs(request, stage):
+    kwargs = {}
+    marker = request.node.get_closest_marker("dovecot")
+    if marker:
+        kwargs.update(marker.kwargs)
+    if getattr(request, "param", None):          # indirect parametrization
+        kwargs.update(request.param)
+    protocols = list(kwargs.pop("protocols", ["pop3", "altpop"]))
+    if "altpop" in protocols and not stage.available:
+        protocols.remove("altpop")
+    if not protocols:
+        skip_without_altpop(stage)
+    kwargs["protocols"] = protocols
+    kwargs["stage"] = stage
+    return kwargs
+
+
+@pytest.fixture
+def instance(request, stage):
+    inst = harness.DovecotInstance(**_instance_kwargs(request, stage))
+    with inst:
+        request.node._altpop_instances = getattr(request.node, "_altpop_instances", [])
+        request.node._altpop_instances.append(inst)
+        yield inst
+
+
+@pytest.fixture
+def make_instance(request, stage):
+    """make_instance(protocols=None, **kwargs) -> started DovecotInstance.
+    protocols default to pop3 (+ altpop when staged)."""
+    made = []
+
+    def factory(protocols=None, **kwargs):
+        if protocols is None:
+            protocols = ["pop3"] + (["altpop"] if stage.available else [])
+        if "altpop" in protocols:
+            skip_without_altpop(stage)
+        inst = harness.DovecotInstance(protocols=protocols, stage=stage, **kwargs)
+        inst.__enter__()
+        made.append(inst)
+        request.node._altpop_instances = getattr(request.node, "_altpop_instances", [])
+        request.node._altpop_instances.append(inst)
+        return inst
+
+    yield factory
+    for inst in reversed(made):
+        inst.__exit__(None, None, None)
+
+
+@pytest.fixture
+def proto(request, stage):
+    if request.param == "altpop":
+        skip_without_altpop(stage)
+    return request.param
+
+
+@dataclass
+class Endpoint:
+    name: str             # "pop3" or "altpop"
+    instance: object
+    host: str = "127.0.0.1"
+
+    @property
+    def port(self):
+        return self.instance.port(self.name, "pop3")
+
+    @property
+    def ssl_port(self):
+        return self.instance.port(self.name, "pop3s")
+
+    @property
+    def haproxy_port(self):
+        return self.instance.port(self.name, "pop3-haproxy")
+
+    @property
+    def kpop_port(self):
+        return self.instance.port(self.name, "kpop")
+
+
+@pytest.fixture
+def endpoint(proto, instance):
+    return Endpoint(proto, instance)
+
+
+@pytest.fixture
+def source_ip():
+    return harness.next_source_ip()
+
+
+@pytest.fixture
+def workdir():
+    d = tempfile.mkdtemp(prefix="altpop-client-", dir="/tmp")
+    os.chmod(d, 0o700)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and call.when in ("setup", "call"):
+        for inst in getattr(item, "_altpop_instances", []):
+            if inst.tmp is not None:
+                report.sections.append(("dovecot log (%s)" % inst.tmp,
+                                        inst.log_tail(80)))

@@ -1,0 +1,620 @@
+"""Throw-away Dovecot instances for the altpop integration tests.
+
+A DovecotInstance owns a private directory under /tmp with its own base_dir,
+state_dir, log file, passwd-file, self-signed certificate, mail homes and
+configuration (generated from dovecot-conf/instance/*.conf.in).  Dovecot is
+started in the foreground inside a private mount namespace, where private
+copies of $moduledir/settings and $moduledir/auth (the system's modules plus
+the staged altpop modules) are bind-mounted over the system directories, so
+uninstalled modules load without touching the system.
+
+Run as a script for a demo instance:
+    python3 tests/integration/harness.py [--altpop STAGE_DIR] [--user NAME:PW]
+"""
+
+import contextlib
+import grp
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_ROOT / "dovecot-conf" / "instance"
+DOVECOT_LIBEXECDIR = "/usr/lib/dovecot"
+SYS_MODULEDIR = "/usr/lib/dovecot/modules"
+DOVECOT = "/usr/sbin/dovecot"
+DOVECONF = "/usr/bin/doveconf"
+
+DEFAULT_USERS = {"alice": "alicepw", "bob": "bobpw"}
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+
+# Listener names per login service, with the placeholder that carries the port.
+LISTENERS = {
+    "pop3": {
+        "pop3": "PORT_POP3",
+        "pop3s": "PORT_POP3S",
+        "pop3-haproxy": "PORT_POP3_HAPROXY",
+    },
+    "altpop": {
+        "pop3": "PORT_ALTPOP",
+        "pop3s": "PORT_ALTPOP_POP3S",
+        "kpop": "PORT_ALTPOP_KPOP",
+        "pop3-haproxy": "PORT_ALTPOP_HAPROXY",
+    },
+}
+
+
+class HarnessError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------
+# staging of the altpop build
+
+
+class Stage:
+    """Files of altpop installed with `make install DESTDIR=root`.
+
+    available is False (with reason) when there is nothing to use; failed is
+    True when the build tree exists but installing it did not work.
+    """
+
+    def __init__(self, root=None, available=False, reason="", failed=False):
+        self.root = Path(root) if root else None
+        self.available = available
+        self.reason = reason
+        self.failed = failed
+        self.login = None
+        self.mail = None
+        self.settings_modules = []
+        self.auth_modules = []
+        if self.root is not None and available:
+            self._scan()
+
+    def _find(self, name):
+        expected = self.root / DOVECOT_LIBEXECDIR.lstrip("/") / name
+        if expected.exists():
+            return expected
+        hits = [p for p in self.root.rglob(name) if p.is_file()]
+        return hits[0] if hits else None
+
+    def _scan(self):
+        self.login = self._find("altpop-login")
+        self.mail = self._find("altpop")
+        sdir = self.root / SYS_MODULEDIR.lstrip("/") / "settings"
+        adir = self.root / SYS_MODULEDIR.lstrip("/") / "auth"
+        self.settings_modules = sorted(sdir.glob("*.so")) if sdir.is_dir() else []
+        self.auth_modules = sorted(adir.glob("*.so")) if adir.is_dir() else []
+        missing = []
+        if self.login is None:
+            missing.append("altpop-login")
+        if self.mail is None:
+            missing.append("altpop")
+        if not any(p.name == "libaltpop_settings.so" for p in self.settings_modules):
+            missing.append("modules/settings/libaltpop_settings.so")
+        if missing:
+            self.available = False
+            self.failed = True
+            self.reason = ("make install did not stage: " + ", ".join(missing)
+                           + " (under %s)" % self.root)
+
+    @property
+    def has_kpop(self):
+        return any(p.name == "libmech_kpop.so" for p in self.auth_modules)
+
+    def __repr__(self):
+        return "Stage(root=%s, available=%s, reason=%r)" % (
+            self.root, self.available, self.reason)
+
+
+def stage_altpop(destdir, repo=REPO_ROOT, timeout=600):
+    """Run `make install DESTDIR=destdir` in an already configured tree."""
+    repo = Path(repo)
+    if not (repo / "Makefile").exists():
+        return Stage(available=False,
+                     reason="altpop is not configured/built (no Makefile in the "
+                            "repository root): run ./autogen.sh && ./configure && make")
+    destdir = Path(destdir)
+    if destdir.exists():
+        shutil.rmtree(destdir)
+    try:
+        res = subprocess.run(["make", "-C", str(repo), "install", "DESTDIR=%s" % destdir],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Stage(available=False, failed=True,
+                     reason="make install timed out after %ss" % timeout)
+    if res.returncode != 0:
+        out = res.stdout.decode("utf-8", "replace")
+        return Stage(available=False, failed=True,
+                     reason="make install DESTDIR=... failed (exit %d):\n%s"
+                            % (res.returncode, out[-4000:]))
+    return Stage(destdir, available=True)
+
+
+# --------------------------------------------------------------------------
+# small system helpers
+
+
+def ensure_vmail():
+    """Return (uid, gid) of the vmail user, creating it when missing."""
+    try:
+        pw = pwd.getpwnam("vmail")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                        "--shell", "/usr/sbin/nologin", "vmail"],
+                       check=True, timeout=30)
+        pw = pwd.getpwnam("vmail")
+    if pw.pw_uid == 0:
+        raise HarnessError("vmail has uid 0: Dovecot refuses that")
+    return pw.pw_uid, pw.pw_gid
+
+
+def free_ports(count, host="127.0.0.1"):
+    """Ports that were free on host (all held at once, so distinct)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def listening_tcp_ports():
+    """Set of (ip, port) in LISTEN state, read from /proc (no connection made)."""
+    result = set()
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] != "0A":
+                        continue
+                    addr, port = parts[1].split(":")
+                    if len(addr) == 8:
+                        ip = socket.inet_ntoa(bytes.fromhex(addr)[::-1])
+                    else:
+                        ip = addr
+                    result.add((ip, int(port, 16)))
+        except FileNotFoundError:
+            pass
+    return result
+
+
+def make_cert(directory):
+    """Self-signed EC certificate for localhost / 127.0.0.1."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "7",
+                    "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, timeout=60,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def _mnt_ns(pid):
+    try:
+        return os.readlink("/proc/%s/ns/mnt" % pid)
+    except OSError:
+        return None
+
+
+def _pids_in_mnt_ns(ns):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _mnt_ns(entry) == ns:
+            pids.append(int(entry))
+    return pids
+
+
+_source_counter = [1]
+
+
+def next_source_ip():
+    """A loopback address not handed out before in this process (127.0.0.2..)."""
+    _source_counter[0] += 1
+    n = _source_counter[0]
+    if n > 250 * 250:
+        raise HarnessError("out of loopback source addresses")
+    return "127.0.%d.%d" % (n // 250, 2 + n % 250)
+
+
+# --------------------------------------------------------------------------
+
+
+class DovecotInstance:
+    """A private Dovecot, started in __enter__ and removed in __exit__.
+
+    protocols: login protocols to enable ("pop3", "altpop"); "lmtp" is added
+    unless lmtp=False.  users: dict name->password (or list of pairs) added
+    to the defaults alice/alicepw and bob/bobpw.  extra / extra_pop3 /
+    extra_altpop: settings text for the global scope and the protocol blocks.
+    """
+
+    _seq = 0
+
+    def __init__(self, protocols=("pop3",), users=None, stage=None, extra="",
+                 extra_pop3="", extra_altpop="", lmtp=True, default_users=True,
+                 keep=None, name="t"):
+        self.protocols = list(protocols)
+        if lmtp and "lmtp" not in self.protocols:
+            self.protocols.append("lmtp")
+        self.users = dict(DEFAULT_USERS) if default_users else {}
+        if users:
+            self.users.update(dict(users))
+        self.stage = stage
+        if "altpop" in self.protocols and (stage is None or not stage.available):
+            raise HarnessError("altpop requested but not staged: %s"
+                               % (stage.reason if stage else "no stage"))
+        self.extra = extra
+        self.extra_pop3 = extra_pop3
+        self.extra_altpop = extra_altpop
+        self.keep = (os.environ.get("ALTPOP_IT_KEEP") == "1") if keep is None else keep
+        self.name = name
+        self.tmp = None
+        self.proc = None
+        self.ns = None
+        self.ports = {}
+        self._deliver_seq = 0
+        self._last_stamp = 0
+        self.uid = self.gid = None
+
+    # ---- set-up ---------------------------------------------------------
+
+    def setup(self):
+        self.uid, self.gid = ensure_vmail()
+        self.tmp = Path(tempfile.mkdtemp(prefix="altpop-it-", dir="/tmp"))
+        # Login/auth/mail processes run as other users and must traverse it.
+        os.chmod(self.tmp, 0o755)
+        for d in ("run", "state", "home", "ssl", "modules"):
+            (self.tmp / d).mkdir()
+        make_cert(self.tmp / "ssl")
+        self._write_passwd()
+        for user in self.users:
+            self.maildir(user)
+        self._prepare_modules()
+        self._write_conf()
+        return self
+
+    def _write_passwd(self):
+        lines = []
+        for user, password in self.users.items():
+            if ":" in user or ":" in password or "\n" in user + password:
+                raise HarnessError("passwd-file cannot hold %r/%r" % (user, password))
+            lines.append("%s:{PLAIN}%s::::::\n" % (user, password))
+        path = self.tmp / "passwd"
+        path.write_text("".join(lines))
+        os.chmod(path, 0o644)
+
+    def add_user(self, user, password):
+        """Add a user (the passwd-file is re-read by auth on change)."""
+        self.users[user] = password
+        self._write_passwd()
+        self.maildir(user)
+
+    def _prepare_modules(self):
+        for kind in ("settings", "auth"):
+            dst = self.tmp / "modules" / kind
+            shutil.copytree(os.path.join(SYS_MODULEDIR, kind), dst, symlinks=True)
+            if self.stage is not None and self.stage.available:
+                mods = (self.stage.settings_modules if kind == "settings"
+                        else self.stage.auth_modules)
+                for mod in mods:
+                    shutil.copy2(mod, dst / mod.name)
+            os.chmod(dst, 0o755)
+
+    def _subst(self, text, values):
+        for key, value in values.items():
+            text = text.replace("@%s@" % key, str(value))
+        left = re.findall(r"@[A-Z][A-Z0-9_]*@", text)
+        if left:
+            raise HarnessError("unsubstituted placeholders: %s" % sorted(set(left)))
+        return text
+
+    def _write_conf(self):
+        want = []
+        for proto in ("pop3", "altpop"):
+            want += [(proto, listener, ph) for listener, ph in LISTENERS[proto].items()]
+        ports = free_ports(len(want))
+        values = {}
+        for (proto, listener, ph), port in zip(want, ports):
+            values[ph] = port
+            if proto in self.protocols:
+                self.ports[(proto, listener)] = port
+        DovecotInstance._seq += 1
+        values.update({
+            "TMP": self.tmp,
+            "INSTANCE": "altpop-it-%d-%d" % (os.getpid(), DovecotInstance._seq),
+            "PROTOCOLS": " ".join(self.protocols),
+            "EXTRA": self.extra,
+            "EXTRA_POP3": self.extra_pop3,
+            "EXTRA_ALTPOP": self.extra_altpop,
+            "ALTPOP_INCLUDE": "# altpop not enabled",
+        })
+        if "altpop" in self.protocols:
+            values.update({
+                "ALTPOP_LOGIN": self.stage.login,
+                "ALTPOP_MAIL": self.stage.mail,
+                "ALTPOP_INCLUDE": "!include %s/altpop.conf" % self.tmp,
+            })
+            alt = (TEMPLATE_DIR / "altpop.conf.in").read_text()
+            (self.tmp / "altpop.conf").write_text(self._subst(alt, values))
+        main = (TEMPLATE_DIR / "dovecot.conf.in").read_text()
+        self.conf = self.tmp / "dovecot.conf"
+        self.conf.write_text(self._subst(main, values))
+
+    # ---- namespace ------------------------------------------------------
+
+    def ns_command(self, argv):
+        """argv wrapped to run in a private mount namespace with our modules."""
+        script = (
+            "set -e\n"
+            'mount --bind "$1/modules/settings" "$2/settings"\n'
+            'mount --bind "$1/modules/auth" "$2/auth"\n'
+            "shift 2\n"
+            'exec "$@"\n'
+        )
+        return (["unshare", "--mount", "--propagation", "private",
+                 "sh", "-c", script, "sh", str(self.tmp), SYS_MODULEDIR] + list(argv))
+
+    def doveconf(self, args=(), check=False, timeout=30):
+        """Run doveconf -c <conf> ARGS in the namespace; returns CompletedProcess
+        with text stdout/stderr."""
+        if self.tmp is None:
+            self.setup()
+        argv = self.ns_command([DOVECONF, "-c", str(self.conf)] + list(args))
+        res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=timeout)
+        res.stdout = res.stdout.decode("utf-8", "replace")
+        res.stderr = res.stderr.decode("utf-8", "replace")
+        if check and res.returncode != 0:
+            raise HarnessError("doveconf %s failed (%d): %s"
+                               % (" ".join(args), res.returncode, res.stderr))
+        return res
+
+    # ---- start / stop ---------------------------------------------------
+
+    def start(self, timeout=START_TIMEOUT):
+        if self.tmp is None:
+            self.setup()
+        self._out = open(self.tmp / "dovecot.stdout", "wb")
+        argv = self.ns_command([DOVECOT, "-F", "-c", str(self.conf)])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     cwd=str(self.tmp))
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        wanted = {("127.0.0.1", port) for port in self.ports.values()}
+        lmtp_sock = self.tmp / "run" / "lmtp"
+        while True:
+            if self.proc.poll() is not None:
+                raise HarnessError("dovecot exited with status %s during start-up\n%s"
+                                   % (self.proc.returncode, self.diagnostics()))
+            ns = _mnt_ns(self.proc.pid)
+            ready = ns is not None and ns != _mnt_ns("self")
+            ready = ready and wanted <= listening_tcp_ports()
+            if "lmtp" in self.protocols:
+                ready = ready and lmtp_sock.exists()
+            if ready:
+                self.ns = ns
+                return
+            if time.monotonic() > deadline:
+                raise HarnessError("dovecot not ready after %.0fs (listeners %s)\n%s"
+                                   % (timeout, sorted(self.ports.items()),
+                                      self.diagnostics()))
+            time.sleep(0.05)
+
+    def stop(self):
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(STOP_TIMEOUT)
+        # Anything left of this instance: its process group and every process
+        # in its private mount namespace (never the namespace we run in).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if self.ns is not None and self.ns != _mnt_ns("self"):
+            deadline = time.monotonic() + STOP_TIMEOUT
+            sig = signal.SIGTERM
+            while True:
+                left = _pids_in_mnt_ns(self.ns)
+                if not left:
+                    break
+                for pid in left:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
+                if time.monotonic() > deadline:
+                    raise HarnessError("processes of the instance survive: %s" % left)
+                time.sleep(0.1)
+                sig = signal.SIGKILL
+        self._out.close()
+
+    def cleanup(self):
+        if self.tmp is not None and not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            self.cleanup()
+        return False
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # ---- inspection -----------------------------------------------------
+
+    def port(self, proto="pop3", listener="pop3"):
+        """TCP port of a listener: port('pop3'), port('pop3', 'pop3s'),
+        port('altpop', 'kpop'), port('altpop', 'pop3-haproxy')..."""
+        try:
+            return self.ports[(proto, listener)]
+        except KeyError:
+            raise HarnessError("no listener %s/%s in this instance (protocols %s)"
+                               % (proto, listener, self.protocols)) from None
+
+    def log_text(self):
+        try:
+            return (self.tmp / "dovecot.log").read_text("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines=60):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def wait_log(self, pattern, timeout=5.0, start=0):
+        """Wait until regex pattern appears in the log (from offset start);
+        return the match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.log_text(), start)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise HarnessError("log never matched %r\n%s" % (pattern, self.log_tail()))
+            time.sleep(0.05)
+
+    def diagnostics(self, lines=60):
+        out = ""
+        with contextlib.suppress(OSError):
+            out = (self.tmp / "dovecot.stdout").read_text("utf-8", "replace")
+        return ("--- dovecot stdout/stderr ---\n%s\n--- tail of %s ---\n%s"
+                % (out[-3000:], self.tmp / "dovecot.log", self.log_tail(lines)))
+
+    # ---- mail -----------------------------------------------------------
+
+    def home(self, user):
+        return self.tmp / "home" / user
+
+    def maildir(self, user):
+        """Path of user's ~/Maildir, created (owned by vmail) when missing."""
+        home = self.home(user)
+        md = home / "Maildir"
+        for d in (home, md, md / "cur", md / "new", md / "tmp"):
+            if not d.exists():
+                d.mkdir(mode=0o700)
+                os.chown(d, self.uid, self.gid)
+        return md
+
+    def deliver(self, user, raw, flags=None):
+        """Store raw bytes as is in user's Maildir/new (or cur with flags).
+
+        File names sort in delivery order, so message numbers follow the
+        order of deliver() calls.  Returns the path."""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        md = self.maildir(user)
+        stamp = max(time.time_ns() // 1000, self._last_stamp + 1)
+        self._last_stamp = stamp
+        self._deliver_seq += 1
+        base = "%d.M%dP%dQ%d.altpop-test" % (stamp // 1000000, stamp % 1000000,
+                                              os.getpid(), self._deliver_seq)
+        tmp_path = md / "tmp" / base
+        with open(tmp_path, "wb") as f:
+            f.write(raw)
+        os.chown(tmp_path, self.uid, self.gid)
+        os.chmod(tmp_path, 0o600)
+        if flags is None:
+            final = md / "new" / base
+        else:
+            final = md / "cur" / ("%s:2,%s" % (base, flags))
+        os.rename(tmp_path, final)
+        return final
+
+    def deliver_lmtp(self, user, raw, sender="sender@example.org", timeout=30):
+        """Deliver through Dovecot's LMTP (adds Return-Path/Delivered-To)."""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        lmtp = smtplib.LMTP(str(self.tmp / "run" / "lmtp"), timeout=timeout)
+        try:
+            lmtp.sendmail(sender, [user], raw)
+        finally:
+            with contextlib.suppress(Exception):
+                lmtp.quit()
+
+    def messages(self, user):
+        """Files in user's Maildir new+cur, sorted by name."""
+        md = self.maildir(user)
+        files = [p for d in ("new", "cur") for p in (md / d).iterdir() if p.is_file()]
+        return sorted(files, key=lambda p: p.name)
+
+    def message_count(self, user):
+        return len(self.messages(user))
+
+
+def _demo():
+    import argparse
+    ap = argparse.ArgumentParser(description="start a throw-away Dovecot instance")
+    ap.add_argument("--altpop", metavar="STAGE_DIR",
+                    help="DESTDIR of `make install` to enable altpop")
+    ap.add_argument("--user", action="append", default=[], metavar="NAME:PW")
+    ap.add_argument("--extra", default="", help="extra settings text")
+    args = ap.parse_args()
+    protocols, stage = ["pop3"], None
+    if args.altpop:
+        stage = Stage(args.altpop, available=True)
+        if not stage.available:
+            raise SystemExit(stage.reason)
+        protocols.append("altpop")
+    users = dict(u.split(":", 1) for u in args.user)
+    with DovecotInstance(protocols, users=users, stage=stage, extra=args.extra) as inst:
+        print("instance dir: %s" % inst.tmp)
+        print("config:       %s" % inst.conf)
+        print("log:          %s" % (inst.tmp / "dovecot.log"))
+        for (proto, listener), port in sorted(inst.ports.items()):
+            print("%-8s %-13s 127.0.0.1:%d" % (proto, listener, port))
+        print("users: %s" % ", ".join("%s/%s" % kv for kv in inst.users.items()))
+        print("Ctrl-C stops and removes the instance.")
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    _demo()
