@@ -114,7 +114,7 @@ static bool login_bad_command(struct altpop_login_client *aclient,
 	if (++client->bad_counter >= aclient->set->altpop_login_max_bad_commands) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 				   "Too many bad commands.");
-		client_destroy(client, "Disconnected: Too many bad commands");
+		client_destroy(client, "Too many bad commands");
 		return FALSE;
 	}
 	return TRUE;

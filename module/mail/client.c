@@ -91,7 +91,6 @@ altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
 	client = p_new(pool, struct altpop_client, 1);
 	client->pool = pool;
 	client->event = event_create(user->event);
-	event_set_append_log_prefix(client->event, "altpop: ");
 	client->service_user = service_user;
 	client->user = user;
 	client->set = set;

@@ -16,11 +16,11 @@
 #define ALTPOP_PORT_POP3S 995
 #define ALTPOP_PORT_KPOP 1109
 
-extern const char altpop_settings_version[];
+extern const char *altpop_settings_version;
 extern const struct setting_parser_info *altpop_settings_set_roots[];
 extern struct service_settings *altpop_settings_service_settings_array[];
 
-const char altpop_settings_version[] = DOVECOT_ABI_VERSION;
+const char *altpop_settings_version = DOVECOT_ABI_VERSION;
 
 const struct setting_parser_info *altpop_settings_set_roots[] = {
 	&altpop_login_setting_parser_info,

@@ -138,7 +138,29 @@ def stage_altpop(destdir, repo=REPO_ROOT, timeout=600):
         return Stage(available=False, failed=True,
                      reason="make install DESTDIR=... failed (exit %d):\n%s"
                             % (res.returncode, out[-4000:]))
-    return Stage(destdir, available=True)
+    stage = Stage(destdir, available=True)
+    if stage.available:
+        check_stage(stage)
+    return stage
+
+
+def check_stage(stage):
+    """Make sure doveconf accepts an instance config with the staged modules;
+    otherwise mark the stage failed (so stock tests still run without it)."""
+    inst = DovecotInstance(["pop3", "altpop"], stage=stage)
+    try:
+        inst.setup()
+        res = inst.doveconf(["-n"])
+        if res.returncode != 0:
+            what = ("killed by signal %d" % -res.returncode if res.returncode < 0
+                    else "exit %d" % res.returncode)
+            stage.available = False
+            stage.failed = True
+            stage.reason = ("doveconf -n with the staged altpop modules failed (%s):\n%s"
+                            % (what, (res.stderr or res.stdout)[-3000:]))
+    finally:
+        inst.cleanup()
+    return stage
 
 
 # --------------------------------------------------------------------------
