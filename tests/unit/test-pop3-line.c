@@ -1,1 +1,97 @@
-int main(void){return 0;}
+/* Unit tests of module/lib/pop3-line.c */
+
+#include "lib.h"
+#include "test-common.h"
+#include "pop3-line.h"
+
+static void test_pop3_line_split(void)
+{
+	static const struct {
+		const char *line, *name, *args;
+	} good[] = {
+		{ "stat", "STAT", "" },
+		{ "RETR 1", "RETR", "1" },
+		{ "top   2 10", "TOP", "2 10" },
+		{ "*env 3", "*ENV", "3" },
+		{ "uidl ", "UIDL", "" },
+	};
+	static const char *const bad[] = {
+		"", " STAT", "ST\tAT", "VERYVERYLONGCOMMANDNAME x", "R\xc3\xa4TR 1",
+	};
+	const char *name, *args, *error;
+
+	test_begin("pop3_line_split");
+	for (unsigned int i = 0; i < N_ELEMENTS(good); i++) {
+		test_assert_idx(pop3_line_split(good[i].line, &name, &args,
+						&error), i);
+		test_assert_strcmp_idx(name, good[i].name, i);
+		test_assert_strcmp_idx(args, good[i].args, i);
+	}
+	for (unsigned int i = 0; i < N_ELEMENTS(bad); i++) {
+		error = NULL;
+		test_assert_idx(!pop3_line_split(bad[i], &name, &args, &error), i);
+		test_assert_idx(error != NULL && error[0] != '\0', i);
+	}
+	test_end();
+}
+
+static void test_pop3_args_parse_number(void)
+{
+	const char *args, *error;
+	uoff_t value;
+
+	test_begin("pop3_args_parse_number");
+	args = "12";
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) == 0);
+	test_assert(value == 12 && *args == '\0');
+
+	args = "7 25";
+	test_assert(pop3_args_parse_number(&args, 100, TRUE, &value, &error) == 0);
+	test_assert(value == 7);
+	test_assert_strcmp(args, "25");
+
+	/* trailing spaces are tolerated, noise is not */
+	args = "3  ";
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) == 0);
+	args = "3x";
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	args = "3 4";
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+
+	/* missing, negative, too large, overflowing */
+	args = "";
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	args = "-1";
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	args = "101";
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	args = "99999999999999999999999999";
+	test_assert(pop3_args_parse_number(&args, UOFF_T_MAX, FALSE, &value,
+					   &error) < 0);
+	/* a second number is required */
+	args = "5";
+	test_assert(pop3_args_parse_number(&args, 100, TRUE, &value, &error) < 0);
+	test_end();
+}
+
+static void test_pop3_line_has_bad_bytes(void)
+{
+	test_begin("pop3_line_has_bad_bytes");
+	test_assert(!pop3_line_has_bad_bytes((const void *)"STAT", 4));
+	test_assert(pop3_line_has_bad_bytes((const void *)"ST\0T", 4));
+	test_assert(pop3_line_has_bad_bytes((const void *)"ST\rT", 4));
+	test_assert(pop3_line_has_bad_bytes((const void *)"STAT\r", 5));
+	test_assert(!pop3_line_has_bad_bytes((const void *)"", 0));
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_pop3_line_split,
+		test_pop3_args_parse_number,
+		test_pop3_line_has_bad_bytes,
+		NULL
+	};
+	return test_run(test_functions);
+}
