@@ -347,7 +347,7 @@ class DovecotInstance:
     def _subst(self, text, values):
         for key, value in values.items():
             text = text.replace("@%s@" % key, str(value))
-        left = re.findall(r"@[A-Z][A-Z0-9_]*@", text)
+        left = re.findall(r"^[^#\n]*?(@[A-Z][A-Z0-9_]*@)", text, re.M)
         if left:
             raise HarnessError("unsubstituted placeholders: %s" % sorted(set(left)))
         return text

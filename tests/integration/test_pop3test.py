@@ -1,0 +1,93 @@
+"""Cyrus pop3test: SASL mechanisms, USER/PASS and APOP.
+
+pop3test quirks:
+  * no -t: plaintext session; -t "" (empty file name) DOES negotiate STLS
+    first (the empty name only means "no client certificate"); -s is pop3s;
+  * after authenticating it prints "Authenticated." and then copies stdin to
+    the server, printing the server's replies unprefixed;
+  * its exit status is 0 even when authentication fails ("Authentication
+    failed."), so the output is what the tests check.
+"""
+
+import re
+
+import pytest
+
+import mailgen
+import tools
+
+POP3TEST = "/usr/lib/cyrus/bin/pop3test"
+
+MECHS = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
+         "user", "apop"]
+
+
+def pop3test(workdir, port, mech, password="alicepw", mode="plain",
+             commands=b"STAT\r\nQUIT\r\n"):
+    argv = [POP3TEST, "-p", str(port), "-a", "alice", "-w", password, "-m", mech]
+    if mode == "stls":
+        argv += ["-t", ""]
+    elif mode == "pop3s":
+        argv += ["-s"]
+    argv.append("127.0.0.1")
+    return tools.run(argv, workdir, input=commands, timeout=60)
+
+
+def _check_ok(res, msgs):
+    assert "Authenticated." in res.text, res.text
+    size = sum(mailgen.expected_pop3_size(raw) for _, raw in msgs)
+    assert re.search(r"^\+OK %d %d\r?$" % (len(msgs), size), res.text, re.M), res.text
+    assert re.search(r"^\+OK.*\r?\nConnection closed\.", res.text, re.M), res.text
+
+
+@pytest.fixture
+def loaded(instance):
+    msgs = mailgen.small_set()
+    for _, raw in msgs:
+        instance.deliver("alice", raw)
+    return msgs
+
+
+@pytest.mark.parametrize("mech", MECHS)
+def test_mech_plain_session(endpoint, loaded, workdir, mech):
+    res = pop3test(workdir, endpoint.port, mech)
+    _check_ok(res, loaded)
+    assert "Security strength factor: 0" in res.text
+
+
+@pytest.mark.parametrize("mech", MECHS)
+def test_mech_stls(endpoint, loaded, workdir, mech):
+    res = pop3test(workdir, endpoint.port, mech, mode="stls")
+    _check_ok(res, loaded)
+    assert "C: STLS" in res.text and "TLS connection established" in res.text
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "SCRAM-SHA-256", "user"])
+def test_mech_pop3s(endpoint, loaded, workdir, mech):
+    res = pop3test(workdir, endpoint.ssl_port, mech, mode="pop3s")
+    _check_ok(res, loaded)
+
+
+def test_capa_lists_mechs(endpoint, loaded, workdir):
+    res = pop3test(workdir, endpoint.port, "PLAIN")
+    sasl = re.search(r"^S: SASL (.*?)\r?$", res.text, re.M)
+    assert sasl, res.text
+    assert set(sasl.group(1).split()) >= {"PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5",
+                                           "SCRAM-SHA-1", "SCRAM-SHA-256"}
+    assert "APOP" not in sasl.group(1)
+
+
+def test_retr_after_sasl(endpoint, loaded, workdir):
+    res = pop3test(workdir, endpoint.port, "SCRAM-SHA-1",
+                   commands=b"RETR 2\r\nQUIT\r\n")
+    assert "Authenticated." in res.text
+    expected = mailgen.dot_stuff(mailgen.expected_pop3_bytes(dict(loaded)["dots"]))
+    assert expected in res.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "CRAM-MD5", "user"])
+def test_wrong_password(endpoint, loaded, workdir, mech):
+    res = pop3test(workdir, endpoint.port, mech, password="wrong",
+                   commands=b"QUIT\r\n")
+    assert "Authenticated." not in res.text
+    assert "Authentication failed" in res.text or "-ERR" in res.text, res.text
