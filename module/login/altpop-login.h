@@ -37,9 +37,13 @@ struct altpop_login_client {
 	char *apop_challenge;
 	unsigned int apop_server_pid, apop_connect_uid;
 
+	/* SDPS login of the pending/finished USER (see login-sdps.c) */
+	char *sdps_user, *sdps_host;
+
 	enum altpop_proxy_state proxy_state;
 	bool proxy_xclient:1;
 	bool auth_mech_name_parsed:1;
+	bool sdps_login:1;
 };
 
 /* login-main.c */
@@ -61,6 +65,16 @@ void altpop_login_auth_result(struct client *client,
 			      enum client_auth_result result,
 			      const struct client_auth_reply *reply,
 			      const char *text);
+
+/* login-sdps.c */
+bool altpop_sdps_enabled(struct altpop_login_client *client);
+/* Map a USER argument: returns the name to authenticate, or NULL after
+   replying with an error. Sets or clears the client's SDPS state. */
+const char *altpop_sdps_map_user(struct altpop_login_client *client,
+				 const char *name);
+void altpop_sdps_reset(struct altpop_login_client *client);
+/* sasl_check_login: hands the SDPS view to the post-login process */
+bool altpop_login_check_login(struct client *client);
 
 /* login-proxy.c */
 void altpop_proxy_reset(struct client *client);

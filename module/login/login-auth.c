@@ -66,8 +66,11 @@ bool altpop_cmd_user(struct altpop_login_client *aclient, const char *args)
 				   "USER needs a user name.");
 		return TRUE;
 	}
-	i_free(aclient->last_user);
-	aclient->last_user = i_strdup(args);
+	i_free_and_null(aclient->last_user);
+	const char *auth_user = altpop_sdps_map_user(aclient, args);
+	if (auth_user == NULL)
+		return TRUE;
+	aclient->last_user = i_strdup(auth_user);
 	altpop_login_reply(client, ALTPOP_REPLY_OK, "Send your password.");
 	return TRUE;
 }
@@ -141,6 +144,15 @@ bool altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 				   "Usage: APOP <name> <32 hex digits>.");
 		return TRUE;
 	}
+	altpop_sdps_reset(aclient);
+	if (altpop_sdps_enabled(aclient) &&
+	    strpbrk(t_strdup_until(args, sp),
+		    aclient->set->altpop_sdps_separators) != NULL) {
+		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
+			"APOP is not available for SDPS login names: "
+			"use USER/PASS.");
+		return TRUE;
+	}
 
 	/* Dovecot's APOP mechanism: challenge NUL user NUL digest */
 	data = t_buffer_create(128);
@@ -178,8 +190,10 @@ int altpop_cmd_auth(struct altpop_login_client *aclient)
 	size_t i, size;
 	int ret;
 
-	/* AUTH <mechanism> [<initial response>] (RFC 5034) */
+	/* AUTH <mechanism> [<initial response>] (RFC 5034); SASL names are
+	   never SDPS names */
 	if (!aclient->auth_mech_name_parsed) {
+		altpop_sdps_reset(aclient);
 		data = i_stream_get_data(client->input, &size);
 		for (i = 0; i < size; i++) {
 			if (data[i] == ' ' || data[i] == '\r' ||

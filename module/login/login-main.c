@@ -56,6 +56,7 @@ static void altpop_login_client_destroy(struct client *client)
 	i_free_and_null(aclient->current_cmd);
 	i_free_and_null(aclient->last_user);
 	i_free_and_null(aclient->apop_challenge);
+	altpop_sdps_reset(aclient);
 }
 
 static void altpop_login_send_banner(struct client *client)
@@ -182,6 +183,7 @@ static struct client_vfuncs altpop_login_vfuncs = {
 	.starttls = altpop_login_starttls,
 	.input = altpop_login_input,
 	.auth_result = altpop_login_auth_result,
+	.sasl_check_login = altpop_login_check_login,
 	.proxy_reset = altpop_proxy_reset,
 	.proxy_parse_line = altpop_proxy_parse_line,
 	.proxy_failed = altpop_proxy_failed,

@@ -40,6 +40,14 @@ struct altpop_message {
 	uoff_t size;
 };
 
+/* SDPS envelope of a message (SDPS sessions only). */
+struct altpop_sdps_envelope {
+	const char *sender, *recipient;
+	/* "Return-Path: <sender>" line RETR/TOP send first; NULL when the
+	   stored message has a Return-Path of its own */
+	const char *return_path_line;
+};
+
 struct altpop_client {
 	struct altpop_client *prev, *next;
 	pool_t pool;
@@ -75,6 +83,12 @@ struct altpop_client {
 	uint32_t highest_seq;
 	ARRAY_TYPE(seq_range) all_seqs;
 
+	/* SDPS: the login was an SDPS name; a non-empty sdps_user shows
+	   only that user's messages of the host account */
+	const char *sdps_user, *sdps_host;
+	/* [msgnum], SDPS sessions only */
+	struct altpop_sdps_envelope *sdps_envelopes;
+
 	/* DELE marks and RETR \Seen marks, bit per msgnum */
 	unsigned char *deleted_bitmask;
 	unsigned char *seen_bitmask;
@@ -96,6 +110,7 @@ struct altpop_client {
 	bool quit_seen:1;
 	bool update_success:1;
 	bool anvil_sent:1;
+	bool sdps:1;
 };
 
 #define ALTPOP_MSGNUM_BIT_IS_SET(bitmask, msgnum) \
@@ -130,6 +145,19 @@ void altpop_client_send_storage_error(struct altpop_client *client);
 bool altpop_client_handle_input(struct altpop_client *client);
 void altpop_clients_destroy_all(void);
 void altpop_refresh_proctitle(void);
+
+void altpop_client_set_sdps(struct altpop_client *client, const char *user,
+			    const char *host);
+
+/* sdps.c */
+/* Reads the envelope of a message; returns FALSE if the message is not in
+   this session's view. */
+int altpop_sdps_message_envelope(struct altpop_client *client,
+				 struct mail *mail, bool *in_view_r,
+				 struct altpop_sdps_envelope *env_r);
+struct mailbox_header_lookup_ctx *
+altpop_sdps_headers_init(struct altpop_client *client);
+int altpop_cmd_env(struct altpop_client *client, const char *args);
 
 /* mailbox.c */
 int altpop_mailbox_open(struct altpop_client *client, const char **error_r);

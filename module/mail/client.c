@@ -119,6 +119,14 @@ altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
 	return client;
 }
 
+void altpop_client_set_sdps(struct altpop_client *client, const char *user,
+			    const char *host)
+{
+	client->sdps = TRUE;
+	client->sdps_user = p_strdup(client->pool, user);
+	client->sdps_host = p_strdup(client->pool, host);
+}
+
 void altpop_client_add_input(struct altpop_client *client,
 			     const unsigned char *data, size_t size)
 {
@@ -188,6 +196,7 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 
 	pool_unref(&client->uidl_pool);
 	i_free(client->messages);
+	i_free(client->sdps_envelopes);
 	i_free(client->deleted_bitmask);
 	i_free(client->seen_bitmask);
 

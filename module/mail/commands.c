@@ -48,7 +48,8 @@ static int cmd_capa(struct altpop_client *client, const char *args ATTR_UNUSED)
 {
 	string_t *str = t_str_new(256);
 
-	pop3_capa_append_reply(str, 0, NULL);
+	pop3_capa_append_reply(str, client->sdps ? POP3_CAPA_FLAG_SDPS : 0,
+			       NULL);
 	/* the reply already ends in CRLF */
 	str_truncate(str, str_len(str) - 2);
 	altpop_client_send_line(client, str_c(str));
@@ -279,6 +280,8 @@ static const struct altpop_command altpop_commands[] = {
 	{ "STAT", TRANS, cmd_stat },
 	{ "TOP",  TRANS, cmd_top },
 	{ "UIDL", TRANS, cmd_uidl },
+	/* SDPS */
+	{ "*ENV", TRANS, altpop_cmd_env },
 	/* AUTHORIZATION-state commands belong to altpop-login */
 	{ "USER", AUTHZ, cmd_not_now },
 	{ "PASS", AUTHZ, cmd_not_now },

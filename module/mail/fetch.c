@@ -200,6 +200,12 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 		altpop_client_send_line(client, "+OK");
 	}
 	ctx->start_offset = client->output->offset;
+	if (client->sdps_envelopes != NULL &&
+	    client->sdps_envelopes[msgnum].return_path_line != NULL) {
+		/* SDPS: the envelope sender leads the message */
+		o_stream_nsend_str(client->output,
+			client->sdps_envelopes[msgnum].return_path_line);
+	}
 	client->cmd = altpop_fetch_continue;
 	client->cmd_context = ctx;
 	altpop_fetch_continue(client);

@@ -37,6 +37,8 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	struct mail_search_context *ctx;
 	struct mail *mail;
 	ARRAY(struct altpop_message) messages;
+	ARRAY(struct altpop_sdps_envelope) envelopes = ARRAY_INIT;
+	struct mailbox_header_lookup_ctx *headers = NULL;
 	struct altpop_message *msg;
 	uoff_t size;
 	int ret = 1;
@@ -49,18 +51,40 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	t = mailbox_transaction_begin(client->mailbox, 0, __func__);
 	search_args = mail_search_build_init();
 	mail_search_build_add_all(search_args);
+	if (client->sdps) {
+		headers = altpop_sdps_headers_init(client);
+		i_array_init(&envelopes, I_MAX(status.messages, 1));
+	}
 	ctx = mailbox_search_init(t, search_args, altpop_sort_pop3_order,
-				  MAIL_FETCH_VIRTUAL_SIZE, NULL);
+				  MAIL_FETCH_VIRTUAL_SIZE, headers);
 	mail_search_args_unref(&search_args);
 
 	i_array_init(&messages, I_MAX(status.messages, 1));
 	client->total_size = 0;
 	client->highest_seq = 0;
 	while (mailbox_search_next(ctx, &mail)) {
+		struct altpop_sdps_envelope env;
+		bool in_view = TRUE;
+
+		if (client->sdps &&
+		    altpop_sdps_message_envelope(client, mail, &in_view,
+						 &env) < 0) {
+			ret = mail->expunged ? 0 : -1;
+			*failed_uid_r = mail->uid;
+			break;
+		}
+		if (!in_view)
+			continue;
 		if (mail_get_virtual_size(mail, &size) < 0) {
 			ret = mail->expunged ? 0 : -1;
 			*failed_uid_r = mail->uid;
 			break;
+		}
+		if (client->sdps) {
+			/* RETR sends the added Return-Path line too */
+			if (env.return_path_line != NULL)
+				size += strlen(env.return_path_line);
+			array_push_back(&envelopes, &env);
 		}
 		msg = array_append_space(&messages);
 		msg->seq = mail->seq;
@@ -71,12 +95,18 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	}
 	if (mailbox_search_deinit(&ctx) < 0)
 		ret = -1;
+	if (headers != NULL)
+		mailbox_header_lookup_unref(&headers);
 	if (ret <= 0) {
 		/* commit: keeps the sizes we did compute in the cache */
 		(void)mailbox_transaction_commit(&t);
 		array_free(&messages);
+		if (array_is_created(&envelopes))
+			array_free(&envelopes);
 		return ret;
 	}
+	if (array_is_created(&envelopes))
+		client->sdps_envelopes = array_free_without_data(&envelopes);
 	client->messages_count = array_count(&messages);
 	client->messages = array_free_without_data(&messages);
 	client->trans = t;

@@ -20,6 +20,7 @@
 #include "mail-user.h"
 #include "mail-namespace.h"
 #include "mail-storage-service.h"
+#include "login-handoff.h"
 #include "altpop-client.h"
 
 #include <stdio.h>
@@ -158,9 +159,24 @@ altpop_login_client_connected(const struct master_login_client *login_client,
 		master_service_client_connection_destroyed(master_service);
 		return;
 	}
-	/* commands the client pipelined behind its login */
-	altpop_client_start(client, login_client->data,
-			    login_client->auth_req.data_size);
+	/* what altpop-login says about the login, then the commands the
+	   client pipelined behind it */
+	const unsigned char *data = login_client->data;
+	size_t size = login_client->auth_req.data_size, consumed;
+	struct login_handoff handoff;
+
+	if (login_handoff_parse(data, size, &handoff, &consumed) < 0) {
+		i_error("Invalid login handoff from the login process: "
+			"is altpop-login of the same version?");
+		altpop_client_send_line(client, "-ERR [SYS/TEMP] "
+					MAIL_ERRSTR_CRITICAL_MSG);
+		altpop_client_destroy(client, "Invalid login handoff");
+		return;
+	}
+	if (handoff.sdps)
+		altpop_client_set_sdps(client, handoff.sdps_user,
+				       handoff.sdps_host);
+	altpop_client_start(client, data + consumed, size - consumed);
 }
 
 static void

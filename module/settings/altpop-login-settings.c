@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "settings-parser.h"
 #include "login-settings.h"
+#include "sdps-name.h"
 #include "altpop-login-settings.h"
 
 #include <stddef.h>
@@ -14,11 +15,17 @@
 
 static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(UINT, altpop_login_max_bad_commands),
+	DEF(STR, altpop_sdps_listeners),
+	DEF(STR, altpop_sdps_separators),
+	DEF(STR, altpop_sdps_auth_user),
 	SETTING_DEFINE_LIST_END
 };
 
 static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_login_max_bad_commands = 3,
+	.altpop_sdps_listeners = "",
+	.altpop_sdps_separators = "@+",
+	.altpop_sdps_auth_user = "%{host}",
 };
 
 static bool
@@ -29,6 +36,21 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 
 	if (set->altpop_login_max_bad_commands == 0) {
 		*error_r = "altpop_login_max_bad_commands must be at least 1";
+		return FALSE;
+	}
+	for (const char *p = set->altpop_sdps_separators; *p != '\0'; p++) {
+		if (*p != '@' && *p != '+' && *p != '%' && *p != '!') {
+			*error_r = t_strdup_printf("altpop_sdps_separators: "
+				"'%c' can't separate user and host (use @ + %% !)",
+				*p);
+			return FALSE;
+		}
+	}
+	const struct sdps_name probe = { .user = "user", .host = "host" };
+	const char *result, *error;
+	if (sdps_name_expand(set->altpop_sdps_auth_user, &probe,
+			     &result, &error) < 0) {
+		*error_r = t_strdup_printf("altpop_sdps_auth_user: %s", error);
 		return FALSE;
 	}
 	return TRUE;

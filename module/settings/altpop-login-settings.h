@@ -4,6 +4,11 @@
 /* Settings of the pre-auth process "altpop-login". */
 struct altpop_login_settings {
 	unsigned int altpop_login_max_bad_commands;
+	/* SDPS login names: on which inet_listeners ("*" = all) */
+	const char *altpop_sdps_listeners;
+	const char *altpop_sdps_separators;
+	/* the Dovecot user an SDPS name authenticates as */
+	const char *altpop_sdps_auth_user;
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;

@@ -24,6 +24,8 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(BOOL, altpop_save_uidl),
 	DEF(TIME, altpop_idle_timeout),
 	DEF(UINT, altpop_max_bad_commands),
+	DEF(STR, altpop_sdps_sender_headers),
+	DEF(STR, altpop_sdps_recipient_headers),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -40,6 +42,8 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_save_uidl = FALSE,
 	.altpop_idle_timeout = 10*60,
 	.altpop_max_bad_commands = 20,
+	.altpop_sdps_sender_headers = "Return-Path",
+	.altpop_sdps_recipient_headers = "Delivered-To X-Original-To",
 };
 
 static bool
@@ -56,6 +60,11 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 	if (set->altpop_idle_timeout < 10) {
 		*error_r = "altpop_idle_timeout: must be at least 10 seconds "
 			"(RFC 1939 asks for 10 minutes)";
+		return FALSE;
+	}
+	if (set->altpop_sdps_recipient_headers[0] == '\0') {
+		*error_r = "altpop_sdps_recipient_headers: must name at least "
+			"one header (e.g. Delivered-To)";
 		return FALSE;
 	}
 	if (set->altpop_max_bad_commands == 0) {

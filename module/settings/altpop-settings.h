@@ -13,6 +13,9 @@ struct altpop_settings {
 	bool altpop_save_uidl;
 	unsigned int altpop_idle_timeout;
 	unsigned int altpop_max_bad_commands;
+	/* SDPS envelope: header names delivery wrote, first found wins */
+	const char *altpop_sdps_sender_headers;
+	const char *altpop_sdps_recipient_headers;
 
 	/* generated: */
 	const char *parsed_uidl_format;

@@ -1,0 +1,104 @@
+/* SDPS login names in altpop-login: "host", "user@host", "user+host".
+   The name is mapped to the Dovecot user to authenticate
+   (altpop_sdps_auth_user), and the per-user view travels to the altpop
+   process in the login handoff. */
+
+#include "login-common.h"
+#include "str.h"
+#include "str-sanitize.h"
+#include "sdps-name.h"
+#include "login-handoff.h"
+#include "altpop-login.h"
+
+/* how much of a refused name goes into the log */
+#define SDPS_LOG_NAME_MAX 80
+
+bool altpop_sdps_enabled(struct altpop_login_client *aclient)
+{
+	const char *listeners = aclient->set->altpop_sdps_listeners;
+	const char *name = aclient->common.listener_name;
+
+	if (listeners[0] == '\0')
+		return FALSE;
+	if (strcmp(listeners, "*") == 0)
+		return TRUE;
+	if (name == NULL)
+		return FALSE;
+	for (const char *const *l = t_strsplit_spaces(listeners, " ,");
+	     *l != NULL; l++) {
+		if (strcmp(*l, name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+void altpop_sdps_reset(struct altpop_login_client *aclient)
+{
+	aclient->sdps_login = FALSE;
+	i_free_and_null(aclient->sdps_user);
+	i_free_and_null(aclient->sdps_host);
+}
+
+const char *altpop_sdps_map_user(struct altpop_login_client *aclient,
+				 const char *name)
+{
+	struct client *client = &aclient->common;
+	const char *template = aclient->set->altpop_sdps_auth_user;
+	struct sdps_name sname;
+	const char *auth_user, *error;
+
+	altpop_sdps_reset(aclient);
+	if (!altpop_sdps_enabled(aclient))
+		return name;
+
+	if (sdps_name_parse(name, aclient->set->altpop_sdps_separators,
+			    &sname, &error) < 0) {
+		/* never hand a mangled name to auth */
+		e_info(client->event, "SDPS login name refused (%s): %s",
+		       error, str_sanitize(name, SDPS_LOG_NAME_MAX));
+		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
+				   t_strdup_printf("Invalid login name: %s",
+						   error));
+		return NULL;
+	}
+	if (sname.user[0] == '\0' && sdps_template_has_user(template)) {
+		/* per-user accounts: a bare host name is no account */
+		sname.user = "";
+		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
+				   "Log in as user@host.");
+		return NULL;
+	}
+	if (sdps_name_expand(template, &sname, &auth_user, &error) < 0) {
+		e_error(client->event, "altpop_sdps_auth_user: %s", error);
+		altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL,
+				   "Login mapping is misconfigured.");
+		return NULL;
+	}
+	aclient->sdps_login = TRUE;
+	/* a per-user account shows all its mail; a host account with a
+	   user part shows only that user's view */
+	aclient->sdps_user = i_strdup(sdps_template_has_user(template) ?
+				      "" : sname.user);
+	aclient->sdps_host = i_strdup(sname.host);
+	return auth_user;
+}
+
+bool altpop_login_check_login(struct client *client)
+{
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+	struct login_handoff handoff;
+	string_t *str = t_str_new(128);
+
+	i_zero(&handoff);
+	if (aclient->sdps_login) {
+		handoff.sdps = TRUE;
+		handoff.sdps_user = aclient->sdps_user;
+		handoff.sdps_host = aclient->sdps_host;
+	}
+	login_handoff_append(str, &handoff);
+	i_free(client->master_data_prefix);
+	client->master_data_prefix = i_memdup(str_data(str), str_len(str));
+	client->master_data_prefix_len = str_len(str);
+	return TRUE;
+}

@@ -1,0 +1,149 @@
+/* SDPS in the altpop process: per-user views of a host maildrop, the
+   envelope delivery recorded, the Return-Path line RETR adds, and *ENV. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "mail-storage.h"
+#include "pop3-line.h"
+#include "altpop-client.h"
+
+#define SDPS_RETURN_PATH_HEADER "Return-Path"
+
+static const char *const *altpop_sdps_header_list(const char *setting)
+{
+	return t_strsplit_spaces(setting, " ,");
+}
+
+struct mailbox_header_lookup_ctx *
+altpop_sdps_headers_init(struct altpop_client *client)
+{
+	ARRAY_TYPE(const_string) names;
+	const char *const *h, *rp = SDPS_RETURN_PATH_HEADER;
+
+	t_array_init(&names, 8);
+	array_push_back(&names, &rp);
+	for (h = altpop_sdps_header_list(client->set->altpop_sdps_sender_headers);
+	     *h != NULL; h++)
+		array_push_back(&names, h);
+	for (h = altpop_sdps_header_list(client->set->altpop_sdps_recipient_headers);
+	     *h != NULL; h++)
+		array_push_back(&names, h);
+	array_append_zero(&names);
+	return mailbox_header_lookup_init(client->mailbox, array_front(&names));
+}
+
+/* "<a@b>", "a@b (comment)", "Name <a@b>, c@d" -> "a@b"; "<>" -> "" */
+static const char *altpop_sdps_address(const char *value)
+{
+	const char *lt = strchr(value, '<'), *end;
+
+	if (lt != NULL && (end = strchr(lt, '>')) != NULL)
+		return t_strdup_until(lt + 1, end);
+	while (*value == ' ' || *value == '\t')
+		value++;
+	end = value;
+	while (*end != '\0' && *end != ' ' && *end != '\t' && *end != ',')
+		end++;
+	return t_strdup_until(value, end);
+}
+
+static bool altpop_sdps_address_valid(const char *addr)
+{
+	/* no CR/LF/space/control bytes: it goes into a reply line */
+	for (; *addr != '\0'; addr++) {
+		if ((unsigned char)*addr <= 0x20 || *addr == 0x7f)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static int altpop_sdps_first_header(struct mail *mail, const char *setting,
+				    const char **addr_r)
+{
+	const char *value;
+	int ret;
+
+	*addr_r = NULL;
+	for (const char *const *h = altpop_sdps_header_list(setting);
+	     *h != NULL; h++) {
+		if ((ret = mail_get_first_header(mail, *h, &value)) < 0)
+			return -1;
+		if (ret > 0) {
+			const char *addr = altpop_sdps_address(value);
+			if (altpop_sdps_address_valid(addr)) {
+				*addr_r = addr;
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static bool altpop_sdps_local_part_is(const char *addr, const char *user)
+{
+	const char *at = strchr(addr, '@');
+	size_t len = at == NULL ? strlen(addr) : (size_t)(at - addr);
+
+	return strlen(user) == len && strncasecmp(addr, user, len) == 0;
+}
+
+int altpop_sdps_message_envelope(struct altpop_client *client,
+				 struct mail *mail, bool *in_view_r,
+				 struct altpop_sdps_envelope *env_r)
+{
+	const char *sender, *recipient, *rp;
+	int ret;
+
+	i_zero(env_r);
+	if (altpop_sdps_first_header(mail, client->set->altpop_sdps_sender_headers,
+				     &sender) < 0 ||
+	    altpop_sdps_first_header(mail, client->set->altpop_sdps_recipient_headers,
+				     &recipient) < 0)
+		return -1;
+	if ((ret = mail_get_first_header(mail, SDPS_RETURN_PATH_HEADER, &rp)) < 0)
+		return -1;
+
+	*in_view_r = client->sdps_user[0] == '\0' ||
+		(recipient != NULL &&
+		 altpop_sdps_local_part_is(recipient, client->sdps_user));
+	if (!*in_view_r)
+		return 0;
+
+	env_r->sender = p_strdup(client->pool, sender == NULL ? "" : sender);
+	env_r->recipient = p_strdup(client->pool,
+				    recipient == NULL ? "" : recipient);
+	if (ret == 0) {
+		env_r->return_path_line = p_strdup_printf(client->pool,
+			SDPS_RETURN_PATH_HEADER": <%s>\r\n", env_r->sender);
+	}
+	return 0;
+}
+
+int altpop_cmd_env(struct altpop_client *client, const char *args)
+{
+	const struct altpop_sdps_envelope *env;
+	const char *error;
+	uoff_t num;
+
+	if (!client->sdps) {
+		altpop_client_send_line(client, "-ERR Unknown command: *ENV");
+		return -1;
+	}
+	/* fetchmail reads up to a "." line whatever the status: always
+	   end the reply with one */
+	if (pop3_args_parse_number(&args, client->messages_count, FALSE,
+				   &num, &error) < 0 || num == 0 ||
+	    ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask, num - 1)) {
+		altpop_client_send_line(client, "-ERR No such message.\r\n.");
+		return -1;
+	}
+	env = &client->sdps_envelopes[num - 1];
+	altpop_client_send_linef(client, "+OK envelope follows\r\n"
+		"%llu %"PRIuUOFF_T"\r\n%s\r\n%s\r\n%s\r\n.",
+		(unsigned long long)num, client->messages[num - 1].size,
+		client->sdps_host,
+		env->sender[0] == '\0' ? "<>" : env->sender,
+		env->recipient[0] == '\0' ? "<>" : env->recipient);
+	return 1;
+}
