@@ -1,6 +1,12 @@
-/* UIDL mapping: a permanent UIDL the storage already holds (migrated or
-   saved) wins; otherwise the configured format (altpop_uidl_format). Every
-   UIDL shown is valid and unique within the maildrop. */
+/* UIDL mapping. For each message, the first of:
+     1. a permanent UIDL the storage holds (MAIL_FETCH_UIDL_BACKEND:
+        Dovecot's pop3-migration plugin or pop3_save_uidl),
+     2. the UIDL map (saved by altpop_save_uidl, or imported from a legacy
+        server), keyed by message GUID,
+     3. altpop_uidl_format.
+   Every UIDL shown is valid (1..70 of 0x21..0x7E) and unique within the
+   maildrop: a duplicate gets "-<uid>" appended, which depends only on the
+   message itself, so views (SDPS) and later sessions agree. */
 
 #include "lib.h"
 #include "array.h"
@@ -10,9 +16,21 @@
 #include "mail-search-build.h"
 #include "altpop-limits.h"
 #include "uidl-format.h"
+#include "uidl-map.h"
 #include "altpop-client.h"
 
 HASH_TABLE_DEFINE_TYPE(altpop_uidl_set, char *, char *);
+struct altpop_uidl_item;
+ARRAY_DEFINE_TYPE(altpop_uidl_item, struct altpop_uidl_item);
+
+/* One message while UIDLs are being worked out. */
+struct altpop_uidl_item {
+	uint32_t seq, uid;
+	const char *uidl;	/* permanent UIDL, or the result */
+	const char *guid;	/* for the map */
+	struct uidl_vars vars;
+	bool permanent;
+};
 
 static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
 			       enum mail_fetch_field field, const char *what,
@@ -32,140 +50,227 @@ static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
 	return 0;
 }
 
-static int altpop_uidl_build(struct altpop_client *client, struct mail *mail,
-			     enum uidl_var_mask vars_needed, string_t *str,
-			     bool *permanent_r)
+static int altpop_uidl_item_read(struct altpop_client *client,
+				 struct mail *mail, struct uidl_map *map,
+				 enum uidl_var_mask vars_needed,
+				 struct altpop_uidl_item *item)
 {
-	struct uidl_vars vars;
-	const char *backend, *error;
+	const char *backend, *guid = NULL, *value;
+	pool_t pool = client->uidl_pool;
 
-	*permanent_r = FALSE;
+	item->seq = mail->seq;
+	item->uid = mail->uid;
 	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &backend) == 0 &&
 	    backend[0] != '\0') {
 		if (uidl_is_valid(backend, strlen(backend))) {
-			str_append(str, backend);
-			*permanent_r = TRUE;
+			item->uidl = p_strdup(pool, backend);
+			item->permanent = TRUE;
 			return 0;
 		}
 		e_warning(client->event, "UIDL: stored UIDL of UID %u is not a "
-			  "valid POP3 UIDL, using altpop_uidl_format instead",
-			  mail->uid);
+			  "valid POP3 UIDL; using the UIDL map or "
+			  "altpop_uidl_format instead", mail->uid);
+	}
+	if (map != NULL || (vars_needed & UIDL_VAR_GUID) != 0) {
+		if (altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
+					"Message GUID", &guid) < 0)
+			return -1;
+		item->guid = p_strdup(pool, guid);
+		if (map != NULL && (value = uidl_map_lookup(map, guid)) != NULL) {
+			item->uidl = p_strdup(pool, value);
+			item->permanent = TRUE;
+			return 0;
+		}
 	}
 
-	i_zero(&vars);
-	vars.uid = mail->uid;
-	vars.uidvalidity = client->uid_validity;
-	if ((vars_needed & UIDL_VAR_MD5) != 0 &&
-	    altpop_uidl_special(client, mail, MAIL_FETCH_HEADER_MD5,
-				"Header MD5", &vars.md5) < 0)
-		return -1;
-	if ((vars_needed & UIDL_VAR_FILENAME) != 0 &&
-	    altpop_uidl_special(client, mail, MAIL_FETCH_STORAGE_ID,
-				"File name", &vars.filename) < 0)
-		return -1;
-	if ((vars_needed & UIDL_VAR_GUID) != 0 &&
-	    altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
-				"Message GUID", &vars.guid) < 0)
-		return -1;
-	if (uidl_format_expand(str, client->set->parsed_uidl_format, &vars,
-			       &error) < 0) {
-		e_error(client->event, "UIDL: altpop_uidl_format=%s gives no "
-			"valid UIDL for UID %u: %s",
-			client->set->altpop_uidl_format, mail->uid, error);
-		return -1;
+	item->vars.uid = mail->uid;
+	item->vars.uidvalidity = client->uid_validity;
+	item->vars.guid = item->guid;
+	if ((vars_needed & UIDL_VAR_MD5) != 0) {
+		if (altpop_uidl_special(client, mail, MAIL_FETCH_HEADER_MD5,
+					"Header MD5", &value) < 0)
+			return -1;
+		item->vars.md5 = p_strdup(pool, value);
+	}
+	if ((vars_needed & UIDL_VAR_FILENAME) != 0) {
+		if (altpop_uidl_special(client, mail, MAIL_FETCH_STORAGE_ID,
+					"File name", &value) < 0)
+			return -1;
+		item->vars.filename = p_strdup(pool, value);
 	}
 	return 0;
 }
 
-/* Append "-N" until str is unique; deterministic for the same input
-   order. */
-static void altpop_uidl_make_unique(string_t *str,
-				    HASH_TABLE_TYPE(altpop_uidl_set) seen)
+static bool altpop_uidl_taken(HASH_TABLE_TYPE(altpop_uidl_set) seen,
+			      struct uidl_map *map, const char *uidl,
+			      bool permanent)
 {
-	size_t base_len = str_len(str);
-	unsigned int n = 1;
-
-	while (hash_table_lookup(seen, str_c(str)) != NULL) {
-		str_truncate(str, base_len);
-		str_printfa(str, "-%u", ++n);
-		if (str_len(str) > ALTPOP_UIDL_MAX_LEN) {
-			/* keep within 70 chars: shorten the base */
-			size_t cut = str_len(str) - ALTPOP_UIDL_MAX_LEN;
-			string_t *tmp = t_str_new(ALTPOP_UIDL_MAX_LEN + 1);
-			str_append_data(tmp, str_data(str), base_len - cut);
-			str_printfa(tmp, "-%u", n);
-			str_truncate(str, 0);
-			str_append_str(str, tmp);
-			base_len -= cut;
-		}
-	}
+	if (hash_table_lookup(seen, uidl) != NULL)
+		return TRUE;
+	/* a new UIDL must not look like one the map keeps for another
+	   message */
+	return !permanent && map != NULL && uidl_map_uidl_used(map, uidl);
 }
 
-int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
+/* Make str unique: append "-<uid>" (then "-<uid>-N") within 70 chars. */
+static void altpop_uidl_make_unique(string_t *str, uint32_t uid,
+				    HASH_TABLE_TYPE(altpop_uidl_set) seen,
+				    struct uidl_map *map, bool permanent)
 {
-	HASH_TABLE_TYPE(altpop_uidl_set) seen;
+	const char *base, *suffix;
+	unsigned int n = 1;
+
+	if (!altpop_uidl_taken(seen, map, str_c(str), permanent))
+		return;
+	base = t_strdup(str_c(str));
+	do {
+		suffix = n == 1 ? t_strdup_printf("-%u", uid) :
+			t_strdup_printf("-%u-%u", uid, n);
+		str_truncate(str, 0);
+		str_append_data(str, base, I_MIN(strlen(base),
+			ALTPOP_UIDL_MAX_LEN - strlen(suffix)));
+		str_append(str, suffix);
+		n++;
+	} while (altpop_uidl_taken(seen, map, str_c(str), permanent));
+}
+
+static int altpop_uidl_items_read(struct altpop_client *client,
+				  struct uidl_map *map,
+				  ARRAY_TYPE(altpop_uidl_item) *items)
+{
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
 	enum uidl_var_mask vars_needed;
 	enum mail_fetch_field wanted = 0;
 	struct mail *mail;
-	const char **seq_uidls;
-	string_t *str;
-	bool permanent;
 	int ret = 0;
-
-	if (client->uidls != NULL || client->messages_count == 0) {
-		*uidls_r = client->uidls;
-		return 0;
-	}
 
 	vars_needed = uidl_format_get_vars(client->set->parsed_uidl_format);
 	if ((vars_needed & UIDL_VAR_MD5) != 0)
 		wanted |= MAIL_FETCH_HEADER_MD5;
 	search_args = mail_search_build_init();
 	mail_search_build_add_seqset(search_args, 1, client->highest_seq);
-	ctx = mailbox_search_init(client->trans, search_args, NULL, wanted, NULL);
+	ctx = mailbox_search_init(client->trans, search_args, NULL, wanted,
+				  NULL);
 	mail_search_args_unref(&search_args);
-
-	client->uidl_pool = pool_alloconly_create("altpop uidls",
-		I_MAX(1024, client->messages_count * 24));
-	seq_uidls = p_new(client->uidl_pool, const char *, client->highest_seq);
-	hash_table_create(&seen, default_pool, client->messages_count,
-			  str_hash, strcmp);
-	str = t_str_new(128);
 	while (mailbox_search_next(ctx, &mail)) {
-		str_truncate(str, 0);
-		if (altpop_uidl_build(client, mail, vars_needed, str,
-				      &permanent) < 0) {
+		struct altpop_uidl_item *item = array_append_space(items);
+		if (altpop_uidl_item_read(client, mail, map, vars_needed,
+					  item) < 0) {
 			ret = -1;
 			break;
 		}
-		altpop_uidl_make_unique(str, seen);
-		char *uidl = p_strdup(client->uidl_pool, str_c(str));
-		hash_table_insert(seen, uidl, uidl);
-		if (client->set->altpop_save_uidl && !permanent)
-			mail_update_pop3_uidl(mail, uidl);
-		seq_uidls[mail->seq - 1] = uidl;
 	}
 	if (mailbox_search_deinit(&ctx) < 0)
 		ret = -1;
+	return ret;
+}
+
+static int altpop_uidl_items_resolve(struct altpop_client *client,
+				     struct uidl_map *map,
+				     ARRAY_TYPE(altpop_uidl_item) *items)
+{
+	HASH_TABLE_TYPE(altpop_uidl_set) seen;
+	struct altpop_uidl_item *item;
+	string_t *str = t_str_new(128);
+	const char *error;
+	int ret = 0;
+
+	hash_table_create(&seen, default_pool, array_count(items),
+			  str_hash, strcmp);
+	/* permanent UIDLs first: they keep their value if at all possible */
+	for (int pass = 0; pass < 2 && ret == 0; pass++) {
+		array_foreach_modifiable(items, item) {
+			if (item->permanent != (pass == 0))
+				continue;
+			str_truncate(str, 0);
+			if (item->permanent) {
+				str_append(str, item->uidl);
+			} else if (uidl_format_expand(str,
+					client->set->parsed_uidl_format,
+					&item->vars, &error) < 0) {
+				e_error(client->event, "UIDL: "
+					"altpop_uidl_format=%s gives no valid "
+					"UIDL for UID %u: %s",
+					client->set->altpop_uidl_format,
+					item->uid, error);
+				ret = -1;
+				break;
+			}
+			altpop_uidl_make_unique(str, item->uid, seen, map,
+						item->permanent);
+			item->uidl = p_strdup(client->uidl_pool, str_c(str));
+			hash_table_insert(seen, (char *)item->uidl,
+					  (char *)item->uidl);
+			if (client->set->altpop_save_uidl && !item->permanent &&
+			    map != NULL && item->guid != NULL)
+				(void)uidl_map_add(map, item->guid, item->uidl);
+		}
+	}
 	hash_table_destroy(&seen);
+	return ret;
+}
+
+int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
+{
+	ARRAY_TYPE(altpop_uidl_item) items;
+	struct altpop_uidl_item *item;
+	struct uidl_map *map = NULL;
+	const char **seq_uidls, *error;
+	int ret = 0;
+
+	if (client->uidls != NULL || client->messages_count == 0) {
+		*uidls_r = client->uidls;
+		return 0;
+	}
+	if (uidl_map_open(client->mailbox, &map, &error) < 0) {
+		e_error(client->event, "UIDL: %s", error);
+		return -1;
+	}
+	if (uidl_map_count(map) == 0 && !client->set->altpop_save_uidl)
+		uidl_map_free(&map);
+
+	client->uidl_pool = pool_alloconly_create("altpop uidls",
+		I_MAX(1024, client->messages_count * 64));
+	i_array_init(&items, client->messages_count);
+	if (altpop_uidl_items_read(client, map, &items) < 0 ||
+	    altpop_uidl_items_resolve(client, map, &items) < 0)
+		ret = -1;
+	if (ret == 0 && map != NULL && uidl_map_commit(map, &error) < 0) {
+		/* UIDLs that were not saved must not be shown: they could
+		   change later */
+		e_error(client->event, "UIDL: altpop_save_uidl: %s", error);
+		ret = -1;
+	}
+	uidl_map_free(&map);
 	if (ret < 0) {
+		array_free(&items);
 		pool_unref(&client->uidl_pool);
 		return -1;
 	}
 
+	seq_uidls = i_new(const char *, client->highest_seq + 1);
+	array_foreach_modifiable(&items, item) {
+		if (item->seq <= client->highest_seq)
+			seq_uidls[item->seq] = item->uidl;
+	}
+	array_free(&items);
 	client->uidls = p_new(client->uidl_pool, const char *,
 			      client->messages_count + 1);
 	for (unsigned int i = 0; i < client->messages_count; i++) {
-		client->uidls[i] = seq_uidls[client->messages[i].seq - 1];
+		client->uidls[i] = seq_uidls[client->messages[i].seq];
 		if (client->uidls[i] == NULL) {
 			e_error(client->event, "UIDL: message %u vanished "
 				"while listing UIDLs", i + 1);
-			client->uidls = NULL;
-			pool_unref(&client->uidl_pool);
-			return -1;
+			ret = -1;
+			break;
 		}
+	}
+	i_free(seq_uidls);
+	if (ret < 0) {
+		client->uidls = NULL;
+		pool_unref(&client->uidl_pool);
+		return -1;
 	}
 	*uidls_r = client->uidls;
 	return 0;

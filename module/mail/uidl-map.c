@@ -1,0 +1,216 @@
+/* The UIDL map: UIDLs that must never change, keyed by message GUID (which
+   survives UIDVALIDITY changes and index rebuilds). It holds UIDLs saved
+   the first time they were shown (altpop_save_uidl) and UIDLs imported
+   from a legacy server. One file per maildrop in INBOX's index directory:
+     "altpop-uidl-map 1"
+     <guid> TAB <uidl>      (tab-escaped)  */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "istream.h"
+#include "ostream.h"
+#include "str.h"
+#include "strescape.h"
+#include "file-dotlock.h"
+#include "mail-storage-private.h"
+#include "uidl-format.h"
+#include "uidl-map.h"
+
+#include <unistd.h>
+#include <fcntl.h>
+
+#define UIDL_MAP_FNAME "dovecot-altpop-uidl-map"
+#define UIDL_MAP_HEADER "altpop-uidl-map 1"
+/* longest line we accept in a map file */
+#define UIDL_MAP_MAX_LINE 1024
+/* lock timing for rewriting the map */
+#define UIDL_MAP_LOCK_TIMEOUT_SECS 10
+#define UIDL_MAP_LOCK_STALE_SECS 60
+
+HASH_TABLE_DEFINE_TYPE(uidl_map_str, char *, char *);
+
+struct uidl_map {
+	pool_t pool;
+	char *path;
+	HASH_TABLE_TYPE(uidl_map_str) by_guid;
+	HASH_TABLE_TYPE(uidl_map_str) by_uidl;
+	bool dirty;
+};
+
+static void uidl_map_insert(struct uidl_map *map, const char *guid,
+			    const char *uidl)
+{
+	char *g = p_strdup(map->pool, guid), *u = p_strdup(map->pool, uidl);
+
+	hash_table_update(map->by_guid, g, u);
+	hash_table_update(map->by_uidl, u, g);
+}
+
+static int uidl_map_read(struct uidl_map *map, const char **error_r)
+{
+	struct istream *input;
+	const char *line;
+	int ret = 0;
+
+	input = i_stream_create_file(map->path, UIDL_MAP_MAX_LINE);
+	if ((line = i_stream_read_next_line(input)) == NULL) {
+		if (input->stream_errno == ENOENT) {
+			i_stream_unref(&input);
+			return 0;
+		}
+		if (input->stream_errno != 0) {
+			*error_r = t_strdup_printf("read(%s) failed: %s",
+				map->path, i_stream_get_error(input));
+			i_stream_unref(&input);
+			return -1;
+		}
+		/* empty file */
+		i_stream_unref(&input);
+		return 0;
+	}
+	if (strcmp(line, UIDL_MAP_HEADER) != 0) {
+		*error_r = t_strdup_printf("%s: not an altpop UIDL map "
+					   "(bad first line)", map->path);
+		i_stream_unref(&input);
+		return -1;
+	}
+	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
+		const char *const *args = t_strsplit_tabescaped(line);
+
+		if (str_array_length(args) != 2 || args[0][0] == '\0' ||
+		    !uidl_is_valid(args[1], strlen(args[1]))) {
+			*error_r = t_strdup_printf("%s: corrupted line at "
+				"offset %"PRIuUOFF_T, map->path, input->v_offset);
+			ret = -1;
+		} else {
+			uidl_map_insert(map, args[0], args[1]);
+		}
+	} T_END;
+	if (ret == 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", map->path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
+int uidl_map_open(struct mailbox *box, struct uidl_map **map_r,
+		  const char **error_r)
+{
+	struct uidl_map *map;
+	const char *dir;
+	pool_t pool;
+
+	if (mailbox_get_path_to(box, MAILBOX_LIST_PATH_TYPE_INDEX, &dir) <= 0) {
+		*error_r = "the mail storage has no index directory for the "
+			"UIDL map";
+		return -1;
+	}
+	pool = pool_alloconly_create("altpop uidl map", 4096);
+	map = p_new(pool, struct uidl_map, 1);
+	map->pool = pool;
+	map->path = p_strdup_printf(pool, "%s/"UIDL_MAP_FNAME, dir);
+	hash_table_create(&map->by_guid, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&map->by_uidl, default_pool, 0, str_hash, strcmp);
+	if (uidl_map_read(map, error_r) < 0) {
+		uidl_map_free(&map);
+		return -1;
+	}
+	*map_r = map;
+	return 0;
+}
+
+void uidl_map_free(struct uidl_map **_map)
+{
+	struct uidl_map *map = *_map;
+
+	if (map == NULL)
+		return;
+	*_map = NULL;
+	hash_table_destroy(&map->by_guid);
+	hash_table_destroy(&map->by_uidl);
+	pool_unref(&map->pool);
+}
+
+const char *uidl_map_lookup(struct uidl_map *map, const char *guid)
+{
+	return hash_table_lookup(map->by_guid, guid);
+}
+
+bool uidl_map_uidl_used(struct uidl_map *map, const char *uidl)
+{
+	return hash_table_lookup(map->by_uidl, uidl) != NULL;
+}
+
+unsigned int uidl_map_count(struct uidl_map *map)
+{
+	return hash_table_count(map->by_guid);
+}
+
+bool uidl_map_add(struct uidl_map *map, const char *guid, const char *uidl)
+{
+	if (hash_table_lookup(map->by_guid, guid) != NULL)
+		return FALSE;
+	uidl_map_insert(map, guid, uidl);
+	map->dirty = TRUE;
+	return TRUE;
+}
+
+int uidl_map_commit(struct uidl_map *map, const char **error_r)
+{
+	struct dotlock_settings set;
+	struct dotlock *dotlock;
+	struct ostream *output;
+	struct hash_iterate_context *iter;
+	char *guid, *uidl;
+	string_t *line;
+	int fd;
+
+	if (!map->dirty)
+		return 0;
+	i_zero(&set);
+	set.timeout = UIDL_MAP_LOCK_TIMEOUT_SECS;
+	set.stale_timeout = UIDL_MAP_LOCK_STALE_SECS;
+	fd = file_dotlock_open(&set, map->path, 0, &dotlock);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("file_dotlock_open(%s) failed: %m",
+					   map->path);
+		return -1;
+	}
+	output = o_stream_create_fd(fd, 0);
+	o_stream_cork(output);
+	o_stream_nsend_str(output, UIDL_MAP_HEADER"\n");
+	line = t_str_new(128);
+	iter = hash_table_iterate_init(map->by_guid);
+	while (hash_table_iterate(iter, map->by_guid, &guid, &uidl)) {
+		str_truncate(line, 0);
+		str_append_tabescaped(line, guid);
+		str_append_c(line, '\t');
+		str_append_tabescaped(line, uidl);
+		str_append_c(line, '\n');
+		o_stream_nsend(output, str_data(line), str_len(line));
+	}
+	hash_table_iterate_deinit(&iter);
+	if (o_stream_finish(output) < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %s", map->path,
+					   o_stream_get_error(output));
+		o_stream_destroy(&output);
+		file_dotlock_delete(&dotlock);
+		return -1;
+	}
+	o_stream_destroy(&output);
+	if (fdatasync(fd) < 0) {
+		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
+					   map->path);
+		file_dotlock_delete(&dotlock);
+		return -1;
+	}
+	if (file_dotlock_replace(&dotlock, 0) < 0) {
+		*error_r = t_strdup_printf("rename(%s) failed: %m", map->path);
+		return -1;
+	}
+	map->dirty = FALSE;
+	return 0;
+}
