@@ -21,6 +21,7 @@
 #include "mail-namespace.h"
 #include "mail-storage-service.h"
 #include "login-handoff.h"
+#include "uidl-import.h"
 #include "altpop-client.h"
 
 #include <stdio.h>
@@ -95,6 +96,36 @@ static void altpop_client_start(struct altpop_client *client,
 		altpop_client_send_line(client, "+OK Logged in.");
 	client->state = ALTPOP_STATE_TRANSACTION;
 	altpop_client_add_input(client, input, input_size);
+}
+
+/* altpop -u user -I file: import a legacy server's UIDLs and report. */
+static int altpop_main_import(const char *username, const char *path)
+{
+	struct mail_storage_service_input input;
+	struct mail_storage_service_user *service_user;
+	struct mail_user *mail_user;
+	string_t *report = t_str_new(256);
+	const char *error;
+	int ret;
+
+	if (username == NULL)
+		i_fatal("-I needs -u <user>");
+	i_zero(&input);
+	input.module = input.service = "altpop";
+	input.username = username;
+	if (mail_storage_service_lookup_next(storage_service, &input,
+					     &service_user, &mail_user,
+					     &error) <= 0)
+		i_fatal("User lookup failed for %s: %s", username, error);
+	ret = altpop_uidl_import(mail_user, path, report, &error);
+	mail_user_deinit(&mail_user);
+	mail_storage_service_user_unref(&service_user);
+	if (ret < 0) {
+		i_error("UIDL import from %s failed: %s", path, error);
+		return FATAL_DEFAULT;
+	}
+	printf("%s", str_c(report));
+	return 0;
 }
 
 static void altpop_main_stdio_run(const char *username)
@@ -207,6 +238,7 @@ int main(int argc, char *argv[])
 	enum mail_storage_service_flags storage_flags =
 		MAIL_STORAGE_SERVICE_FLAG_NO_SSL_CA;
 	const char *username = NULL, *auth_socket_path = "auth-master";
+	const char *import_path = NULL;
 	const char *error;
 	int c;
 
@@ -227,7 +259,7 @@ int main(int argc, char *argv[])
 	}
 
 	master_service = master_service_init("altpop", service_flags,
-					     &argc, &argv, "a:t:u:");
+					     &argc, &argv, "a:t:u:I:");
 	while ((c = master_getopt(master_service)) > 0) {
 		switch (c) {
 		case 'a':
@@ -242,6 +274,11 @@ int main(int argc, char *argv[])
 		case 'u':
 			storage_flags |= MAIL_STORAGE_SERVICE_FLAG_USERDB_LOOKUP;
 			username = optarg;
+			break;
+		case 'I':
+			if (!ALTPOP_IS_STANDALONE())
+				i_fatal("-I is for running altpop by hand");
+			import_path = optarg;
 			break;
 		default:
 			return FATAL_DEFAULT;
@@ -264,6 +301,16 @@ int main(int argc, char *argv[])
 	storage_service = mail_storage_service_init(master_service, set_roots,
 						    storage_flags);
 	master_service_init_finish(master_service);
+
+	if (import_path != NULL) {
+		int ret;
+		T_BEGIN {
+			ret = altpop_main_import(username, import_path);
+		} T_END;
+		mail_storage_service_deinit(&storage_service);
+		master_service_deinit(&master_service);
+		return ret;
+	}
 
 	/* lets us notice a client destroyed while handling its first input */
 	io_loop_set_running(current_ioloop);

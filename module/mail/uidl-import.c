@@ -1,0 +1,253 @@
+/* Importing a legacy server's UIDLs into a maildrop's UIDL map:
+     altpop -u <user> -I <file>
+   The file has one line per message of the old server:
+     <octets> <header-md5> <uidl>
+   where header-md5 is the MD5 (hex) of the message's header as the old
+   server's "TOP n 0" sent it: every header line with CRLF, without the
+   empty line that ends the header. Lines starting with '#' are comments.
+   Messages are matched by header MD5 (and size when several share one);
+   a message that already has a permanent UIDL is never changed. */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "hex-binary.h"
+#include "istream.h"
+#include "md5.h"
+#include "str.h"
+#include "strnum.h"
+#include "mail-storage.h"
+#include "mail-search-build.h"
+#include "mail-namespace.h"
+#include "mail-user.h"
+#include "uidl-format.h"
+#include "uidl-map.h"
+#include "uidl-import.h"
+
+/* longest line of a legacy map file */
+#define UIDL_IMPORT_MAX_LINE 1024
+
+struct legacy_entry {
+	uoff_t size;
+	const char *uidl;
+	bool used;
+	struct legacy_entry *next;	/* same header MD5 */
+};
+
+HASH_TABLE_DEFINE_TYPE(legacy_by_md5, char *, struct legacy_entry *);
+
+struct uidl_import_stats {
+	unsigned int legacy_entries, matched, kept, unmatched_local,
+		ambiguous, conflicts;
+};
+
+static int
+uidl_import_read_legacy(const char *path, pool_t pool,
+			HASH_TABLE_TYPE(legacy_by_md5) table,
+			unsigned int *count_r, const char **error_r)
+{
+	struct istream *input;
+	const char *line;
+	unsigned int linenum = 0;
+	int ret = 0;
+
+	*count_r = 0;
+	input = i_stream_create_file(path, UIDL_IMPORT_MAX_LINE);
+	while (ret == 0 && (line = i_stream_read_next_line(input)) != NULL) {
+		const char *const *args;
+		struct legacy_entry *e, *old;
+		char *md5;
+		uoff_t size;
+
+		linenum++;
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		args = t_strsplit_spaces(line, " \t");
+		if (str_array_length(args) != 3 ||
+		    str_to_uoff(args[0], &size) < 0 ||
+		    strlen(args[1]) != MD5_RESULTLEN * 2 ||
+		    !uidl_is_valid(args[2], strlen(args[2]))) {
+			*error_r = t_strdup_printf("%s line %u: expected "
+				"'<octets> <header-md5> <uidl>'", path, linenum);
+			ret = -1;
+			break;
+		}
+		e = p_new(pool, struct legacy_entry, 1);
+		e->size = size;
+		e->uidl = p_strdup(pool, args[2]);
+		md5 = p_strdup(pool, t_str_lcase(args[1]));
+		old = hash_table_lookup(table, md5);
+		e->next = old;
+		hash_table_update(table, md5, e);
+		(*count_r)++;
+	}
+	if (ret == 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
+/* MD5 of the header, CRLF line ends, without the empty line. */
+static int uidl_import_header_md5(struct mail *mail, const char **md5_r)
+{
+	struct istream *input;
+	struct md5_context ctx;
+	unsigned char digest[MD5_RESULTLEN];
+	const char *line;
+
+	if (mail_get_hdr_stream(mail, NULL, &input) < 0)
+		return -1;
+	md5_init(&ctx);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		if (line[0] == '\0')
+			break;
+		md5_update(&ctx, line, strlen(line));
+		md5_update(&ctx, "\r\n", 2);
+	}
+	if (input->stream_errno != 0)
+		return -1;
+	md5_final(&ctx, digest);
+	*md5_r = binary_to_hex(digest, sizeof(digest));
+	return 0;
+}
+
+static struct legacy_entry *
+uidl_import_match(HASH_TABLE_TYPE(legacy_by_md5) table, const char *md5,
+		  uoff_t size, bool *ambiguous_r)
+{
+	struct legacy_entry *e, *found = NULL;
+	unsigned int candidates = 0, size_matches = 0;
+
+	*ambiguous_r = FALSE;
+	for (e = hash_table_lookup(table, md5); e != NULL; e = e->next) {
+		if (e->used)
+			continue;
+		candidates++;
+		if (e->size == size) {
+			size_matches++;
+			found = e;
+		}
+	}
+	if (candidates == 1 && found == NULL) {
+		/* the old server may count octets differently: the header
+		   alone identifies it */
+		for (e = hash_table_lookup(table, md5); e->used; e = e->next) ;
+		return e;
+	}
+	if (size_matches > 1) {
+		*ambiguous_r = TRUE;
+		return NULL;
+	}
+	return found;
+}
+
+int altpop_uidl_import(struct mail_user *user, const char *path,
+		       string_t *report, const char **error_r)
+{
+	HASH_TABLE_TYPE(legacy_by_md5) table;
+	struct uidl_import_stats stats;
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	struct mailbox_transaction_context *trans;
+	struct mail_search_args *args;
+	struct mail_search_context *ctx;
+	struct uidl_map *map = NULL;
+	struct mail *mail;
+	pool_t pool;
+	int ret = 0;
+
+	i_zero(&stats);
+	pool = pool_alloconly_create("uidl import", 4096);
+	hash_table_create(&table, default_pool, 0, str_hash, strcmp);
+	if (uidl_import_read_legacy(path, pool, table, &stats.legacy_entries,
+				    error_r) < 0) {
+		hash_table_destroy(&table);
+		pool_unref(&pool);
+		return -1;
+	}
+
+	ns = mail_namespace_find_inbox(user->namespaces);
+	box = mailbox_alloc(ns->list, "INBOX", 0);
+	if (mailbox_sync(box, MAILBOX_SYNC_FLAG_FULL_READ) < 0) {
+		*error_r = t_strdup_printf("Couldn't open INBOX: %s",
+			mailbox_get_last_internal_error(box, NULL));
+		ret = -1;
+	} else if (uidl_map_open(box, &map, error_r) < 0) {
+		ret = -1;
+	}
+	if (ret < 0) {
+		mailbox_free(&box);
+		hash_table_destroy(&table);
+		pool_unref(&pool);
+		return -1;
+	}
+
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	args = mail_search_build_init();
+	mail_search_build_add_all(args);
+	ctx = mailbox_search_init(trans, args, NULL, MAIL_FETCH_VIRTUAL_SIZE,
+				  NULL);
+	mail_search_args_unref(&args);
+	while (ret == 0 && mailbox_search_next(ctx, &mail)) T_BEGIN {
+		const char *backend, *guid, *md5;
+		struct legacy_entry *e;
+		uoff_t size;
+		bool ambiguous;
+
+		if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND,
+				     &backend) == 0 && backend[0] != '\0') {
+			stats.kept++;
+		} else if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0 ||
+			   guid[0] == '\0' ||
+			   mail_get_virtual_size(mail, &size) < 0 ||
+			   uidl_import_header_md5(mail, &md5) < 0) {
+			*error_r = t_strdup_printf("Couldn't read UID %u: %s",
+				mail->uid,
+				mailbox_get_last_internal_error(box, NULL));
+			ret = -1;
+		} else if (uidl_map_lookup(map, guid) != NULL) {
+			stats.kept++;
+		} else if ((e = uidl_import_match(table, md5, size,
+						  &ambiguous)) == NULL) {
+			if (ambiguous)
+				stats.ambiguous++;
+			else
+				stats.unmatched_local++;
+		} else if (uidl_map_uidl_used(map, e->uidl)) {
+			stats.conflicts++;
+		} else {
+			e->used = TRUE;
+			(void)uidl_map_add(map, guid, e->uidl);
+			stats.matched++;
+		}
+	} T_END;
+	if (mailbox_search_deinit(&ctx) < 0 && ret == 0) {
+		*error_r = mailbox_get_last_internal_error(box, NULL);
+		ret = -1;
+	}
+	(void)mailbox_transaction_commit(&trans);
+	if (ret == 0 && uidl_map_commit(map, error_r) < 0)
+		ret = -1;
+	uidl_map_free(&map);
+	mailbox_free(&box);
+	hash_table_destroy(&table);
+	pool_unref(&pool);
+
+	if (ret == 0) {
+		str_printfa(report, "legacy entries: %u\n"
+			    "matched and imported: %u\n"
+			    "kept (already had a permanent UIDL): %u\n"
+			    "not matched: %u\n"
+			    "ambiguous (skipped): %u\n"
+			    "UIDL already in use (skipped): %u\n"
+			    "legacy entries without a message: %u\n",
+			    stats.legacy_entries, stats.matched, stats.kept,
+			    stats.unmatched_local, stats.ambiguous,
+			    stats.conflicts,
+			    stats.legacy_entries - stats.matched);
+	}
+	return ret;
+}

@@ -1,0 +1,11 @@
+#ifndef UIDL_IMPORT_H
+#define UIDL_IMPORT_H
+
+struct mail_user;
+
+/* Import a legacy UIDL file into the user's INBOX UIDL map and append a
+   human-readable report. Returns 0 or -1 with *error_r. */
+int altpop_uidl_import(struct mail_user *user, const char *path,
+		       string_t *report, const char **error_r);
+
+#endif
