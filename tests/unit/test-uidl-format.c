@@ -105,6 +105,56 @@ static void test_uidl_format_get_vars(void)
 	test_end();
 }
 
+/* reproducible pseudo-random numbers (xorshift32) */
+static uint32_t prop_state = 1234567;
+static unsigned int prop_rand(void)
+{
+	prop_state ^= prop_state << 13;
+	prop_state ^= prop_state >> 17;
+	prop_state ^= prop_state << 5;
+	return prop_state & 0x7fffffff;
+}
+
+/* Property: any format string is either refused at config time or
+   expands to a valid UIDL or a clean error - never to an invalid UIDL. */
+static void test_uidl_format_property(void)
+{
+	static const char alphabet[] =
+		"%%%%uvmfgX0123456789{}ULxyz-._ \t\x7f\xc3";
+	static const char *const md5s[] = {
+		"0123456789abcdef0123456789abcdef", "", NULL, "x y",
+	};
+	unsigned int resolved = 0, expanded = 0, i, j, len;
+	string_t *str = t_str_new(256);
+	char format[24];
+	const char *fmt, *error;
+
+	test_begin("uidl format property (random formats)");
+	for (i = 0; i < 200000; i++) {
+		len = 1 + prop_rand() % (sizeof(format) - 1);
+		for (j = 0; j < len; j++)
+			format[j] = alphabet[prop_rand() % (sizeof(alphabet) - 1)];
+		format[len] = '\0';
+		if (uidl_format_resolve(format, &fmt, &error) < 0)
+			continue;
+		resolved++;
+		struct uidl_vars vars = {
+			.uid = (uint32_t)prop_rand(), .uidvalidity = (uint32_t)prop_rand(),
+			.md5 = md5s[prop_rand() % N_ELEMENTS(md5s)],
+			.filename = "1700000000.M1P2.host:2,S",
+			.guid = md5s[prop_rand() % N_ELEMENTS(md5s)],
+		};
+		str_truncate(str, 0);
+		if (uidl_format_expand(str, fmt, &vars, &error) < 0)
+			continue;
+		expanded++;
+		test_assert_idx(uidl_is_valid(str_c(str), str_len(str)), i);
+	}
+	/* the generator must reach both outcomes to mean anything */
+	test_assert(resolved > 100 && expanded > 100);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -113,6 +163,7 @@ int main(void)
 		test_uidl_bad_formats,
 		test_uidl_expansion_validity,
 		test_uidl_format_get_vars,
+		test_uidl_format_property,
 		NULL
 	};
 	return test_run(test_functions);
