@@ -95,6 +95,12 @@ bool altpop_login_check_login(struct client *client)
 		handoff.sdps = TRUE;
 		handoff.sdps_user = aclient->sdps_user;
 		handoff.sdps_host = aclient->sdps_host;
+	} else if (altpop_sdps_enabled(aclient) && client->virtual_user != NULL) {
+		/* SASL (or KPOP) login on an SDPS listener: the account
+		   is the host; its whole maildrop, with *ENV */
+		handoff.sdps = TRUE;
+		handoff.sdps_user = "";
+		handoff.sdps_host = client->virtual_user;
 	}
 	login_handoff_append(str, &handoff);
 	i_free(client->master_data_prefix);

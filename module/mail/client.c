@@ -346,7 +346,7 @@ bool altpop_client_handle_input(struct altpop_client *client)
 
 		if (ret >= 0)
 			client->bad_counter = 0;
-		else if (++client->bad_counter >=
+		else if (++client->bad_counter >
 			 client->set->altpop_max_bad_commands) {
 			altpop_client_send_line(client,
 				"-ERR Too many bad commands.");
