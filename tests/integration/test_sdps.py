@@ -335,8 +335,11 @@ def fetchmail_sdps(inst, workdir, user):
     tools.write_private(rc, FETCHMAILRC.format(
         port=inst.port("altpop", "pop3"), domain=DOMAIN, user=user,
         password=HOST_PW, mda="%s %s %s" % (tools.PYTHON, work / "mda.py", out)))
+    # as root fetchmail locks a system-wide pid file unless told otherwise
     res = tools.run(["fetchmail", "-f", str(rc), "--nodetach", "-v",
-                     "--idfile", str(work / "ids")], home=work, timeout=60)
+                     "--idfile", str(work / "ids"),
+                     "--pidfile", str(work / "fetchmail.pid")],
+                    home=work, timeout=60)
     got = []
     for p in sorted(out.iterdir()):
         head, _, rest = p.read_bytes().partition(b"\n")
