@@ -26,6 +26,7 @@
 
 #include <stdio.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #define ALTPOP_IS_STANDALONE() (getenv(MASTER_IS_PARENT_ENV) == NULL)
 #define ALTPOP_LOOKUP_ERROR_REPLY \
@@ -110,6 +111,11 @@ static int altpop_main_import(const char *username, const char *path)
 
 	if (username == NULL)
 		i_fatal("-I needs -u <user>");
+	/* open it while still privileged: the mail user may not read it */
+	int fd = open(path, O_RDONLY);
+	if (fd == -1)
+		i_fatal("Can't open the legacy UIDL file: open(%s) failed: %m",
+			path);
 	i_zero(&input);
 	input.module = input.service = "altpop";
 	input.username = username;
@@ -117,7 +123,8 @@ static int altpop_main_import(const char *username, const char *path)
 					     &service_user, &mail_user,
 					     &error) <= 0)
 		i_fatal("User lookup failed for %s: %s", username, error);
-	ret = altpop_uidl_import(mail_user, path, report, &error);
+	ret = altpop_uidl_import(mail_user, fd, path, report, &error);
+	i_close_fd(&fd);
 	mail_user_deinit(&mail_user);
 	mail_storage_service_user_unref(&service_user);
 	if (ret < 0) {

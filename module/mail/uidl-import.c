@@ -42,7 +42,7 @@ struct uidl_import_stats {
 };
 
 static int
-uidl_import_read_legacy(const char *path, pool_t pool,
+uidl_import_read_legacy(int fd, const char *path, pool_t pool,
 			HASH_TABLE_TYPE(legacy_by_md5) table,
 			unsigned int *count_r, const char **error_r)
 {
@@ -52,7 +52,7 @@ uidl_import_read_legacy(const char *path, pool_t pool,
 	int ret = 0;
 
 	*count_r = 0;
-	input = i_stream_create_file(path, UIDL_IMPORT_MAX_LINE);
+	input = i_stream_create_fd(fd, UIDL_IMPORT_MAX_LINE);
 	while (ret == 0 && (line = i_stream_read_next_line(input)) != NULL) {
 		const char *const *args;
 		struct legacy_entry *e, *old;
@@ -144,7 +144,7 @@ uidl_import_match(HASH_TABLE_TYPE(legacy_by_md5) table, const char *md5,
 	return found;
 }
 
-int altpop_uidl_import(struct mail_user *user, const char *path,
+int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 		       string_t *report, const char **error_r)
 {
 	HASH_TABLE_TYPE(legacy_by_md5) table;
@@ -162,7 +162,7 @@ int altpop_uidl_import(struct mail_user *user, const char *path,
 	i_zero(&stats);
 	pool = pool_alloconly_create("uidl import", 4096);
 	hash_table_create(&table, default_pool, 0, str_hash, strcmp);
-	if (uidl_import_read_legacy(path, pool, table, &stats.legacy_entries,
+	if (uidl_import_read_legacy(fd, path, pool, table, &stats.legacy_entries,
 				    error_r) < 0) {
 		hash_table_destroy(&table);
 		pool_unref(&pool);

@@ -71,12 +71,13 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 			  "valid POP3 UIDL; using the UIDL map or "
 			  "altpop_uidl_format instead", mail->uid);
 	}
-	if (map != NULL || (vars_needed & UIDL_VAR_GUID) != 0) {
+	if (uidl_map_count(map) > 0 || client->set->altpop_save_uidl ||
+	    (vars_needed & UIDL_VAR_GUID) != 0) {
 		if (altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
 					"Message GUID", &guid) < 0)
 			return -1;
 		item->guid = p_strdup(pool, guid);
-		if (map != NULL && (value = uidl_map_lookup(map, guid)) != NULL) {
+		if ((value = uidl_map_lookup(map, guid)) != NULL) {
 			item->uidl = p_strdup(pool, value);
 			item->permanent = TRUE;
 			return 0;
@@ -109,7 +110,7 @@ static bool altpop_uidl_taken(HASH_TABLE_TYPE(altpop_uidl_set) seen,
 		return TRUE;
 	/* a new UIDL must not look like one the map keeps for another
 	   message */
-	return !permanent && map != NULL && uidl_map_uidl_used(map, uidl);
+	return !permanent && uidl_map_uidl_used(map, uidl);
 }
 
 /* Make str unique: append "-<uid>" (then "-<uid>-N") within 70 chars. */
@@ -132,6 +133,26 @@ static void altpop_uidl_make_unique(string_t *str, uint32_t uid,
 		str_append(str, suffix);
 		n++;
 	} while (altpop_uidl_taken(seen, map, str_c(str), permanent));
+}
+
+/* The GUID of an item, looked up now if it wasn't needed before. */
+static int altpop_uidl_item_guid(struct altpop_client *client,
+				 struct altpop_uidl_item *item)
+{
+	struct mail *mail;
+	const char *guid;
+	int ret;
+
+	if (item->guid != NULL)
+		return 0;
+	mail = mail_alloc(client->trans, 0, NULL);
+	mail_set_seq(mail, item->seq);
+	ret = altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
+				  "Message GUID", &guid);
+	if (ret == 0)
+		item->guid = p_strdup(client->uidl_pool, guid);
+	mail_free(&mail);
+	return ret;
 }
 
 static int altpop_uidl_items_read(struct altpop_client *client,
@@ -197,13 +218,19 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 				ret = -1;
 				break;
 			}
+			size_t len = str_len(str);
 			altpop_uidl_make_unique(str, item->uid, seen, map,
 						item->permanent);
+			bool renamed = str_len(str) != len;
 			item->uidl = p_strdup(client->uidl_pool, str_c(str));
 			hash_table_insert(seen, (char *)item->uidl,
 					  (char *)item->uidl);
-			if (client->set->altpop_save_uidl && !item->permanent &&
-			    map != NULL && item->guid != NULL)
+			/* A renamed duplicate is always remembered: it must
+			   not turn into the plain UIDL when the message it
+			   collided with is expunged. */
+			if ((client->set->altpop_save_uidl || renamed) &&
+			    !item->permanent &&
+			    altpop_uidl_item_guid(client, item) == 0)
 				(void)uidl_map_add(map, item->guid, item->uidl);
 		}
 	}
@@ -227,8 +254,6 @@ int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 		e_error(client->event, "UIDL: %s", error);
 		return -1;
 	}
-	if (uidl_map_count(map) == 0 && !client->set->altpop_save_uidl)
-		uidl_map_free(&map);
 
 	client->uidl_pool = pool_alloconly_create("altpop uidls",
 		I_MAX(1024, client->messages_count * 64));
