@@ -13,7 +13,7 @@ Run as a script for a demo instance:
 """
 
 import contextlib
-import grp
+import fcntl
 import os
 import pwd
 import re
@@ -36,6 +36,7 @@ DOVECONF = "/usr/bin/doveconf"
 DEFAULT_USERS = {"alice": "alicepw", "bob": "bobpw"}
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
+STAGE_LOCK = "/tmp/altpop-stage.lock"
 
 # Listener names per login service, with the placeholder that carries the port.
 LISTENERS = {
@@ -127,9 +128,13 @@ def stage_altpop(destdir, repo=REPO_ROOT, timeout=600):
     if destdir.exists():
         shutil.rmtree(destdir)
     try:
-        res = subprocess.run(["make", "-C", str(repo), "install", "DESTDIR=%s" % destdir],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             timeout=timeout)
+        # Concurrent test sessions must not run make in the same tree at once.
+        with open(STAGE_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            res = subprocess.run(["make", "-C", str(repo), "install",
+                                  "DESTDIR=%s" % destdir],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 timeout=timeout)
     except subprocess.TimeoutExpired:
         return Stage(available=False, failed=True,
                      reason="make install timed out after %ss" % timeout)
@@ -195,6 +200,17 @@ def free_ports(count, host="127.0.0.1"):
             s.close()
 
 
+def port_is_free(port, host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def listening_tcp_ports():
     """Set of (ip, port) in LISTEN state, read from /proc (no connection made)."""
     result = set()
@@ -238,6 +254,31 @@ def _mnt_ns(pid):
         return os.readlink("/proc/%s/ns/mnt" % pid)
     except OSError:
         return None
+
+
+def _stat_fields(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: split after its ')'.
+    return data[data.rindex(")") + 2:].split()
+
+
+def _start_time(pid):
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def _session_id(pid):
+    fields = _stat_fields(pid)
+    return int(fields[3]) if fields else None
+
+
+def _is_zombie(pid):
+    fields = _stat_fields(pid)
+    return fields is None or fields[0] in ("Z", "X")
 
 
 def _pids_in_mnt_ns(ns):
@@ -299,6 +340,9 @@ class DovecotInstance:
         self._deliver_seq = 0
         self._last_stamp = 0
         self.uid = self.gid = None
+        # user -> passdb extra fields ("k5principals=a@R nologin"), set
+        # before setup()
+        self.passdb_fields = {}
 
     # ---- set-up ---------------------------------------------------------
 
@@ -322,16 +366,20 @@ class DovecotInstance:
         for user, password in self.users.items():
             if ":" in user or ":" in password or "\n" in user + password:
                 raise HarnessError("passwd-file cannot hold %r/%r" % (user, password))
-            lines.append("%s:{PLAIN}%s::::::\n" % (user, password))
+            lines.append("%s:{PLAIN}%s::::::%s\n"
+                         % (user, password, self.passdb_fields.get(user, "")))
         path = self.tmp / "passwd"
         path.write_text("".join(lines))
         os.chmod(path, 0o644)
 
     def add_user(self, user, password):
-        """Add a user (the passwd-file is re-read by auth on change)."""
+        """Add a user.  auth re-reads the passwd-file when it changed, but
+        checks at most once a second: this waits that second out."""
         self.users[user] = password
         self._write_passwd()
         self.maildir(user)
+        if self.running:
+            time.sleep(1.1)
 
     def _prepare_modules(self):
         for kind in ("settings", "auth"):
@@ -357,6 +405,10 @@ class DovecotInstance:
         for proto in ("pop3", "altpop"):
             want += [(proto, listener, ph) for listener, ph in LISTENERS[proto].items()]
         ports = free_ports(len(want))
+        # preferred fixed ports (the demo), used when they are free
+        fixed = getattr(self, "fixed_ports", None) or {}
+        free_fixed = {ph: port for ph, port in fixed.items() if port_is_free(port)}
+        ports = [free_fixed.get(ph, port) for (_, _, ph), port in zip(want, ports)]
         values = {}
         for (proto, listener, ph), port in zip(want, ports):
             values[ph] = port
@@ -456,6 +508,13 @@ class DovecotInstance:
         proc, self.proc = self.proc, None
         if proc is None:
             return
+        # Snapshot the instance's processes: in its mount namespace and in the
+        # session the master leads (a namespace id can be reused by another
+        # instance once ours is gone): pid -> start time.
+        ours = {}
+        if self.ns is not None and self.ns != _mnt_ns("self"):
+            ours = {pid: _start_time(pid) for pid in _pids_in_mnt_ns(self.ns)
+                    if _session_id(pid) == proc.pid}
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGTERM)
@@ -465,24 +524,22 @@ class DovecotInstance:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(STOP_TIMEOUT)
-        # Anything left of this instance: its process group and every process
-        # in its private mount namespace (never the namespace we run in).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        if self.ns is not None and self.ns != _mnt_ns("self"):
-            deadline = time.monotonic() + STOP_TIMEOUT
-            sig = signal.SIGTERM
-            while True:
-                left = _pids_in_mnt_ns(self.ns)
-                if not left:
-                    break
-                for pid in left:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, sig)
-                if time.monotonic() > deadline:
-                    raise HarnessError("processes of the instance survive: %s" % left)
-                time.sleep(0.1)
-                sig = signal.SIGKILL
+        # Whatever of the snapshot is still running (same pid, same start
+        # time, not yet a zombie) gets SIGTERM, then SIGKILL.
+        deadline = time.monotonic() + STOP_TIMEOUT
+        sig = signal.SIGTERM
+        while True:
+            left = [pid for pid, st in ours.items()
+                    if st is not None and _start_time(pid) == st and not _is_zombie(pid)]
+            if not left:
+                break
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            if time.monotonic() > deadline:
+                raise HarnessError("processes of the instance survive: %s" % left)
+            time.sleep(0.1)
+            sig = signal.SIGKILL
         self._out.close()
 
     def cleanup(self):
@@ -592,6 +649,11 @@ class DovecotInstance:
         """Deliver through Dovecot's LMTP (adds Return-Path/Delivered-To)."""
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
+        # SMTP DATA wants CRLF lines (smtplib neither converts bytes nor
+        # leaves a message without final CRLF alone).
+        raw = re.sub(rb"(?<!\r)\n", b"\r\n", raw)
+        if not raw.endswith(b"\r\n"):
+            raw += b"\r\n"
         lmtp = smtplib.LMTP(str(self.tmp / "run" / "lmtp"), timeout=timeout)
         try:
             lmtp.sendmail(sender, [user], raw)

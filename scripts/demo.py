@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Start or stop the altpop demo: a throw-away Dovecot on 127.0.0.1 with
+altpop loaded beside Dovecot's own pop3, and a demo account with mail.
+
+  scripts/demo.sh          build, then start (runs in the background)
+  scripts/demo.sh stop     stop it and remove its files
+"""
+
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+
+import harness  # noqa: E402
+
+STATE = REPO / "demo-run"
+PIDFILE = STATE / "dovecot.pid"
+INFO = STATE / "instance-dir"
+PORTS = {
+    "PORT_ALTPOP": 11110, "PORT_ALTPOP_POP3S": 11995,
+    "PORT_ALTPOP_KPOP": 11109, "PORT_ALTPOP_HAPROXY": 11111,
+    "PORT_POP3": 12110, "PORT_POP3S": 12995, "PORT_POP3_HAPROXY": 12111,
+}
+MESSAGES = [
+    b"From: Dovecot Demo <demo@example.org>\r\nTo: demo@example.org\r\n"
+    b"Subject: Welcome to altpop\r\n\r\nThis message was delivered to the "
+    b"demo account.\r\nFetch it with any POP3 client.\r\n",
+    b"From: sender@example.org\r\nTo: demo@example.org\r\n"
+    b"Subject: Lines that start with a dot\r\n\r\n.one dot\r\n..two dots\r\n"
+    b"done\r\n",
+    b"From: sender@example.org\nTo: demo@example.org\nSubject: Stored "
+    b"with bare LF line ends\n\nPOP3 still sends CRLF.\n",
+]
+
+
+def stop():
+    if not PIDFILE.exists():
+        print("demo: not running")
+        return 0
+    pid = int(PIDFILE.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if INFO.exists():
+        shutil.rmtree(INFO.read_text().strip(), ignore_errors=True)
+    shutil.rmtree(STATE, ignore_errors=True)
+    print("demo: stopped")
+    return 0
+
+
+def start():
+    if PIDFILE.exists():
+        try:
+            os.kill(int(PIDFILE.read_text()), 0)
+            print("demo: already running (scripts/demo.sh stop first)")
+            return 1
+        except ProcessLookupError:
+            shutil.rmtree(STATE, ignore_errors=True)
+    STATE.mkdir(exist_ok=True)
+    stage = harness.stage_altpop(str(STATE / "stage"))
+    if not stage.available:
+        print("demo: altpop is not usable: %s" % stage.reason)
+        return 1
+    inst = harness.DovecotInstance(["pop3", "altpop"], users={"demo": "demo"},
+                                   stage=stage, keep=True, name="demo",
+                                   default_users=False)
+    inst.fixed_ports = PORTS
+    inst.setup()
+    inst.start()
+    for raw in MESSAGES:
+        inst.deliver("demo", raw)
+    PIDFILE.write_text(str(inst.proc.pid))
+    INFO.write_text(str(inst.tmp))
+    alt = inst.port("altpop", "pop3")
+    alts = inst.port("altpop", "pop3s")
+    print("""
+altpop demo is running (Dovecot pid %d, files in %s).
+
+  altpop:        pop3 127.0.0.1:%d   pop3s 127.0.0.1:%d
+  stock pop3:    pop3 127.0.0.1:%d   (the same mail, for comparison)
+  account:       demo / demo  (%d messages)
+
+Try:
+  curl -u demo:demo pop3://127.0.0.1:%d/          # list
+  curl -u demo:demo pop3://127.0.0.1:%d/1         # message 1
+  curl -k -u demo:demo pop3s://127.0.0.1:%d/2     # message 2 over TLS
+  fetchmail -p pop3 -P %d -u demo -k --nodetach --sslproto '' \\
+      --mda 'cat' 127.0.0.1                      # (password: demo)
+
+The log is %s/dovecot.log.
+Stop it with: scripts/demo.sh stop
+""" % (inst.proc.pid, inst.tmp, alt, alts, inst.port("pop3", "pop3"),
+       len(MESSAGES), alt, alt, alts, alt, inst.tmp))
+    # leave Dovecot running: the instance is stopped by "demo.sh stop"
+    inst.proc = None
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "stop":
+        sys.exit(stop())
+    sys.exit(start())
