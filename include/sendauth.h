@@ -144,7 +144,8 @@ void sendauth_printable(char *dest, const unsigned char *data, size_t size);
  *   'A' [AP-REP] ticket accepted; the AP-REP is empty without mutual
  *                authentication. The response is the POP3 USER name.
  *   'E' <2-byte big-endian reason length> <reason> <KRB-ERROR>
- *                ticket rejected; a failure follows without a response.
+ *                ticket rejected. The response is empty; the failure is
+ *                the answer to it.
  * Dovecot's auth protocol lines are at most 16 kB (base64), which is why
  * large AP-REQs are sent in chunks.
  */

@@ -40,11 +40,18 @@ struct altpop_login_client {
 	/* SDPS login of the pending/finished USER (see login-sdps.c) */
 	char *sdps_user, *sdps_host;
 
+	/* KPOP state on the kpop listener (see login-kpop.c) */
+	struct kpop_client *kpop;
+
 	enum altpop_proxy_state proxy_state;
 	bool proxy_xclient:1;
 	bool auth_mech_name_parsed:1;
 	bool sdps_login:1;
 };
+
+/* login-kpop.c: takes over a connection on the kpop listener (the
+   Kerberos V5 sendauth exchange comes before any greeting). */
+void altpop_kpop_start(struct client *client);
 
 /* login-main.c */
 void altpop_login_reply(struct client *client, enum altpop_reply reply,

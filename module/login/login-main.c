@@ -81,15 +81,9 @@ static void altpop_login_notify_auth_ready(struct client *client)
 {
 	if (client->listener_name != NULL &&
 	    strcmp(client->listener_name, "kpop") == 0) {
-		/* The KPOP sendauth phase is not implemented in this build:
-		   say so instead of pretending to be a POP3 banner. */
-		e_warning(client->event, "KPOP connection refused: "
-			  "KPOP (Kerberos V5 sendauth) is not supported by "
-			  "this altpop build; remove the kpop listener or "
-			  "upgrade altpop");
-		client_send_raw(client, "-ERR [SYS/PERM] KPOP is not "
-				"available on this server.\r\n");
-		client_destroy(client, "KPOP not supported");
+		/* Kerberos V5 sendauth first, the greeting comes after the
+		   ticket was accepted */
+		altpop_kpop_start(client);
 		return;
 	}
 	client->io = io_add_istream(client->input, client_input, client);

@@ -1,0 +1,685 @@
+/* KPOP: the private authentication mechanism behind altpop-login's kpop
+   listener. It runs inside Dovecot's auth process and is the only place
+   that touches the keytab.
+
+   altpop-login reads the Kerberos V5 sendauth exchange from the client and
+   hands over the AP-REQ (see include/sendauth.h for the messages). Here the
+   AP-REQ is verified with krb5_rd_req() (keytab from auth_krb5_keytab or the
+   default keytab, the library's replay cache and clock skew), the AP-REP is
+   built when the client asked for mutual authentication, and, once the client
+   has named its POP3 user, the principal is authorized for that user
+   (passdb field k5principals, or krb5_kuserok() which covers ~/.k5login and
+   the default realm mapping). The passdb is consulted for its extra fields
+   and the userdb lookup follows as usual. */
+
+#include "auth-common.h"
+#include "buffer.h"
+#include "str.h"
+#include "str-sanitize.h"
+#include "hostpid.h"
+#include "safe-memset.h"
+#include "mech.h"
+#include "passdb.h"
+#include "auth-fields.h"
+#include "sendauth.h"
+
+#include <krb5.h>
+#include <com_err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <pwd.h>
+#include <grp.h>
+
+/* The service part of the server principal: pop/<host>@REALM. */
+#define KPOP_SERVICE_NAME "pop"
+/* auth_gssapi_hostname value meaning "any pop/<host> in the keytab". */
+#define KPOP_ANY_HOST "$ALL"
+/* Longest POP3 user name accepted from the login process. */
+#define KPOP_MAX_USER_LEN 255
+
+enum kpop_mech_state {
+	KPOP_MECH_STATE_AP_REQ = 0,
+	/* the 'E' challenge went out: the failure follows the login
+	   process's acknowledgement (one reply per request or response) */
+	KPOP_MECH_STATE_REJECTED,
+	KPOP_MECH_STATE_USER,
+	KPOP_MECH_STATE_DONE,
+};
+
+struct kpop_auth_request {
+	struct auth_request auth_request;
+	pool_t pool;
+
+	enum kpop_mech_state state;
+	buffer_t *ap_req;
+	uint32_t ap_req_size;
+
+	krb5_context ctx;
+	krb5_principal client;
+	char *principal_name;
+	bool internal_failure;
+};
+
+struct module;
+
+const char *mech_kpop_version = DOVECOT_ABI_VERSION;
+
+void mech_kpop_init(struct module *module);
+void mech_kpop_deinit(void);
+
+static const char *
+kpop_krb5_error(krb5_context ctx, krb5_error_code code)
+{
+	const char *msg, *ret;
+
+	if (ctx == NULL)
+		return error_message(code);
+	msg = krb5_get_error_message(ctx, code);
+	ret = t_strdup(msg);
+	krb5_free_error_message(ctx, msg);
+	return ret;
+}
+
+static const char *kpop_keytab_name(struct kpop_auth_request *request)
+{
+	const struct auth_settings *set = request->auth_request.set;
+	char name[1024];
+
+	if (set->krb5_keytab != NULL && set->krb5_keytab[0] != '\0')
+		return set->krb5_keytab;
+	if (krb5_kt_default_name(request->ctx, name, sizeof(name)) != 0)
+		return "FILE:/etc/krb5.keytab";
+	return t_strdup(name);
+}
+
+/* The file behind a keytab name, or NULL for non-file keytabs. */
+static const char *kpop_keytab_path(const char *name)
+{
+	const char *p = strchr(name, ':');
+
+	if (p == NULL)
+		return name;
+	if (strncmp(name, "FILE:", 5) == 0 || strncmp(name, "WRFILE:", 7) == 0)
+		return p + 1;
+	if (p == name + 1) {
+		/* a Windows drive letter, not a type */
+		return name;
+	}
+	return NULL;
+}
+
+static void kpop_whoami(const char **user_r, const char **group_r)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+	const struct group *gr = getgrgid(getegid());
+
+	*user_r = pw != NULL ? t_strdup(pw->pw_name) :
+		t_strdup_printf("uid %ld", (long)geteuid());
+	*group_r = gr != NULL ? t_strdup(gr->gr_name) :
+		t_strdup_printf("%ld", (long)getegid());
+}
+
+/* Explain a keytab that cannot be used, in words an admin can act on.
+   Returns -1 if the keytab is missing or unreadable. */
+static int kpop_keytab_check(struct kpop_auth_request *request,
+			     const char *name, krb5_keytab keytab)
+{
+	struct auth_request *auth_request = &request->auth_request;
+	const char *path = kpop_keytab_path(name), *user, *group;
+	krb5_error_code ret;
+	int fd;
+
+	kpop_whoami(&user, &group);
+	if (path != NULL) {
+		fd = open(path, O_RDONLY);
+		if (fd == -1 && errno == ENOENT) {
+			e_error(auth_request->mech_event,
+				"KPOP keytab %s does not exist: create it "
+				"with kadmin (ktadd -k %s %s/<host>) or point "
+				"auth_krb5_keytab to the keytab holding the "
+				"%s/<host> key", path, path,
+				KPOP_SERVICE_NAME, KPOP_SERVICE_NAME);
+			return -1;
+		}
+		if (fd == -1 && (errno == EACCES || errno == EPERM)) {
+			e_error(auth_request->mech_event,
+				"KPOP keytab %s is not readable by the auth "
+				"process (running as user %s, group %s): "
+				"chgrp %s %s && chmod 0640 %s "
+				"(keep it unreadable for everybody else)",
+				path, user, group, group, path, path);
+			return -1;
+		}
+		if (fd == -1) {
+			e_error(auth_request->mech_event,
+				"KPOP keytab: open(%s) failed: %m", path);
+			return -1;
+		}
+		i_close_fd(&fd);
+	}
+	ret = krb5_kt_have_content(request->ctx, keytab);
+	if (ret != 0) {
+		e_error(auth_request->mech_event,
+			"KPOP keytab %s has no keys (%s): add the %s/<host> "
+			"key with kadmin ktadd", name,
+			kpop_krb5_error(request->ctx, ret), KPOP_SERVICE_NAME);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *kpop_hostname(struct kpop_auth_request *request)
+{
+	const char *host = request->auth_request.set->gssapi_hostname;
+
+	if (host == NULL || host[0] == '\0')
+		host = my_hostdomain();
+	return host;
+}
+
+/* The principal tickets must be for: pop/<host> in any realm of the
+   keytab, or any pop/<host> with auth_gssapi_hostname = $ALL. */
+static krb5_error_code
+kpop_server_principal(struct kpop_auth_request *request,
+		      krb5_principal *server_r)
+{
+	const char *host = kpop_hostname(request);
+	krb5_error_code ret;
+
+	if (strcmp(host, KPOP_ANY_HOST) == 0)
+		host = "";
+	ret = krb5_build_principal(request->ctx, server_r, 0, "",
+				   KPOP_SERVICE_NAME, host, NULL);
+	if (ret == 0) {
+		/* a host-based name with an empty realm (and possibly an
+		   empty host) matches keytab entries as a wildcard */
+		(*server_r)->type = KRB5_NT_SRV_HST;
+	}
+	return ret;
+}
+
+/* The sname/realm put into a KRB-ERROR. */
+static krb5_principal kpop_error_principal(struct kpop_auth_request *request)
+{
+	krb5_principal princ = NULL;
+	const char *host = kpop_hostname(request);
+	char *realm = NULL;
+
+	if (strcmp(host, KPOP_ANY_HOST) == 0)
+		host = my_hostdomain();
+	if (krb5_get_default_realm(request->ctx, &realm) != 0)
+		realm = NULL;
+	if (krb5_build_principal(request->ctx, &princ,
+				 realm == NULL ? 0 : strlen(realm),
+				 realm == NULL ? "" : realm,
+				 KPOP_SERVICE_NAME, host, NULL) != 0)
+		princ = NULL;
+	if (realm != NULL)
+		krb5_free_default_realm(request->ctx, realm);
+	return princ;
+}
+
+/* Tell the login process that the ticket was rejected: 'E', a reason for
+   its log, and a KRB-ERROR for the client (as krb5_recvauth() builds it,
+   so clients print the reason). The failure itself is the reply to the
+   login process's next (empty) response: Dovecot's auth handler expects
+   exactly one reply per request or response. */
+static void kpop_send_rejection(struct kpop_auth_request *request,
+				krb5_error_code code, const char *reason)
+{
+	struct auth_request *auth_request = &request->auth_request;
+	krb5_error err;
+	krb5_data out = { 0, 0, NULL };
+	krb5_principal server = NULL;
+	const char *text;
+	buffer_t *buf;
+
+	i_zero(&err);
+	if (code >= ERROR_TABLE_BASE_krb5 &&
+	    code <= ERROR_TABLE_BASE_krb5 + 127) {
+		err.error = code - ERROR_TABLE_BASE_krb5;
+		text = error_message(code);
+	} else {
+		err.error = KRB5KRB_ERR_GENERIC - ERROR_TABLE_BASE_krb5;
+		text = reason;
+	}
+	if (request->ctx != NULL) {
+		(void)krb5_us_timeofday(request->ctx, &err.stime, &err.susec);
+		server = kpop_error_principal(request);
+	}
+	err.server = server;
+	/* no NUL: clients print e-text with its length (fetchmail would show
+	   a trailing \x00) */
+	err.text.data = (char *)text;
+	err.text.length = strlen(text);
+	if (server == NULL ||
+	    krb5_mk_error(request->ctx, &err, &out) != 0) {
+		out.data = NULL;
+		out.length = 0;
+	}
+
+	buf = t_buffer_create(64 + out.length + strlen(reason));
+	kpop_mech_rejected_append(buf, reason, out.data, out.length);
+	auth_request_handler_reply_continue(auth_request, buf->data,
+					    buf->used);
+	if (out.data != NULL)
+		krb5_free_data_contents(request->ctx, &out);
+	if (server != NULL)
+		krb5_free_principal(request->ctx, server);
+}
+
+static void kpop_reject(struct kpop_auth_request *request,
+			krb5_error_code code, const char *reason,
+			bool internal)
+{
+	request->state = KPOP_MECH_STATE_REJECTED;
+	request->internal_failure = internal;
+	kpop_send_rejection(request, code, reason);
+}
+
+static void kpop_verify(struct kpop_auth_request *request)
+{
+	struct auth_request *auth_request = &request->auth_request;
+	krb5_auth_context auth_ctx = NULL;
+	krb5_keytab keytab = NULL;
+	krb5_principal server = NULL;
+	krb5_ticket *ticket = NULL;
+	krb5_flags ap_req_options = 0;
+	krb5_data ap_req, ap_rep = { 0, 0, NULL };
+	krb5_error_code ret;
+	const char *ktname, *reason;
+	char *server_name = NULL;
+	buffer_t *reply;
+
+	ret = krb5_init_context(&request->ctx);
+	if (ret != 0) {
+		request->ctx = NULL;
+		e_error(auth_request->mech_event,
+			"krb5_init_context() failed: %s (check krb5.conf)",
+			error_message(ret));
+		kpop_reject(request, ret, "Kerberos library unavailable",
+			    TRUE);
+		return;
+	}
+
+	ktname = kpop_keytab_name(request);
+	ret = krb5_kt_resolve(request->ctx, ktname, &keytab);
+	if (ret != 0) {
+		e_error(auth_request->mech_event,
+			"KPOP keytab %s: %s (check auth_krb5_keytab)", ktname,
+			kpop_krb5_error(request->ctx, ret));
+		kpop_reject(request, KRB5KRB_AP_ERR_NOKEY,
+			    "server keytab unusable", TRUE);
+		return;
+	}
+	if (kpop_keytab_check(request, ktname, keytab) < 0) {
+		(void)krb5_kt_close(request->ctx, keytab);
+		kpop_reject(request, KRB5KRB_AP_ERR_NOKEY,
+			    "server keytab unusable", TRUE);
+		return;
+	}
+
+	ret = kpop_server_principal(request, &server);
+	if (ret == 0)
+		ret = krb5_auth_con_init(request->ctx, &auth_ctx);
+	if (ret != 0) {
+		e_error(auth_request->mech_event, "KPOP: %s",
+			kpop_krb5_error(request->ctx, ret));
+		(void)krb5_kt_close(request->ctx, keytab);
+		if (server != NULL)
+			krb5_free_principal(request->ctx, server);
+		kpop_reject(request, ret, "internal error", TRUE);
+		return;
+	}
+
+	ap_req.magic = 0;
+	ap_req.data = (char *)request->ap_req->data;
+	ap_req.length = request->ap_req->used;
+	ret = krb5_rd_req(request->ctx, &auth_ctx, &ap_req, server, keytab,
+			  &ap_req_options, &ticket);
+	(void)krb5_kt_close(request->ctx, keytab);
+	krb5_free_principal(request->ctx, server);
+	safe_memset(buffer_get_modifiable_data(request->ap_req, NULL), 0,
+		    request->ap_req->used);
+
+	if (ret == 0 &&
+	    (ticket->server->length != 2 ||
+	     ticket->server->data[0].length != strlen(KPOP_SERVICE_NAME) ||
+	     memcmp(ticket->server->data[0].data, KPOP_SERVICE_NAME,
+		    strlen(KPOP_SERVICE_NAME)) != 0)) {
+		/* only reachable with $ALL and other keys in the keytab */
+		if (krb5_unparse_name(request->ctx, ticket->server,
+				      &server_name) != 0)
+			server_name = NULL;
+		e_info(auth_request->mech_event,
+		       "KPOP ticket rejected: ticket is for %s, not for a "
+		       "%s/<host> principal",
+		       server_name == NULL ? "?" : str_sanitize(server_name, 256),
+		       KPOP_SERVICE_NAME);
+		if (server_name != NULL)
+			krb5_free_unparsed_name(request->ctx, server_name);
+		ret = KRB5KRB_AP_WRONG_PRINC;
+		reason = "ticket is not for the pop service";
+		krb5_free_ticket(request->ctx, ticket);
+		krb5_auth_con_free(request->ctx, auth_ctx);
+		kpop_reject(request, ret, reason, FALSE);
+		return;
+	}
+	if (ret != 0) {
+		reason = kpop_krb5_error(request->ctx, ret);
+		e_info(auth_request->mech_event,
+		       "KPOP ticket rejected: %s", str_sanitize(reason, 512));
+		if (auth_ctx != NULL)
+			krb5_auth_con_free(request->ctx, auth_ctx);
+		kpop_reject(request, ret, reason, FALSE);
+		return;
+	}
+
+	ret = krb5_copy_principal(request->ctx, ticket->enc_part2->client,
+				  &request->client);
+	if (ret == 0) {
+		char *name;
+
+		ret = krb5_unparse_name(request->ctx, request->client, &name);
+		if (ret == 0) {
+			request->principal_name = p_strdup(request->pool, name);
+			krb5_free_unparsed_name(request->ctx, name);
+		}
+	}
+	if (ret == 0 && (ap_req_options & AP_OPTS_MUTUAL_REQUIRED) != 0)
+		ret = krb5_mk_rep(request->ctx, auth_ctx, &ap_rep);
+	krb5_free_ticket(request->ctx, ticket);
+	krb5_auth_con_free(request->ctx, auth_ctx);
+	if (ret != 0) {
+		e_error(auth_request->mech_event, "KPOP: %s",
+			kpop_krb5_error(request->ctx, ret));
+		kpop_reject(request, ret, "internal error", TRUE);
+		return;
+	}
+
+	e_debug(auth_request->mech_event,
+		"KPOP ticket accepted for principal %s%s",
+		str_sanitize(request->principal_name, 256),
+		ap_rep.length > 0 ? " (mutual authentication)" : "");
+
+	request->state = KPOP_MECH_STATE_USER;
+	reply = t_buffer_create(1 + ap_rep.length);
+	buffer_append_c(reply, KPOP_MECH_CHALLENGE_ACCEPTED);
+	buffer_append(reply, ap_rep.data, ap_rep.length);
+	if (ap_rep.data != NULL)
+		krb5_free_data_contents(request->ctx, &ap_rep);
+	auth_request_handler_reply_continue(auth_request, reply->data,
+					    reply->used);
+}
+
+static bool
+kpop_k5principals_authorized(struct kpop_auth_request *request)
+{
+	struct auth_request *auth_request = &request->auth_request;
+	const char *value, *const *names;
+
+	value = auth_fields_find(auth_request->fields.extra_fields,
+				 "k5principals");
+	if (value == NULL)
+		return FALSE;
+	names = t_strsplit_spaces(value, ",");
+	for (; *names != NULL; names++) {
+		if (strcmp(*names, request->principal_name) == 0) {
+			e_debug(auth_request->mech_event,
+				"KPOP: %s authorized by the k5principals "
+				"field", request->principal_name);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* krb5_kuserok() refuses every user without a system account (its
+   .k5login module is authoritative and needs the home directory). Virtual
+   users get the rest of what it checks: the principal's local name (default
+   realm mapping and auth_to_local rules of krb5.conf) must be the user. */
+static bool kpop_virtual_user_matches(struct kpop_auth_request *request,
+				      const char *login_user)
+{
+	struct auth_request *auth_request = &request->auth_request;
+	char lname[256];
+
+	errno = 0;
+	if (getpwnam(login_user) != NULL)
+		return FALSE;
+	if (errno != 0 && errno != ENOENT && errno != ESRCH &&
+	    errno != EBADF && errno != EPERM) {
+		e_error(auth_request->mech_event,
+			"KPOP: getpwnam(%s) failed: %m", login_user);
+		return FALSE;
+	}
+	if (krb5_aname_to_localname(request->ctx, request->client,
+				    sizeof(lname), lname) != 0)
+		return FALSE;
+	if (strcmp(lname, login_user) != 0)
+		return FALSE;
+	e_debug(auth_request->mech_event,
+		"KPOP: %s authorized by its local name (no system account %s)",
+		request->principal_name, login_user);
+	return TRUE;
+}
+
+static bool kpop_authorized(struct kpop_auth_request *request,
+			    const char *login_user)
+{
+	if (kpop_k5principals_authorized(request))
+		return TRUE;
+	if (krb5_kuserok(request->ctx, request->client, login_user) != 0)
+		return TRUE;
+	return kpop_virtual_user_matches(request, login_user);
+}
+
+static void
+kpop_credentials_callback(enum passdb_result result,
+			  const unsigned char *credentials ATTR_UNUSED,
+			  size_t size ATTR_UNUSED,
+			  struct auth_request *auth_request)
+{
+	struct kpop_auth_request *request =
+		(struct kpop_auth_request *)auth_request;
+	const char *user = auth_request->fields.user;
+	char lname[256];
+
+	/* KPOP needs no password: the passdb is asked for its extra fields
+	   (k5principals, nologin, proxy, ...) only, as with GSSAPI. */
+	switch (result) {
+	case PASSDB_RESULT_INTERNAL_FAILURE:
+		auth_request_internal_failure(auth_request);
+		return;
+	case PASSDB_RESULT_USER_DISABLED:
+	case PASSDB_RESULT_PASS_EXPIRED:
+		auth_request_fail(auth_request);
+		return;
+	case PASSDB_RESULT_NEXT:
+	case PASSDB_RESULT_SCHEME_NOT_AVAILABLE:
+	case PASSDB_RESULT_USER_UNKNOWN:
+	case PASSDB_RESULT_PASSWORD_MISMATCH:
+	case PASSDB_RESULT_OK:
+		break;
+	}
+
+	if (kpop_authorized(request, user)) {
+		e_debug(auth_request->mech_event,
+			"KPOP: principal %s may log in as %s",
+			request->principal_name, user);
+		auth_request_success(auth_request, NULL, 0);
+		return;
+	}
+
+	if (krb5_aname_to_localname(request->ctx, request->client,
+				    sizeof(lname), lname) != 0)
+		i_strocpy(lname, "(none)", sizeof(lname));
+	e_info(auth_request->mech_event,
+	       "KPOP: Kerberos principal %s is not allowed to log in as %s "
+	       "(its local name is %s; authorize it with a k5principals "
+	       "passdb field or the user's .k5login)",
+	       str_sanitize(request->principal_name, 256),
+	       str_sanitize(user, 256), str_sanitize(lname, 256));
+	auth_request_set_field(auth_request, "reason",
+		t_strdup_printf("Kerberos principal %s may not log in as %s",
+				str_sanitize(request->principal_name, 256),
+				str_sanitize(user, 256)), NULL);
+	auth_request_fail(auth_request);
+}
+
+static void kpop_user(struct kpop_auth_request *request,
+		      const unsigned char *data, size_t size)
+{
+	struct auth_request *auth_request = &request->auth_request;
+	const char *user, *error;
+
+	request->state = KPOP_MECH_STATE_DONE;
+	if (size == 0 || size > KPOP_MAX_USER_LEN ||
+	    memchr(data, '\0', size) != NULL) {
+		e_info(auth_request->mech_event,
+		       "KPOP: invalid user name from the login process");
+		auth_request_fail(auth_request);
+		return;
+	}
+	user = t_strndup(data, size);
+	if (!auth_request_set_username(auth_request, user, &error)) {
+		e_info(auth_request->mech_event, "KPOP: %s", error);
+		auth_request_fail(auth_request);
+		return;
+	}
+	/* the passdb may set k5principals; success is the default */
+	auth_request->passdb_success = TRUE;
+	auth_request_lookup_credentials(auth_request, "",
+					kpop_credentials_callback);
+}
+
+static void kpop_ap_req_data(struct kpop_auth_request *request,
+			     const unsigned char *data, size_t size)
+{
+	if (size == 0 || size > KPOP_MECH_CHUNK_SIZE ||
+	    size > request->ap_req_size - request->ap_req->used) {
+		e_error(request->auth_request.mech_event,
+			"KPOP: malformed AP-REQ chunk from the login process");
+		request->state = KPOP_MECH_STATE_DONE;
+		auth_request_fail(&request->auth_request);
+		return;
+	}
+	buffer_append(request->ap_req, data, size);
+	if (request->ap_req->used < request->ap_req_size) {
+		unsigned char more = KPOP_MECH_CHALLENGE_MORE;
+
+		auth_request_handler_reply_continue(&request->auth_request,
+						    &more, 1);
+		return;
+	}
+	kpop_verify(request);
+}
+
+static void
+mech_kpop_auth_continue(struct auth_request *auth_request,
+			const unsigned char *data, size_t data_size)
+{
+	struct kpop_auth_request *request =
+		(struct kpop_auth_request *)auth_request;
+
+	switch (request->state) {
+	case KPOP_MECH_STATE_AP_REQ:
+		kpop_ap_req_data(request, data, data_size);
+		break;
+	case KPOP_MECH_STATE_REJECTED:
+		/* the KRB-ERROR is out: now the failure */
+		request->state = KPOP_MECH_STATE_DONE;
+		if (request->internal_failure)
+			auth_request_internal_failure(auth_request);
+		else
+			auth_request_fail(auth_request);
+		break;
+	case KPOP_MECH_STATE_USER:
+		kpop_user(request, data, data_size);
+		break;
+	case KPOP_MECH_STATE_DONE:
+		e_error(auth_request->mech_event,
+			"KPOP: unexpected data from the login process");
+		auth_request_fail(auth_request);
+		break;
+	}
+}
+
+static void
+mech_kpop_auth_initial(struct auth_request *auth_request,
+		       const unsigned char *data, size_t data_size)
+{
+	struct kpop_auth_request *request =
+		(struct kpop_auth_request *)auth_request;
+	const unsigned char *chunk;
+	size_t chunk_size;
+	uint32_t total;
+	const char *error;
+
+	/* only altpop-login's kpop listener starts this (private mech) */
+	if (kpop_mech_initial_parse(data, data_size, &total, &chunk,
+				    &chunk_size, &error) < 0) {
+		e_error(auth_request->mech_event,
+			"KPOP: %s (the KPOP mechanism can only be used by "
+			"altpop-login's kpop listener)", error);
+		request->state = KPOP_MECH_STATE_DONE;
+		auth_request_fail(auth_request);
+		return;
+	}
+	request->ap_req_size = total;
+	request->ap_req = buffer_create_dynamic(request->pool,
+						I_MIN(total, 4096));
+	kpop_ap_req_data(request, chunk, chunk_size);
+}
+
+static struct auth_request *mech_kpop_auth_new(void)
+{
+	struct kpop_auth_request *request;
+	pool_t pool;
+
+	pool = pool_alloconly_create(MEMPOOL_GROWING"kpop_auth_request", 4096);
+	request = p_new(pool, struct kpop_auth_request, 1);
+	request->pool = pool;
+	request->auth_request.pool = pool;
+	return &request->auth_request;
+}
+
+static void mech_kpop_auth_free(struct auth_request *auth_request)
+{
+	struct kpop_auth_request *request =
+		(struct kpop_auth_request *)auth_request;
+
+	if (request->ap_req != NULL) {
+		safe_memset(buffer_get_modifiable_data(request->ap_req, NULL),
+			    0, request->ap_req->used);
+	}
+	if (request->ctx != NULL) {
+		if (request->client != NULL)
+			krb5_free_principal(request->ctx, request->client);
+		krb5_free_context(request->ctx);
+	}
+	pool_unref(&auth_request->pool);
+}
+
+static const struct mech_module mech_kpop = {
+	KPOP_MECH_NAME,
+
+	.flags = MECH_SEC_PRIVATE | MECH_SEC_ALLOW_NULS,
+	.passdb_need = MECH_PASSDB_NEED_NOTHING,
+
+	mech_kpop_auth_new,
+	mech_kpop_auth_initial,
+	mech_kpop_auth_continue,
+	mech_kpop_auth_free
+};
+
+void mech_kpop_init(struct module *module ATTR_UNUSED)
+{
+	mech_register_module(&mech_kpop);
+}
+
+void mech_kpop_deinit(void)
+{
+	mech_unregister_module(&mech_kpop);
+}
