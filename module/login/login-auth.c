@@ -107,7 +107,6 @@ bool altpop_cmd_pass(struct altpop_login_client *aclient, const char *args)
 char *altpop_apop_challenge_create(struct altpop_login_client *aclient)
 {
 	unsigned char rnd[ALTPOP_APOP_RANDOM_BYTES];
-	string_t *b64;
 
 	if (sasl_server_find_available_mech(&aclient->common, "APOP") == NULL)
 		return NULL;
@@ -115,12 +114,11 @@ char *altpop_apop_challenge_create(struct altpop_login_client *aclient)
 	auth_client_get_connect_id(auth_client, &aclient->apop_server_pid,
 				   &aclient->apop_connect_uid);
 	random_fill(rnd, sizeof(rnd));
-	b64 = t_str_new(MAX_BASE64_ENCODED_SIZE(sizeof(rnd)) + 1);
-	base64_encode(rnd, sizeof(rnd), b64);
+	/* hex, not base64: some clients (mpop) refuse a timestamp with '=' */
 	return i_strdup_printf("<%x.%x.%lx.%s@%s>", aclient->apop_server_pid,
 			       aclient->apop_connect_uid,
-			       (unsigned long)ioloop_time, str_c(b64),
-			       my_hostname);
+			       (unsigned long)ioloop_time,
+			       binary_to_hex(rnd, sizeof(rnd)), my_hostname);
 }
 
 bool altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)

@@ -12,13 +12,24 @@ endpoint      (function) Endpoint of proto in instance: .port .ssl_port
 make_instance (function) factory for further instances, stopped at test end
 source_ip     (function) a fresh 127.0.x.y source address (auth penalty)
 workdir       (function) an empty private directory, removed afterwards
+altpop_stage  (function) the stage, or skip/fail when altpop is not usable
+@pytest.mark.altpop_only  skip (or fail, see below) when altpop is not usable
+
+A broken altpop build (make install fails, or doveconf rejects the staged
+modules) does not stop the stock pop3 cases: the instance then runs without
+altpop and the altpop cases fail with the reason.  A failed test gets the
+tail of its instances' Dovecot log attached to its report.  A client bound
+to 127.0.0.x (x != 1) is not "secured" for Dovecot (remote IP != local IP):
+plaintext auth needs TLS there, as through the haproxy listener.
 
 Environment: ALTPOP_IT_REQUIRE=1 turns "altpop not built" skips into failures;
+ALTPOP_IT_STOCK_ONLY=1 runs without staging altpop (stock pop3 only);
 ALTPOP_IT_KEEP=1 keeps instance directories for inspection.
 """
 
 import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
 
@@ -29,7 +40,15 @@ import harness
 PROTOS = ("pop3", "altpop")
 
 
+def _sigterm(signum, frame):
+    # `timeout` and friends send SIGTERM: unwind like Ctrl-C so fixture
+    # finalizers stop the instances and remove their directories.
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def pytest_configure(config):
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _sigterm)
     config.addinivalue_line(
         "markers", "dovecot(**kwargs): keyword arguments for the instance fixture "
         "(users, extra, extra_pop3, extra_altpop, protocols, lmtp)")
@@ -57,6 +76,11 @@ def skip_without_altpop(stage):
 
 @pytest.fixture(scope="session")
 def stage():
+    harness.reap_stale_instances()
+    if os.environ.get("ALTPOP_IT_STOCK_ONLY") == "1":
+        yield harness.Stage(available=False,
+                            reason="ALTPOP_IT_STOCK_ONLY=1: stock Dovecot only")
+        return
     root = tempfile.mkdtemp(prefix="altpop-stage-", dir="/tmp")
     try:
         yield harness.stage_altpop(os.path.join(root, "stage"))

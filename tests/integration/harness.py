@@ -289,6 +289,59 @@ def _pids_in_mnt_ns(ns):
     return pids
 
 
+INSTANCE_PREFIX = "altpop-it-"
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the harness process dies, so a
+    killed test run leaves no Dovecot behind (dovecot keeps it across exec)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM, 0, 0, 0)      # PR_SET_PDEATHSIG
+
+
+def _write_pid_file(path, pid):
+    Path(path).write_text("%d %s\n" % (pid, _start_time(pid)))
+
+
+def _pid_file_alive(path):
+    """(pid, alive) for a file of _write_pid_file; alive means the very
+    process that wrote it (same start time) still runs."""
+    try:
+        pid_s, st_s = Path(path).read_text().split()
+        pid = int(pid_s)
+    except (OSError, ValueError):
+        return None, False
+    st = _start_time(pid)
+    return pid, st is not None and str(st) == st_s and not _is_zombie(pid)
+
+
+def reap_stale_instances(tmpdir="/tmp"):
+    """Remove instance directories whose harness process is gone (a test run
+    killed with SIGKILL), stopping their Dovecot first if it still runs.
+    Directories of live harness processes are never touched."""
+    reaped = []
+    for d in Path(tmpdir).glob(INSTANCE_PREFIX + "*"):
+        owner = d / "owner.pid"
+        if not owner.exists():
+            continue
+        _, owner_alive = _pid_file_alive(owner)
+        if owner_alive:
+            continue
+        master, master_alive = _pid_file_alive(d / "master.pid")
+        if master_alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(master, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while _pid_file_alive(d / "master.pid")[1] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_file_alive(d / "master.pid")[1]:
+                continue
+        shutil.rmtree(d, ignore_errors=True)
+        reaped.append(d)
+    return reaped
+
+
 _source_counter = [1]
 
 
@@ -311,6 +364,11 @@ class DovecotInstance:
     unless lmtp=False.  users: dict name->password (or list of pairs) added
     to the defaults alice/alicepw and bob/bobpw.  extra / extra_pop3 /
     extra_altpop: settings text for the global scope and the protocol blocks.
+    keep (default: ALTPOP_IT_KEEP=1): keep the directory after stopping; a
+    kept instance is also not tied to this process (no SIGTERM when it dies,
+    never reaped), so a demo may leave it running.  Otherwise Dovecot gets
+    SIGTERM when the thread that started it dies: start instances from the
+    main thread.
     """
 
     _seq = 0
@@ -348,9 +406,12 @@ class DovecotInstance:
 
     def setup(self):
         self.uid, self.gid = ensure_vmail()
-        self.tmp = Path(tempfile.mkdtemp(prefix="altpop-it-", dir="/tmp"))
+        self.tmp = Path(tempfile.mkdtemp(prefix=INSTANCE_PREFIX, dir="/tmp"))
         # Login/auth/mail processes run as other users and must traverse it.
         os.chmod(self.tmp, 0o755)
+        if not self.keep:
+            # Lets reap_stale_instances() remove it should this process die.
+            _write_pid_file(self.tmp / "owner.pid", os.getpid())
         for d in ("run", "state", "home", "ssl", "modules"):
             (self.tmp / d).mkdir()
         make_cert(self.tmp / "ssl")
@@ -474,7 +535,9 @@ class DovecotInstance:
         argv = self.ns_command([DOVECOT, "-F", "-c", str(self.conf)])
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     cwd=str(self.tmp))
+                                     cwd=str(self.tmp),
+                                     preexec_fn=None if self.keep else _die_with_parent)
+        _write_pid_file(self.tmp / "master.pid", self.proc.pid)
         try:
             self._wait_ready(timeout)
         except BaseException:

@@ -4,6 +4,8 @@ fetchmail quirks seen against stock Dovecot:
   * with "keep" it fetches with "TOP n 99999999" instead of RETR;
   * it adds an empty line after a message that has no header/body separator;
   * exit status 0 = mail delivered, 1 = no new mail;
+  * as root its lock is /var/run/fetchmail.pid whatever HOME says: every run
+    gets --pidfile in its own directory (else parallel runs collide, exit 8);
   * '%' in an mda command is expanded by fetchmail (%s, %T, %F), so the MDA
     is a small script instead of a `date +%s%N` one-liner.
 """
@@ -40,6 +42,7 @@ def run_fetchmail(workdir, port, keep=True, auth=None, ssl=False, user="alice",
     ]
     rc = tools.write_private(workdir + "/fetchmailrc", "\n".join(lines) + "\n")
     res = tools.run([FETCHMAIL, "-f", str(rc), "-i", workdir + "/fetchids",
+                     "--pidfile", workdir + "/fetchmail.pid",
                      "--nodetach", "--invisible", "-v"], workdir)
     return res, out
 

@@ -1,13 +1,20 @@
 """mpop against stock pop3 and altpop.
 
+mpop refuses APOP when the greeting's timestamp holds a '=' (stock Dovecot's
+does: <pid.n.time.base64==@host>): "POP3 server does not support
+authentication method APOP".  The apop case is an expected failure then.
+
 mpop delivers through an MDA with Unix line ends (CRLF -> LF, dots
 un-stuffed); with received_header off it adds nothing.  Exit status 0 also
 when there was no new mail ("new: no messages").
 """
 
+import re
+
 import pytest
 
 import mailgen
+import popclient
 import tools
 
 MPOP = "/usr/bin/mpop"
@@ -80,6 +87,13 @@ def test_keep_off(endpoint, instance, workdir):
 @pytest.mark.parametrize("auth", ["user", "plain", "login", "cram-md5", "digest-md5",
                                   "scram-sha-1", "scram-sha-256", "apop"])
 def test_auth_methods(endpoint, instance, workdir, auth):
+    if auth == "apop":
+        with popclient.RawPop3(endpoint.port) as c:
+            stamp = re.search(rb"<[^<>]*>", c.greeting)
+        assert stamp, c.greeting
+        if b"=" in stamp.group(0):
+            pytest.xfail("mpop rejects an APOP timestamp containing '=': %r"
+                         % stamp.group(0))
     msgs = mailgen.small_set()[:3]
     for _, raw in msgs:
         instance.deliver("alice", raw)

@@ -5,6 +5,10 @@ pop3test quirks:
     first (the empty name only means "no client certificate"); -s is pop3s;
   * after authenticating it prints "Authenticated." and then copies stdin to
     the server, printing the server's replies unprefixed;
+  * at the end of stdin it sends QUIT itself: a QUIT in the input makes it
+    send two, and a server that closes after the first with the second one
+    unread resets the connection (the kernel sends RST and drops unsent
+    replies); stock Dovecot does that too, so stdin never holds QUIT here;
   * its exit status is 0 even when authentication fails ("Authentication
     failed."), so the output is what the tests check.
 """
@@ -23,7 +27,7 @@ MECHS = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-2
 
 
 def pop3test(workdir, port, mech, password="alicepw", mode="plain",
-             commands=b"STAT\r\nQUIT\r\n"):
+             commands=b"STAT\r\n"):
     argv = [POP3TEST, "-p", str(port), "-a", "alice", "-w", password, "-m", mech]
     if mode == "stls":
         argv += ["-t", ""]
@@ -79,7 +83,7 @@ def test_capa_lists_mechs(endpoint, loaded, workdir):
 
 def test_retr_after_sasl(endpoint, loaded, workdir):
     res = pop3test(workdir, endpoint.port, "SCRAM-SHA-1",
-                   commands=b"RETR 2\r\nQUIT\r\n")
+                   commands=b"RETR 2\r\n")
     assert "Authenticated." in res.text
     expected = mailgen.dot_stuff(mailgen.expected_pop3_bytes(dict(loaded)["dots"]))
     assert expected in res.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -88,6 +92,6 @@ def test_retr_after_sasl(endpoint, loaded, workdir):
 @pytest.mark.parametrize("mech", ["PLAIN", "CRAM-MD5", "user"])
 def test_wrong_password(endpoint, loaded, workdir, mech):
     res = pop3test(workdir, endpoint.port, mech, password="wrong",
-                   commands=b"QUIT\r\n")
+                   commands=b"")
     assert "Authenticated." not in res.text
     assert "Authentication failed" in res.text or "-ERR" in res.text, res.text
