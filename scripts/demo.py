@@ -6,6 +6,7 @@ altpop loaded beside Dovecot's own pop3, and a demo account with mail.
   scripts/demo.sh stop     stop it and remove its files
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -17,9 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 import harness  # noqa: E402
+import kdc  # noqa: E402
 
 STATE = REPO / "demo-run"
 PIDFILE = STATE / "dovecot.pid"
+KDC_PIDFILE = STATE / "krb5kdc.pid"
+KDC_DIR = STATE / "kdc-dir"
 INFO = STATE / "instance-dir"
 PORTS = {
     "PORT_ALTPOP": 11110, "PORT_ALTPOP_POP3S": 11995,
@@ -51,6 +55,11 @@ def stop():
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    if KDC_PIDFILE.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(KDC_PIDFILE.read_text()), signal.SIGTERM)
+    if KDC_DIR.exists():
+        shutil.rmtree(KDC_DIR.read_text().strip(), ignore_errors=True)
     if INFO.exists():
         shutil.rmtree(INFO.read_text().strip(), ignore_errors=True)
     shutil.rmtree(STATE, ignore_errors=True)
@@ -71,15 +80,39 @@ def start():
     if not stage.available:
         print("demo: altpop is not usable: %s" % stage.reason)
         return 1
+    # KPOP with a throw-away Kerberos realm, when the KDC tools are there
+    realm, extra, kpop_help = None, "", ""
+    if stage.has_kpop and kdc.available() is None:
+        try:
+            realm = kdc.KDC(users=("demo",), keep=True)
+            realm.start()
+            ccache = realm.kinit("demo")
+            KDC_PIDFILE.write_text(str(realm.proc.pid))
+            KDC_DIR.write_text(str(realm.dir))
+            extra = ("auth_mechanisms = plain login cram-md5 apop kpop\n"
+                     + realm.dovecot_settings())
+        except kdc.KDCError as exc:
+            print("demo: no KPOP realm (%s)" % exc)
+            realm, extra, kpop_help = None, "", ""
     inst = harness.DovecotInstance(["pop3", "altpop"], users={"demo": "demo"},
                                    stage=stage, keep=True, name="demo",
-                                   default_users=False)
+                                   default_users=False, extra=extra)
     inst.fixed_ports = PORTS
     inst.setup()
     inst.start()
     for raw in MESSAGES:
         inst.deliver("demo", raw)
     PIDFILE.write_text(str(inst.proc.pid))
+    if realm is not None:
+        client = REPO / "tests" / "kpop-client" / "kpop-client"
+        kpop_help = ("\nKPOP (Kerberos V5 POP, realm %s) on 127.0.0.1:%d, with a "
+                     "ticket for demo ready:\n  %s \\\n    %s -u demo -c STAT "
+                     "-c 'RETR 1' localhost %d\n"
+                     % (realm.realm, inst.port("altpop", "kpop"),
+                        " ".join("%s=%s" % kv for kv in
+                                 sorted(realm.env(ccache).items())),
+                        client, inst.port("altpop", "kpop")))
+        realm.proc = None       # keep the KDC running
     INFO.write_text(str(inst.tmp))
     alt = inst.port("altpop", "pop3")
     alts = inst.port("altpop", "pop3s")
@@ -97,10 +130,11 @@ Try:
   fetchmail -p pop3 -P %d -u demo -k --nodetach --sslproto '' \\
       --mda 'cat' 127.0.0.1                      # (password: demo)
 
+%s
 The log is %s/dovecot.log.
 Stop it with: scripts/demo.sh stop
 """ % (inst.proc.pid, inst.tmp, alt, alts, inst.port("pop3", "pop3"),
-       len(MESSAGES), alt, alt, alts, alt, inst.tmp))
+       len(MESSAGES), alt, alt, alts, alt, kpop_help, inst.tmp))
     # leave Dovecot running: the instance is stopped by "demo.sh stop"
     inst.proc = None
     return 0
