@@ -185,6 +185,14 @@ bool altpop_login_input_next_cmd(struct client *client)
 	cmd = login_command_find(name);
 	if (cmd == NULL || cmd->func == NULL)
 		return login_bad_command(aclient, "Unknown command.");
+	if (strcmp(cmd->name, "PASS") == 0) {
+		/* RFC 1939: PASS has one argument that may contain spaces,
+		   leading ones too: it is the rest of the line after the
+		   single separating space (as Dovecot's pop3-login takes it) */
+		args = line + strlen(name);
+		if (*args == ' ')
+			args++;
+	}
 	if (!cmd->func(aclient, args))
 		return login_bad_command(aclient, "Invalid command arguments.");
 	client->bad_counter = 0;

@@ -71,7 +71,7 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 			  "valid POP3 UIDL; using the UIDL map or "
 			  "altpop_uidl_format instead", mail->uid);
 	}
-	if (uidl_map_count(map) > 0 || client->set->altpop_save_uidl ||
+	if (uidl_map_count(map) > 0 || client->set->save_uidl ||
 	    (vars_needed & UIDL_VAR_GUID) != 0) {
 		if (altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
 					"Message GUID", &guid) < 0)
@@ -228,7 +228,7 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 			/* A renamed duplicate is always remembered: it must
 			   not turn into the plain UIDL when the message it
 			   collided with is expunged. */
-			if ((client->set->altpop_save_uidl || renamed) &&
+			if ((client->set->save_uidl || renamed) &&
 			    !item->permanent &&
 			    altpop_uidl_item_guid(client, item) == 0)
 				(void)uidl_map_add(map, item->guid, item->uidl);

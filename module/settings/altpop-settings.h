@@ -6,11 +6,13 @@ struct altpop_settings {
 	bool verbose_proctitle;
 	const char *rawlog_dir;
 
-	bool altpop_lock_session;
-	bool altpop_no_flag_updates;
+	/* yes/no settings are strings checked by altpop itself, so that a
+	   typo gives an error naming the setting */
+	const char *altpop_lock_session;
+	const char *altpop_no_flag_updates;
 	const char *altpop_logout_format;
 	const char *altpop_uidl_format;
-	bool altpop_save_uidl;
+	const char *altpop_save_uidl;
 	unsigned int altpop_idle_timeout;
 	unsigned int altpop_max_bad_commands;
 	/* SDPS envelope: header names delivery wrote, first found wins */
@@ -19,6 +21,7 @@ struct altpop_settings {
 
 	/* generated: */
 	const char *parsed_uidl_format;
+	bool lock_session, no_flag_updates, save_uidl;
 };
 
 extern const struct setting_parser_info altpop_setting_parser_info;
