@@ -12,7 +12,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 scripts/install-deps.sh
-scripts/build.sh
+# the build must be warning-free with Dovecot's own warning flags
+EXTRA_CFLAGS="${EXTRA_CFLAGS:--Werror}" scripts/build.sh
 
 echo "== unit tests"
 make check
