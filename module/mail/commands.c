@@ -70,14 +70,20 @@ static int cmd_stat(struct altpop_client *client, const char *args ATTR_UNUSED)
 	return 1;
 }
 
-struct cmd_list_context {
+/* LIST and UIDL without arguments: one line per undeleted message, sent
+   as the output buffer drains. */
+typedef void altpop_msg_line_func_t(struct altpop_client *client,
+				    unsigned int msgnum, string_t *dest);
+
+struct cmd_lines_context {
+	altpop_msg_line_func_t *line_func;
 	unsigned int msgnum;
 };
 
-static void cmd_list_continue(struct altpop_client *client)
+static void cmd_lines_continue(struct altpop_client *client)
 {
-	struct cmd_list_context *ctx = client->cmd_context;
-	char buf[MAX_INT_STRLEN * 2 + 4];
+	struct cmd_lines_context *ctx = client->cmd_context;
+	string_t *line = t_str_new(128);
 
 	for (; ctx->msgnum < client->messages_count; ctx->msgnum++) {
 		if (client->output->closed)
@@ -87,14 +93,38 @@ static void cmd_list_continue(struct altpop_client *client)
 		if (ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask,
 					     ctx->msgnum))
 			continue;
-		i_snprintf(buf, sizeof(buf), "%u %"PRIuUOFF_T"\r\n",
-			   ctx->msgnum + 1,
-			   client->messages[ctx->msgnum].size);
-		o_stream_nsend_str(client->output, buf);
+		str_truncate(line, 0);
+		ctx->line_func(client, ctx->msgnum, line);
+		str_append(line, "\r\n");
+		o_stream_nsend(client->output, str_data(line), str_len(line));
 	}
 	altpop_client_send_line(client, ".");
 	i_free(ctx);
 	client->cmd = NULL;
+}
+
+static void cmd_lines_start(struct altpop_client *client,
+			    altpop_msg_line_func_t *line_func)
+{
+	struct cmd_lines_context *ctx = i_new(struct cmd_lines_context, 1);
+
+	ctx->line_func = line_func;
+	client->cmd_context = ctx;
+	client->cmd = cmd_lines_continue;
+	cmd_lines_continue(client);
+}
+
+static void cmd_list_line(struct altpop_client *client, unsigned int msgnum,
+			  string_t *dest)
+{
+	str_printfa(dest, "%u %"PRIuUOFF_T, msgnum + 1,
+		    client->messages[msgnum].size);
+}
+
+static void cmd_uidl_line(struct altpop_client *client, unsigned int msgnum,
+			  string_t *dest)
+{
+	str_printfa(dest, "%u %s", msgnum + 1, client->uidls[msgnum]);
 }
 
 static int cmd_list(struct altpop_client *client, const char *args)
@@ -104,9 +134,7 @@ static int cmd_list(struct altpop_client *client, const char *args)
 	if (*args == '\0') {
 		altpop_client_send_linef(client, "+OK %u messages:",
 			client->messages_count - client->deleted_count);
-		client->cmd_context = i_new(struct cmd_list_context, 1);
-		client->cmd = cmd_list_continue;
-		cmd_list_continue(client);
+		cmd_lines_start(client, cmd_list_line);
 		return 1;
 	}
 	if (altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
@@ -202,39 +230,10 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 	return 1;
 }
 
-struct cmd_uidl_context {
-	const char *const *uidls;
-	unsigned int msgnum;
-};
-
-static void cmd_uidl_continue(struct altpop_client *client)
-{
-	struct cmd_uidl_context *ctx = client->cmd_context;
-
-	for (; ctx->msgnum < client->messages_count; ctx->msgnum++) {
-		if (client->output->closed)
-			break;
-		if (ALTPOP_CLIENT_OUTPUT_FULL(client))
-			return;
-		if (ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask,
-					     ctx->msgnum))
-			continue;
-		T_BEGIN {
-			o_stream_nsend_str(client->output, t_strdup_printf(
-				"%u %s\r\n", ctx->msgnum + 1,
-				ctx->uidls[ctx->msgnum]));
-		} T_END;
-	}
-	altpop_client_send_line(client, ".");
-	i_free(ctx);
-	client->cmd = NULL;
-}
-
 static int cmd_uidl(struct altpop_client *client, const char *args)
 {
 	const char *const *uidls;
 	unsigned int msgnum = 0;
-	struct cmd_uidl_context *ctx;
 	bool single = *args != '\0';
 
 	if (single && altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
@@ -251,11 +250,7 @@ static int cmd_uidl(struct altpop_client *client, const char *args)
 		return 1;
 	}
 	altpop_client_send_line(client, "+OK");
-	ctx = i_new(struct cmd_uidl_context, 1);
-	ctx->uidls = uidls;
-	client->cmd_context = ctx;
-	client->cmd = cmd_uidl_continue;
-	cmd_uidl_continue(client);
+	cmd_lines_start(client, cmd_uidl_line);
 	return 1;
 }
 
