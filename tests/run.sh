@@ -18,5 +18,8 @@ EXTRA_CFLAGS="${EXTRA_CFLAGS:--Werror}" scripts/build.sh
 echo "== unit tests"
 make check
 
+echo "== benchmark smoke run (ratios are reported, not asserted)"
+/usr/bin/python3 tests/bench/run.py --quick
+
 echo "== integration tests"
 exec tests/run-integration.sh "$@"

@@ -240,13 +240,19 @@ int uidl_format_expand(string_t *dest, const char *format,
 		if ((ret = uidl_format_parse_ref(p + 1, &ref, error_r)) < 0)
 			return -1;
 		p += ret;
+		char numbuf[MAX_INT_STRLEN];
 		switch (ref.var) {
 		case UIDL_VAR_UID:
-			value = dec2str(vars->uid);
+		case UIDL_VAR_UIDVALIDITY: {
+			/* numbers are formatted straight from the value */
+			uint32_t num = ref.var == UIDL_VAR_UID ?
+				vars->uid : vars->uidvalidity;
+			i_snprintf(numbuf, sizeof(numbuf), ref.hex ? "%x" : "%u",
+				   num);
+			ref.hex = FALSE;
+			value = numbuf;
 			break;
-		case UIDL_VAR_UIDVALIDITY:
-			value = dec2str(vars->uidvalidity);
-			break;
+		}
 		case UIDL_VAR_MD5:
 			value = vars->md5;
 			break;

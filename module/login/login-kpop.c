@@ -294,9 +294,13 @@ static void kpop_send_banner(struct kpop_client *kpop, const buffer_t *ap_rep)
 	sendauth_accepted_append(frames);
 	if (kpop->mutual)
 		sendauth_frame_append(frames, ap_rep->data, ap_rep->used);
+	/* one write: a second small segment would wait for the client's
+	   delayed ACK (Nagle), 40 ms per login */
+	o_stream_cork(client->output);
 	client_send_raw_data(client, frames->data, frames->used);
 	altpop_login_reply(client, ALTPOP_REPLY_OK,
 			   client->set->login_greeting);
+	o_stream_uncork(client->output);
 	client->banner_sent = TRUE;
 }
 

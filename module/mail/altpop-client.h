@@ -81,7 +81,6 @@ struct altpop_client {
 	struct altpop_message *messages;
 	uoff_t total_size;
 	uint32_t highest_seq;
-	ARRAY_TYPE(seq_range) all_seqs;
 
 	/* SDPS: the login was an SDPS name; a non-empty sdps_user shows
 	   only that user's messages of the host account */

@@ -182,8 +182,6 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 		/* no QUIT: keep cached data (sizes), but nothing is deleted */
 		(void)mailbox_transaction_commit(&client->trans);
 	}
-	if (array_is_created(&client->all_seqs))
-		array_free(&client->all_seqs);
 	if (client->mailbox != NULL)
 		mailbox_free(&client->mailbox);
 	if (client->anvil_sent) {

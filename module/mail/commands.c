@@ -238,6 +238,21 @@ static int cmd_uidl(struct altpop_client *client, const char *args)
 
 	if (single && altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
 		return -1;
+	if (!single && client->uidls == NULL) {
+		/* Answer at once: working out a large maildrop's UIDLs takes
+		   a while, and a client may time out waiting. A failure now
+		   can only end the session without the final "." (as stock
+		   Dovecot does), so the client never takes a partial list. */
+		altpop_client_send_line(client, "+OK");
+		(void)o_stream_flush(client->output);
+		if (altpop_uidls_get(client, &uidls) < 0) {
+			altpop_client_disconnect(client,
+						 "UIDLs couldn't be listed");
+			return 1;
+		}
+		cmd_lines_start(client, cmd_uidl_line);
+		return 1;
+	}
 	if (altpop_uidls_get(client, &uidls) < 0) {
 		altpop_client_send_line(client,
 			"-ERR [SYS/TEMP] UIDLs couldn't be listed.");

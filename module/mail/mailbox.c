@@ -111,9 +111,6 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	client->messages = array_free_without_data(&messages);
 	client->trans = t;
 
-	i_array_init(&client->all_seqs, 1);
-	for (unsigned int i = 0; i < client->messages_count; i++)
-		seq_range_array_add(&client->all_seqs, client->messages[i].seq);
 	return 1;
 }
 

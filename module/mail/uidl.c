@@ -23,12 +23,14 @@ HASH_TABLE_DEFINE_TYPE(altpop_uidl_set, char *, char *);
 struct altpop_uidl_item;
 ARRAY_DEFINE_TYPE(altpop_uidl_item, struct altpop_uidl_item);
 
-/* One message while UIDLs are being worked out. */
+/* One message while UIDLs are being worked out (32 bytes: a maildrop of
+   100,000 messages keeps 100,000 of them at once). The format is expanded
+   while the message is at hand, so its variables are not kept. */
 struct altpop_uidl_item {
 	uint32_t seq, uid;
-	const char *uidl;	/* permanent UIDL, or the result */
-	const char *guid;	/* for the map */
-	struct uidl_vars vars;
+	const char *uidl;	/* permanent UIDL, or the expanded format;
+				   the final value after resolving */
+	const char *guid;	/* for the map, when it was looked up */
 	bool permanent;
 };
 
@@ -52,10 +54,11 @@ static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
 
 static int altpop_uidl_item_read(struct altpop_client *client,
 				 struct mail *mail, struct uidl_map *map,
-				 enum uidl_var_mask vars_needed,
+				 enum uidl_var_mask vars_needed, string_t *str,
 				 struct altpop_uidl_item *item)
 {
-	const char *backend, *guid = NULL, *value;
+	const char *backend, *guid = NULL, *value, *error;
+	struct uidl_vars vars;
 	pool_t pool = client->uidl_pool;
 
 	item->seq = mail->seq;
@@ -84,21 +87,29 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 		}
 	}
 
-	item->vars.uid = mail->uid;
-	item->vars.uidvalidity = client->uid_validity;
-	item->vars.guid = item->guid;
+	i_zero(&vars);
+	vars.uid = mail->uid;
+	vars.uidvalidity = client->uid_validity;
+	vars.guid = item->guid;
 	if ((vars_needed & UIDL_VAR_MD5) != 0) {
 		if (altpop_uidl_special(client, mail, MAIL_FETCH_HEADER_MD5,
-					"Header MD5", &value) < 0)
+					"Header MD5", &vars.md5) < 0)
 			return -1;
-		item->vars.md5 = p_strdup(pool, value);
 	}
 	if ((vars_needed & UIDL_VAR_FILENAME) != 0) {
 		if (altpop_uidl_special(client, mail, MAIL_FETCH_STORAGE_ID,
-					"File name", &value) < 0)
+					"File name", &vars.filename) < 0)
 			return -1;
-		item->vars.filename = p_strdup(pool, value);
 	}
+	str_truncate(str, 0);
+	if (uidl_format_expand(str, client->set->parsed_uidl_format,
+			       &vars, &error) < 0) {
+		e_error(client->event, "UIDL: altpop_uidl_format=%s gives no "
+			"valid UIDL for UID %u: %s",
+			client->set->altpop_uidl_format, mail->uid, error);
+		return -1;
+	}
+	item->uidl = p_strdup(pool, str_c(str));
 	return 0;
 }
 
@@ -163,6 +174,7 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 	struct mail_search_context *ctx;
 	enum uidl_var_mask vars_needed;
 	enum mail_fetch_field wanted = 0;
+	string_t *str = t_str_new(128);
 	struct mail *mail;
 	int ret = 0;
 
@@ -176,7 +188,7 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 	mail_search_args_unref(&search_args);
 	while (mailbox_search_next(ctx, &mail)) {
 		struct altpop_uidl_item *item = array_append_space(items);
-		if (altpop_uidl_item_read(client, mail, map, vars_needed,
+		if (altpop_uidl_item_read(client, mail, map, vars_needed, str,
 					  item) < 0) {
 			ret = -1;
 			break;
@@ -194,7 +206,6 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 	HASH_TABLE_TYPE(altpop_uidl_set) seen;
 	struct altpop_uidl_item *item;
 	string_t *str = t_str_new(128);
-	const char *error;
 	int ret = 0;
 
 	hash_table_create(&seen, default_pool, array_count(items),
@@ -204,25 +215,18 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 		array_foreach_modifiable(items, item) {
 			if (item->permanent != (pass == 0))
 				continue;
-			str_truncate(str, 0);
-			if (item->permanent) {
+			bool renamed = FALSE;
+
+			if (altpop_uidl_taken(seen, map, item->uidl,
+					      item->permanent)) {
+				str_truncate(str, 0);
 				str_append(str, item->uidl);
-			} else if (uidl_format_expand(str,
-					client->set->parsed_uidl_format,
-					&item->vars, &error) < 0) {
-				e_error(client->event, "UIDL: "
-					"altpop_uidl_format=%s gives no valid "
-					"UIDL for UID %u: %s",
-					client->set->altpop_uidl_format,
-					item->uid, error);
-				ret = -1;
-				break;
+				altpop_uidl_make_unique(str, item->uid, seen,
+							map, item->permanent);
+				item->uidl = p_strdup(client->uidl_pool,
+						      str_c(str));
+				renamed = TRUE;
 			}
-			size_t len = str_len(str);
-			altpop_uidl_make_unique(str, item->uid, seen, map,
-						item->permanent);
-			bool renamed = str_len(str) != len;
-			item->uidl = p_strdup(client->uidl_pool, str_c(str));
 			hash_table_insert(seen, (char *)item->uidl,
 					  (char *)item->uidl);
 			/* A renamed duplicate is always remembered: it must
@@ -256,7 +260,7 @@ int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 	}
 
 	client->uidl_pool = pool_alloconly_create("altpop uidls",
-		I_MAX(1024, client->messages_count * 64));
+		I_MAX(1024, client->messages_count * 32));
 	i_array_init(&items, client->messages_count);
 	if (altpop_uidl_items_read(client, map, &items) < 0 ||
 	    altpop_uidl_items_resolve(client, map, &items) < 0)
