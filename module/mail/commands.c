@@ -244,7 +244,9 @@ static int cmd_uidl(struct altpop_client *client, const char *args)
 		   can only end the session without the final "." (as stock
 		   Dovecot does), so the client never takes a partial list. */
 		altpop_client_send_line(client, "+OK");
-		(void)o_stream_flush(client->output);
+		/* uncorking sends it now; cork again for the list */
+		o_stream_uncork(client->output);
+		o_stream_cork(client->output);
 		if (altpop_uidls_get(client, &uidls) < 0) {
 			altpop_client_disconnect(client,
 						 "UIDLs couldn't be listed");
