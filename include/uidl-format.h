@@ -39,6 +39,11 @@ enum uidl_var_mask uidl_format_get_vars(const char *format);
 int uidl_format_expand(string_t *dest, const char *format,
 		       const struct uidl_vars *vars, const char **error_r);
 
+/* TRUE if the format gives every UID of one maildrop (one UIDVALIDITY) a
+   different UIDL: it uses only %u and %v, and every %u in full. Then no
+   two generated UIDLs can collide. */
+bool uidl_format_is_injective(const char *format);
+
 /* TRUE if str is a valid UIDL. */
 bool uidl_is_valid(const char *str, size_t len);
 

@@ -191,6 +191,40 @@ enum uidl_var_mask uidl_format_get_vars(const char *format)
 	return vars;
 }
 
+bool uidl_format_is_injective(const char *format)
+{
+	struct uidl_var_ref ref;
+	const char *error;
+	bool have_uid = FALSE;
+	int ret;
+
+	for (const char *p = format; *p != '\0'; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] == '%') {
+			p++;
+			continue;
+		}
+		if ((ret = uidl_format_parse_ref(p + 1, &ref, &error)) < 0)
+			return FALSE;
+		p += ret;
+		switch (ref.var) {
+		case UIDL_VAR_UID:
+			/* a truncated UID can repeat */
+			if (ref.width != 0 && !ref.zero_pad)
+				return FALSE;
+			have_uid = TRUE;
+			break;
+		case UIDL_VAR_UIDVALIDITY:
+			/* the same for every message of the maildrop */
+			break;
+		default:
+			return FALSE;
+		}
+	}
+	return have_uid;
+}
+
 static void uidl_append_value(string_t *dest, const struct uidl_var_ref *ref,
 			      const char *value)
 {

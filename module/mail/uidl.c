@@ -206,7 +206,28 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 	HASH_TABLE_TYPE(altpop_uidl_set) seen;
 	struct altpop_uidl_item *item;
 	string_t *str = t_str_new(128);
+	bool any_permanent = FALSE;
 	int ret = 0;
+
+	array_foreach_modifiable(items, item) {
+		if (item->permanent) {
+			any_permanent = TRUE;
+			break;
+		}
+	}
+	if (!any_permanent && uidl_map_count(map) == 0 &&
+	    uidl_format_is_injective(client->set->parsed_uidl_format)) {
+		/* Nothing can collide (the usual case): no uniqueness
+		   table needed, which keeps large maildrops small. */
+		if (client->set->save_uidl) {
+			array_foreach_modifiable(items, item) {
+				if (altpop_uidl_item_guid(client, item) == 0)
+					(void)uidl_map_add(map, item->guid,
+							   item->uidl);
+			}
+		}
+		return 0;
+	}
 
 	hash_table_create(&seen, default_pool, array_count(items),
 			  str_hash, strcmp);
@@ -242,12 +263,18 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 	return ret;
 }
 
+static int altpop_uidl_item_cmp_seq(const uint32_t *seq,
+				    const struct altpop_uidl_item *item)
+{
+	return *seq < item->seq ? -1 : (*seq > item->seq ? 1 : 0);
+}
+
 int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 {
 	ARRAY_TYPE(altpop_uidl_item) items;
 	struct altpop_uidl_item *item;
 	struct uidl_map *map = NULL;
-	const char **seq_uidls, *error;
+	const char *error;
 	int ret = 0;
 
 	if (client->uidls != NULL || client->messages_count == 0) {
@@ -278,24 +305,22 @@ int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 		return -1;
 	}
 
-	seq_uidls = i_new(const char *, client->highest_seq + 1);
-	array_foreach_modifiable(&items, item) {
-		if (item->seq <= client->highest_seq)
-			seq_uidls[item->seq] = item->uidl;
-	}
-	array_free(&items);
+	/* items are in sequence order (the search has no sort): find each
+	   message's item by its sequence, without a second table */
 	client->uidls = p_new(client->uidl_pool, const char *,
 			      client->messages_count + 1);
 	for (unsigned int i = 0; i < client->messages_count; i++) {
-		client->uidls[i] = seq_uidls[client->messages[i].seq];
-		if (client->uidls[i] == NULL) {
+		uint32_t seq = client->messages[i].seq;
+		item = array_bsearch(&items, &seq, altpop_uidl_item_cmp_seq);
+		if (item == NULL) {
 			e_error(client->event, "UIDL: message %u vanished "
 				"while listing UIDLs", i + 1);
 			ret = -1;
 			break;
 		}
+		client->uidls[i] = item->uidl;
 	}
-	i_free(seq_uidls);
+	array_free(&items);
 	if (ret < 0) {
 		client->uidls = NULL;
 		pool_unref(&client->uidl_pool);

@@ -95,6 +95,19 @@ static void test_uidl_expansion_validity(void)
 	test_end();
 }
 
+static void test_uidl_format_is_injective(void)
+{
+	test_begin("uidl_format_is_injective");
+	test_assert(uidl_format_is_injective("%08Xu%08Xv"));
+	test_assert(uidl_format_is_injective("%v.%u"));
+	test_assert(uidl_format_is_injective("x%{uid}-%4v"));
+	test_assert(!uidl_format_is_injective("%1u"));
+	test_assert(!uidl_format_is_injective("%m"));
+	test_assert(!uidl_format_is_injective("%u%g"));
+	test_assert(!uidl_format_is_injective("%v"));
+	test_end();
+}
+
 static void test_uidl_format_get_vars(void)
 {
 	test_begin("uidl_format_get_vars");
@@ -163,6 +176,7 @@ int main(void)
 		test_uidl_bad_formats,
 		test_uidl_expansion_validity,
 		test_uidl_format_get_vars,
+		test_uidl_format_is_injective,
 		test_uidl_format_property,
 		NULL
 	};
