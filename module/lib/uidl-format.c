@@ -111,31 +111,55 @@ static int uidl_format_parse_ref(const char *p, struct uidl_var_ref *ref_r,
 	return p - start;
 }
 
+/* One piece of a format: a literal character ("%%" gives '%') or a
+   variable reference. */
+struct uidl_format_piece {
+	bool is_var;
+	char literal;
+	struct uidl_var_ref ref;
+};
+
+/* The one walk over a format every function here uses: returns 1 with the
+   next piece, 0 at the end, -1 on a bad reference. */
+static int uidl_format_next(const char **pos, struct uidl_format_piece *piece_r,
+			    const char **error_r)
+{
+	const char *p = *pos;
+	int ret;
+
+	if (*p == '\0')
+		return 0;
+	if (*p != '%' || p[1] == '%') {
+		piece_r->is_var = FALSE;
+		piece_r->literal = *p;
+		*pos = p + (*p == '%' ? 2 : 1);
+		return 1;
+	}
+	if ((ret = uidl_format_parse_ref(p + 1, &piece_r->ref, error_r)) < 0)
+		return -1;
+	piece_r->is_var = TRUE;
+	*pos = p + 1 + ret;
+	return 1;
+}
+
 static int uidl_format_check(const char *format, const char **error_r)
 {
-	struct uidl_var_ref ref;
+	struct uidl_format_piece piece;
 	enum uidl_var_mask vars = 0;
 	int ret;
 
-	for (const char *p = format; *p != '\0'; p++) {
-		if (*p != '%') {
-			if ((unsigned char)*p <= 0x20 ||
-			    (unsigned char)*p >= 0x7f) {
-				*error_r = "Only printable characters other "
-					"than space are allowed in a UIDL";
-				return -1;
-			}
-			continue;
-		}
-		if (p[1] == '%') {
-			p++;
-			continue;
-		}
-		if ((ret = uidl_format_parse_ref(p + 1, &ref, error_r)) < 0)
+	while ((ret = uidl_format_next(&format, &piece, error_r)) > 0) {
+		if (piece.is_var)
+			vars |= piece.ref.var;
+		else if ((unsigned char)piece.literal <= 0x20 ||
+			 (unsigned char)piece.literal >= 0x7f) {
+			*error_r = "Only printable characters other than "
+				"space are allowed in a UIDL";
 			return -1;
-		vars |= ref.var;
-		p += ret;
+		}
 	}
+	if (ret < 0)
+		return -1;
 	if ((vars & (UIDL_VAR_UID | UIDL_VAR_MD5 | UIDL_VAR_FILENAME |
 		     UIDL_VAR_GUID)) == 0) {
 		*error_r = "Format must contain at least one of %u, %m, %f, %g "
@@ -171,47 +195,31 @@ int uidl_format_resolve(const char *setting, const char **format_r,
 
 enum uidl_var_mask uidl_format_get_vars(const char *format)
 {
-	struct uidl_var_ref ref;
+	struct uidl_format_piece piece;
 	enum uidl_var_mask vars = 0;
 	const char *error;
-	int ret;
 
-	for (const char *p = format; *p != '\0'; p++) {
-		if (*p != '%')
-			continue;
-		if (p[1] == '%') {
-			p++;
-			continue;
-		}
-		if ((ret = uidl_format_parse_ref(p + 1, &ref, &error)) < 0)
-			break;
-		vars |= ref.var;
-		p += ret;
+	while (uidl_format_next(&format, &piece, &error) > 0) {
+		if (piece.is_var)
+			vars |= piece.ref.var;
 	}
 	return vars;
 }
 
 bool uidl_format_is_injective(const char *format)
 {
-	struct uidl_var_ref ref;
+	struct uidl_format_piece piece;
 	const char *error;
 	bool have_uid = FALSE;
 	int ret;
 
-	for (const char *p = format; *p != '\0'; p++) {
-		if (*p != '%')
+	while ((ret = uidl_format_next(&format, &piece, &error)) > 0) {
+		if (!piece.is_var)
 			continue;
-		if (p[1] == '%') {
-			p++;
-			continue;
-		}
-		if ((ret = uidl_format_parse_ref(p + 1, &ref, &error)) < 0)
-			return FALSE;
-		p += ret;
-		switch (ref.var) {
+		switch (piece.ref.var) {
 		case UIDL_VAR_UID:
 			/* a truncated UID can repeat */
-			if (ref.width != 0 && !ref.zero_pad)
+			if (piece.ref.width != 0 && !piece.ref.zero_pad)
 				return FALSE;
 			have_uid = TRUE;
 			break;
@@ -222,7 +230,7 @@ bool uidl_format_is_injective(const char *format)
 			return FALSE;
 		}
 	}
-	return have_uid;
+	return ret == 0 && have_uid;
 }
 
 static void uidl_append_value(string_t *dest, const struct uidl_var_ref *ref,
@@ -256,34 +264,28 @@ static void uidl_append_value(string_t *dest, const struct uidl_var_ref *ref,
 int uidl_format_expand(string_t *dest, const char *format,
 		       const struct uidl_vars *vars, const char **error_r)
 {
-	struct uidl_var_ref ref;
+	struct uidl_format_piece piece;
 	size_t start = str_len(dest);
 	const char *value;
 	int ret;
 
-	for (const char *p = format; *p != '\0'; p++) {
-		if (*p != '%') {
-			str_append_c(dest, *p);
+	while ((ret = uidl_format_next(&format, &piece, error_r)) > 0) {
+		struct uidl_var_ref *ref = &piece.ref;
+
+		if (!piece.is_var) {
+			str_append_c(dest, piece.literal);
 			continue;
 		}
-		if (p[1] == '%') {
-			str_append_c(dest, '%');
-			p++;
-			continue;
-		}
-		if ((ret = uidl_format_parse_ref(p + 1, &ref, error_r)) < 0)
-			return -1;
-		p += ret;
 		char numbuf[MAX_INT_STRLEN];
-		switch (ref.var) {
+		switch (ref->var) {
 		case UIDL_VAR_UID:
 		case UIDL_VAR_UIDVALIDITY: {
 			/* numbers are formatted straight from the value */
-			uint32_t num = ref.var == UIDL_VAR_UID ?
+			uint32_t num = ref->var == UIDL_VAR_UID ?
 				vars->uid : vars->uidvalidity;
-			i_snprintf(numbuf, sizeof(numbuf), ref.hex ? "%x" : "%u",
+			i_snprintf(numbuf, sizeof(numbuf), ref->hex ? "%x" : "%u",
 				   num);
-			ref.hex = FALSE;
+			ref->hex = FALSE;
 			value = numbuf;
 			break;
 		}
@@ -305,8 +307,10 @@ int uidl_format_expand(string_t *dest, const char *format,
 				"mail storage?)";
 			return -1;
 		}
-		uidl_append_value(dest, &ref, value);
+		uidl_append_value(dest, ref, value);
 	}
+	if (ret < 0)
+		return -1;
 	if (!uidl_is_valid(str_c(dest) + start, str_len(dest) - start)) {
 		*error_r = t_strdup_printf("Expanded UIDL is not 1..%u "
 					   "printable characters",

@@ -708,18 +708,26 @@ class DovecotInstance:
         os.rename(tmp_path, final)
         return final
 
-    def deliver_lmtp(self, user, raw, sender="sender@example.org", timeout=30):
-        """Deliver through Dovecot's LMTP (adds Return-Path/Delivered-To)."""
+    def deliver_lmtp(self, user, raw, sender="sender@example.org", timeout=30,
+                     orcpt=None):
+        """Deliver through Dovecot's LMTP (adds Return-Path/Delivered-To).
+        orcpt: the original recipient (RCPT ... ORCPT=rfc822;addr), which
+        Delivered-To shows with lmtp_hdr_delivery_address = original."""
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
-        # SMTP DATA wants CRLF lines (smtplib neither converts bytes nor
-        # leaves a message without final CRLF alone).
-        raw = re.sub(rb"(?<!\r)\n", b"\r\n", raw)
-        if not raw.endswith(b"\r\n"):
-            raw += b"\r\n"
+        options = ["ORCPT=rfc822;%s" % orcpt] if orcpt else []
         lmtp = smtplib.LMTP(str(self.tmp / "run" / "lmtp"), timeout=timeout)
         try:
-            lmtp.sendmail(sender, [user], raw)
+            lmtp.ehlo()
+            code, msg = lmtp.mail(sender)
+            if code != 250:
+                raise HarnessError("LMTP MAIL FROM refused: %r" % msg)
+            code, msg = lmtp.rcpt(user, options=options)
+            if code != 250:
+                raise HarnessError("LMTP RCPT TO refused: %r" % msg)
+            code, msg = lmtp.data(raw)
+            if code != 250:
+                raise HarnessError("LMTP DATA refused: %r" % msg)
         finally:
             with contextlib.suppress(Exception):
                 lmtp.quit()

@@ -4,7 +4,6 @@ The host maildrop is filled through Dovecot's own LMTP, so the envelope
 headers (Return-Path, Delivered-To) are what delivery really writes."""
 
 import poplib
-import smtplib
 import socket
 from pathlib import Path
 
@@ -39,17 +38,7 @@ def lmtp_deliver(inst, local, sender, body, subject=None):
     subject = subject or ("to %s" % local)
     raw = (b"From: someone@ext.example\r\nSubject: " + subject.encode()
            + b"\r\n\r\n" + body)
-    lmtp = smtplib.LMTP(str(inst.tmp / "run" / "lmtp"), timeout=30)
-    try:
-        lmtp.ehlo()
-        code, _ = lmtp.mail(sender)
-        assert code == 250
-        code, msg = lmtp.rcpt(HOST, options=["ORCPT=rfc822;%s@%s" % (local, DOMAIN)])
-        assert code == 250, msg
-        code, msg = lmtp.data(raw)
-        assert code == 250, msg
-    finally:
-        lmtp.quit()
+    inst.deliver_lmtp(HOST, raw, sender=sender, orcpt="%s@%s" % (local, DOMAIN))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import os
 import poplib
 import re
 import signal
-import smtplib
 import subprocess
 import time
 from pathlib import Path
@@ -24,15 +23,10 @@ STORAGES = {
 
 
 def lmtp_deliver(inst, user, n, prefix="msg"):
-    lmtp = smtplib.LMTP(str(inst.tmp / "run" / "lmtp"), timeout=30)
-    try:
-        for i in range(n):
-            raw = ("From: a@example.org\r\nSubject: %s %d\r\n"
-                   "Message-ID: <%s.%d@example.org>\r\n\r\nbody %d\r\n"
-                   % (prefix, i, prefix, i, i)).encode()
-            lmtp.sendmail("sender@example.org", [user], raw)
-    finally:
-        lmtp.quit()
+    for i in range(n):
+        inst.deliver_lmtp(user, ("From: a@example.org\r\nSubject: %s %d\r\n"
+                                 "Message-ID: <%s.%d@example.org>\r\n\r\n"
+                                 "body %d\r\n" % (prefix, i, prefix, i, i)))
 
 
 def uidls(inst, proto, user="alice", password="alicepw"):
