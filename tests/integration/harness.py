@@ -715,6 +715,8 @@ class DovecotInstance:
         Delivered-To shows with lmtp_hdr_delivery_address = original."""
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
+        # on the wire lines end in CRLF, as any MTA sends them
+        raw = re.sub(rb"(?<!\r)\n", b"\r\n", raw)
         options = ["ORCPT=rfc822;%s" % orcpt] if orcpt else []
         lmtp = smtplib.LMTP(str(self.tmp / "run" / "lmtp"), timeout=timeout)
         try:
