@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "str.h"
+#include "altpop-compat.h"
 #include "sdps-name.h"
 
 #include <ctype.h>
@@ -90,10 +91,10 @@ int sdps_name_expand(const char *template, const struct sdps_name *name,
 		} else if (p[1] == '%') {
 			str_append_c(str, '%');
 			p++;
-		} else if (str_begins(p, "%{user}")) {
+		} else if (altpop_str_begins(p, "%{user}")) {
 			str_append(str, name->user);
 			p += strlen("%{user}") - 1;
-		} else if (str_begins(p, "%{host}")) {
+		} else if (altpop_str_begins(p, "%{host}")) {
 			str_append(str, name->host);
 			p += strlen("%{host}") - 1;
 		} else {

@@ -5,9 +5,8 @@
 #include "settings-parser.h"
 #include "login-settings.h"
 #include "sdps-name.h"
+#include "settings-compat.h"
 #include "altpop-login-settings.h"
-
-#include <stddef.h>
 
 #undef DEF
 #define DEF(type, name) \
@@ -17,7 +16,7 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(UINT, altpop_login_max_bad_commands),
 	DEF(STR, altpop_sdps_listeners),
 	DEF(STR, altpop_sdps_separators),
-	DEF(STR, altpop_sdps_auth_user),
+	DEF(ALTPOP_FORMAT, altpop_sdps_auth_user),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -56,26 +55,19 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	return TRUE;
 }
 
-static const struct setting_parser_info *altpop_login_setting_dependencies[] = {
-	&login_setting_parser_info,
-	NULL
-};
-
 const struct setting_parser_info altpop_login_setting_parser_info = {
-	.module_name = "altpop-login",
+	ALTPOP_SETTING_INFO_HEAD("altpop_login", struct altpop_login_settings,
+				 &login_setting_parser_info),
 	.defines = altpop_login_setting_defines,
 	.defaults = &altpop_login_default_settings,
-
-	.type_offset = SIZE_MAX,
-	.struct_size = sizeof(struct altpop_login_settings),
-	.parent_offset = SIZE_MAX,
-
 	.check_func = altpop_login_settings_check,
-	.dependencies = altpop_login_setting_dependencies,
 };
 
+#ifndef ALTPOP_DOVECOT_24
+/* 2.3's login-common reads its own settings and ours in one lookup */
 const struct setting_parser_info *altpop_login_setting_roots[] = {
 	&login_setting_parser_info,
 	&altpop_login_setting_parser_info,
 	NULL
 };
+#endif

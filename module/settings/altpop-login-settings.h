@@ -3,6 +3,7 @@
 
 /* Settings of the pre-auth process "altpop-login". */
 struct altpop_login_settings {
+	pool_t pool;
 	unsigned int altpop_login_max_bad_commands;
 	/* SDPS login names: on which inet_listeners ("*" = all) */
 	const char *altpop_sdps_listeners;
@@ -12,6 +13,7 @@ struct altpop_login_settings {
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;
+/* Dovecot 2.3 only: login_set_roots of altpop-login */
 extern const struct setting_parser_info *altpop_login_setting_roots[];
 
 #endif

@@ -5,9 +5,8 @@
 #include "settings-parser.h"
 #include "mail-storage-settings.h"
 #include "uidl-format.h"
+#include "settings-compat.h"
 #include "altpop-settings.h"
-
-#include <stddef.h>
 
 #undef DEF
 #define DEF(type, name) \
@@ -15,12 +14,12 @@
 
 static const struct setting_define altpop_setting_defines[] = {
 	DEF(BOOL, verbose_proctitle),
-	DEF(STR_VARS, rawlog_dir),
+	DEF(ALTPOP_VARS, rawlog_dir),
 
 	DEF(STR, altpop_lock_session),
 	DEF(STR, altpop_no_flag_updates),
-	DEF(STR, altpop_logout_format),
-	DEF(STR, altpop_uidl_format),
+	DEF(ALTPOP_FORMAT, altpop_logout_format),
+	DEF(ALTPOP_FORMAT, altpop_uidl_format),
 	DEF(STR, altpop_save_uidl),
 	DEF(TIME, altpop_idle_timeout),
 	DEF(UINT, altpop_max_bad_commands),
@@ -36,8 +35,7 @@ static const struct altpop_settings altpop_default_settings = {
 
 	.altpop_lock_session = "yes",
 	.altpop_no_flag_updates = "no",
-	.altpop_logout_format =
-		"top=%t/%p, retr=%r/%b, del=%d/%m, size=%s",
+	.altpop_logout_format = ALTPOP_LOGOUT_FORMAT_DEFAULT,
 	.altpop_uidl_format = "dovecot",
 	.altpop_save_uidl = "no",
 	.altpop_idle_timeout = 10*60,
@@ -100,20 +98,10 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 	return TRUE;
 }
 
-static const struct setting_parser_info *altpop_setting_dependencies[] = {
-	&mail_user_setting_parser_info,
-	NULL
-};
-
 const struct setting_parser_info altpop_setting_parser_info = {
-	.module_name = "altpop",
+	ALTPOP_SETTING_INFO_HEAD("altpop", struct altpop_settings,
+				 &mail_user_setting_parser_info),
 	.defines = altpop_setting_defines,
 	.defaults = &altpop_default_settings,
-
-	.type_offset = SIZE_MAX,
-	.struct_size = sizeof(struct altpop_settings),
-	.parent_offset = SIZE_MAX,
-
 	.check_func = altpop_settings_check,
-	.dependencies = altpop_setting_dependencies,
 };

@@ -3,6 +3,7 @@
 
 /* Settings of the post-login process "altpop" (protocol altpop { }). */
 struct altpop_settings {
+	pool_t pool;
 	bool verbose_proctitle;
 	const char *rawlog_dir;
 

@@ -1,5 +1,6 @@
-/* The settings module: tells Dovecot's config process about altpop's
-   settings and about its two services with their default listeners.
+/* The settings module for Dovecot 2.3: tells Dovecot's config process
+   about altpop's settings and about its two services with their default
+   listeners.
    Loaded from $moduledir/settings; every global here is altpop_ prefixed
    because the config executable's own symbols win over a module's. */
 

@@ -1,0 +1,97 @@
+/* The settings module for Dovecot 2.4: tells the config process about
+   altpop's settings and its two services with their default listeners.
+   Loaded from $moduledir/settings as "altpop_settings"; the config process
+   looks up altpop_settings_set_infos and altpop_settings_services_array.
+   Every global here is altpop_ prefixed (the config executable's own
+   symbols win over a module's). */
+
+#include "lib.h"
+#include "array.h"
+#include "settings-parser.h"
+#include "service-settings.h"
+#include "altpop-settings.h"
+#include "altpop-login-settings.h"
+
+extern const char *altpop_settings_version;
+extern const struct setting_parser_info *altpop_settings_set_infos[];
+extern const struct config_service altpop_settings_services_array[];
+
+const char *altpop_settings_version = DOVECOT_ABI_VERSION;
+
+const struct setting_parser_info *altpop_settings_set_infos[] = {
+	&altpop_login_setting_parser_info,
+	&altpop_setting_parser_info,
+	NULL
+};
+
+static const struct service_settings altpop_login_service_settings = {
+	.name = "altpop-login",
+	.protocol = "altpop",
+	.type = "login",
+	.executable = "altpop-login",
+	.user = "$SET:default_login_user",
+	.group = "",
+	.privileged_group = "",
+	.extra_groups = ARRAY_INIT,
+	.chroot = "login",
+	.drop_priv_before_exec = FALSE,
+	/* one process per connection, as stock pop3-login */
+	.restart_request_count = 1,
+	.unix_listeners = ARRAY_INIT,
+	.fifo_listeners = ARRAY_INIT,
+	.inet_listeners = ARRAY_INIT,
+};
+
+/* Default listeners; the ports are the ones in DESIGN: pop3 110,
+   pop3s 995 (TLS from the first byte), kpop 1109. */
+static const struct setting_keyvalue altpop_login_service_defaults[] = {
+	{ "inet_listener", "pop3 pop3s kpop" },
+
+	{ "inet_listener/pop3/name", "pop3" },
+	{ "inet_listener/pop3/port", "110" },
+
+	{ "inet_listener/pop3s/name", "pop3s" },
+	{ "inet_listener/pop3s/port", "995" },
+	{ "inet_listener/pop3s/ssl", "yes" },
+
+	{ "inet_listener/kpop/name", "kpop" },
+	{ "inet_listener/kpop/port", "1109" },
+
+	{ NULL, NULL }
+};
+
+static const struct service_settings altpop_service_settings = {
+	.name = "altpop",
+	.protocol = "altpop",
+	.type = "",
+	.executable = "altpop",
+	.user = "",
+	.group = "",
+	.privileged_group = "",
+	.extra_groups = ARRAY_INIT,
+	.chroot = "",
+	.drop_priv_before_exec = FALSE,
+	.process_limit = 1024,
+	.client_limit = 1,
+	.restart_request_count = 1,
+	.unix_listeners = ARRAY_INIT,
+	.fifo_listeners = ARRAY_INIT,
+	.inet_listeners = ARRAY_INIT,
+};
+
+/* altpop-login hands logged-in clients to login/altpop */
+static const struct setting_keyvalue altpop_service_defaults[] = {
+	{ "unix_listener", "login\\saltpop" },
+	{ "unix_listener/login\\saltpop/path", "login/altpop" },
+	{ "unix_listener/login\\saltpop/mode", "0666" },
+
+	{ "service_extra_groups", "$SET:default_internal_group" },
+
+	{ NULL, NULL }
+};
+
+const struct config_service altpop_settings_services_array[] = {
+	{ &altpop_login_service_settings, altpop_login_service_defaults },
+	{ &altpop_service_settings, altpop_service_defaults },
+	{ NULL, NULL }
+};
