@@ -23,10 +23,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 do_umount() {
-	for m in dev/pts dev sys proc; do
-		if mountpoint -q "$DIR/$m" 2>/dev/null; then
-			umount -l "$DIR/$m"
-		fi
+	for m in dev/pts dev sys proc ""; do
+		while mountpoint -q "$DIR/$m" 2>/dev/null; do
+			umount -l "$DIR/$m" || break
+		done
 	done
 }
 if [ "$umount_only" = yes ]; then
@@ -66,6 +66,12 @@ if [ ! -x "$DIR/usr/bin/apt-get" ] || [ ! -f "$DIR/.altpop-debootstrap-done" ]; 
 	touch "$DIR/.altpop-debootstrap-done"
 fi
 
+# DIR on itself makes / a mount point inside the chroot, so the tests'
+# "unshare -m" (a private mount namespace per Dovecot instance) works there.
+if ! mountpoint -q "$DIR"; then
+	mount --bind "$DIR" "$DIR"
+	mount --make-private "$DIR"
+fi
 mountpoint -q "$DIR/proc" || mount -t proc proc "$DIR/proc"
 mountpoint -q "$DIR/sys" || mount -t sysfs sysfs "$DIR/sys"
 mountpoint -q "$DIR/dev" || mount --bind /dev "$DIR/dev"
