@@ -2,6 +2,7 @@
 #define ALTPOP_LOGIN_H
 
 #include "net.h"
+#include "altpop-compat.h"
 #include "client-common.h"
 #include "auth-client.h"
 #include "altpop-login-settings.h"

@@ -42,9 +42,10 @@ bool altpop_cmd_capa(struct altpop_login_client *aclient,
 	enum pop3_capa_flags flags = 0;
 	string_t *str = t_str_new(256);
 
-	if (client_is_tls_enabled(client) && !client->tls)
+	if (client_is_tls_enabled(client) && !altpop_client_tls(client))
 		flags |= POP3_CAPA_FLAG_STLS;
-	if (!client->set->disable_plaintext_auth || client->secured)
+	if (altpop_login_cleartext_allowed(client->set) ||
+	    altpop_client_secured(client))
 		flags |= POP3_CAPA_FLAG_USER;
 	pop3_capa_append_reply(str, flags, altpop_sasl_mech_names(client));
 	client_send_raw(client, str_c(str));

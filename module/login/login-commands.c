@@ -1,7 +1,6 @@
 /* The pre-auth command table of altpop-login and its line reader. */
 
 #include "login-common.h"
-#include "base64.h"
 #include "istream.h"
 #include "ostream.h"
 #include "str.h"
@@ -42,7 +41,7 @@ static bool cmd_xclient(struct altpop_login_client *aclient, const char *args)
 	const char *const *arg;
 	bool ok = TRUE;
 
-	if (!client->trusted) {
+	if (!altpop_client_trusted(client)) {
 		altpop_login_reply(client, ALTPOP_REPLY_OK,
 				   "You are not from trusted IP - ignoring");
 		return TRUE;
@@ -67,12 +66,9 @@ static bool cmd_xclient(struct altpop_login_client *aclient, const char *args)
 			if (str_to_uint(value, &client->proxy_ttl) < 0)
 				ok = FALSE;
 		} else if (strcasecmp(key, "FORWARD") == 0) {
-			size_t len = strlen(value);
-			client->forward_fields =
-				str_new(client->preproxy_pool,
-					MAX_BASE64_DECODED_SIZE(len));
-			if (base64_decode(value, len, NULL,
-					  client->forward_fields) < 0)
+			/* login-common decodes and namespaces them
+			   (passdb sees forward_* fields only) */
+			if (!client_forward_decode_base64(client, value))
 				ok = FALSE;
 		}
 	}

@@ -34,6 +34,7 @@
 #include "pop3-capa.h"
 #include "sendauth.h"
 #include "altpop-login.h"
+#include "login-glue.h"
 
 /* From connect until the complete AP-REQ. */
 #define KPOP_SENDAUTH_TIMEOUT_MSECS (30 * 1000)
@@ -313,7 +314,7 @@ static void kpop_auth_send_challenge(struct client *client, const char *data)
 	size_t size, krb_error_size;
 
 	buf = t_buffer_create(MAX_BASE64_DECODED_SIZE(strlen(data)) + 1);
-	if (base64_decode(data, strlen(data), NULL, buf) < 0 ||
+	if (altpop_base64_decode(data, strlen(data), buf) < 0 ||
 	    buf->used == 0) {
 		e_error(client->event, "KPOP: invalid reply from the KPOP "
 			"authentication mechanism");
@@ -404,7 +405,7 @@ static void kpop_cmd_capa(struct kpop_client *kpop)
 	enum pop3_capa_flags flags = POP3_CAPA_FLAG_USER;
 	string_t *str = t_str_new(256);
 
-	if (client_is_tls_enabled(client) && !client->tls)
+	if (client_is_tls_enabled(client) && !altpop_client_tls(client))
 		flags |= POP3_CAPA_FLAG_STLS;
 	/* no SASL line: the Kerberos exchange is the authentication */
 	pop3_capa_append_reply(str, flags, NULL);
@@ -483,7 +484,7 @@ static bool kpop_command(struct kpop_client *kpop, const char *line)
 		kpop_destroy(kpop, CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
 		return FALSE;
 	} else if (strcmp(name, "STLS") == 0) {
-		bool starting = client_is_tls_enabled(client) && !client->tls;
+		bool starting = client_is_tls_enabled(client) && !altpop_client_tls(client);
 
 		/* forget everything said in plaintext; the TLS stream drops
 		   plaintext pipelined behind STLS */
@@ -587,7 +588,8 @@ static void kpop_input(struct client *client)
 	}
 }
 
-static void kpop_auth_parse_response(struct client *client)
+/* login-common's SASL input callback (installed by the version glue) */
+void altpop_kpop_auth_input(struct client *client)
 {
 	struct kpop_client *kpop = kpop_client_get(client);
 
@@ -722,7 +724,7 @@ void altpop_kpop_start(struct client *client)
 
 	client->v.input = kpop_input;
 	client->v.auth_send_challenge = kpop_auth_send_challenge;
-	client->v.auth_parse_response = kpop_auth_parse_response;
+	altpop_login_glue_set_auth_input(&client->v);
 	client->v.auth_result = kpop_auth_result;
 	client->v.notify_disconnect = kpop_notify_disconnect;
 	client->v.notify_status = kpop_notify_status;

@@ -8,6 +8,7 @@
 #include "str.h"
 #include "master-service.h"
 #include "altpop-login.h"
+#include "login-glue.h"
 
 static void altpop_login_input(struct client *client)
 {
@@ -40,14 +41,6 @@ static struct client *altpop_login_client_alloc(pool_t pool)
 	return &client->common;
 }
 
-static void altpop_login_client_create(struct client *client, void **other_sets)
-{
-	struct altpop_login_client *aclient =
-		container_of(client, struct altpop_login_client, common);
-
-	aclient->set = other_sets[0];
-}
-
 static void altpop_login_client_destroy(struct client *client)
 {
 	struct altpop_login_client *aclient =
@@ -57,6 +50,7 @@ static void altpop_login_client_destroy(struct client *client)
 	i_free_and_null(aclient->last_user);
 	i_free_and_null(aclient->apop_challenge);
 	altpop_sdps_reset(aclient);
+	altpop_login_glue_settings_free(aclient);
 }
 
 static void altpop_login_send_banner(struct client *client)
@@ -65,7 +59,7 @@ static void altpop_login_send_banner(struct client *client)
 		container_of(client, struct altpop_login_client, common);
 	string_t *str = t_str_new(128);
 
-	if (client->trusted) {
+	if (altpop_client_trusted(client)) {
 		/* lets a trusted proxy skip a CAPA round trip */
 		str_append(str, "[XCLIENT] ");
 	}
@@ -154,7 +148,7 @@ static void altpop_login_die(void)
 
 static void altpop_login_preinit(void)
 {
-	login_set_roots = altpop_login_setting_roots;
+	altpop_login_glue_preinit();
 }
 
 static void altpop_login_init(void)
@@ -169,7 +163,7 @@ static void altpop_login_deinit(void)
 
 static struct client_vfuncs altpop_login_vfuncs = {
 	.alloc = altpop_login_client_alloc,
-	.create = altpop_login_client_create,
+	/* .create (and 2.4's .reload_config): altpop_login_glue_vfuncs_init() */
 	.destroy = altpop_login_client_destroy,
 	.notify_auth_ready = altpop_login_notify_auth_ready,
 	.notify_disconnect = altpop_login_notify_disconnect,
@@ -208,5 +202,7 @@ static struct login_binary altpop_login_binary = {
 
 int main(int argc, char *argv[])
 {
+	altpop_login_glue_vfuncs_init(&altpop_login_vfuncs);
+	altpop_login_glue_binary_init(&altpop_login_binary);
 	return login_binary_run(&altpop_login_binary, argc, argv);
 }

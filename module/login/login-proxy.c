@@ -53,14 +53,14 @@ static int proxy_send_login(struct altpop_login_client *aclient,
 
 static bool proxy_line_ok(const char *line)
 {
-	return str_begins(line, "+OK");
+	return altpop_str_begins(line, "+OK");
 }
 
 int altpop_proxy_parse_line(struct client *client, const char *line)
 {
 	struct altpop_login_client *aclient =
 		container_of(client, struct altpop_login_client, common);
-	struct ostream *output = login_proxy_get_ostream(client->login_proxy);
+	struct ostream *output = altpop_login_proxy_get_ostream(client->login_proxy);
 
 	switch (aclient->proxy_state) {
 	case ALTPOP_PROXY_BANNER:
@@ -70,9 +70,9 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 				   str_sanitize(line, PROXY_LOG_LINE_MAX)));
 			return -1;
 		}
-		aclient->proxy_xclient = str_begins(line + 3, " [XCLIENT]");
+		aclient->proxy_xclient = altpop_str_begins(line + 3, " [XCLIENT]");
 		if ((login_proxy_get_ssl_flags(client->login_proxy) &
-		     PROXY_SSL_FLAG_STARTTLS) != 0) {
+		     ALTPOP_PROXY_SSL_FLAG_STARTTLS) != 0) {
 			o_stream_nsend_str(output, "STLS\r\n");
 			aclient->proxy_state = ALTPOP_PROXY_STARTTLS;
 			return 0;
@@ -87,7 +87,7 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 		}
 		if (login_proxy_starttls(client->login_proxy) < 0)
 			return -1;
-		output = login_proxy_get_ostream(client->login_proxy);
+		output = altpop_login_proxy_get_ostream(client->login_proxy);
 		return proxy_send_login(aclient, output) < 0 ? -1 : 1;
 	case ALTPOP_PROXY_XCLIENT:
 		if (!proxy_line_ok(line)) {
@@ -118,17 +118,17 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 	}
 
 	/* the backend refused the login */
-	if (str_begins(line, "-ERR [SYS/TEMP]")) {
+	if (altpop_str_begins(line, "-ERR [SYS/TEMP]")) {
 		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_AUTH_TEMPFAIL,
 			   line + 5);
 	} else {
-		if (str_begins(line, "-ERR "))
+		if (altpop_str_begins(line, "-ERR "))
 			client_send_raw(client, t_strconcat(line, "\r\n", NULL));
 		else
 			altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
 					   AUTH_FAILED_MSG);
 		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_AUTH_REPLIED,
-			   str_begins(line, "-ERR ") ? line + 5 : line);
+			   altpop_str_begins(line, "-ERR ") ? line + 5 : line);
 	}
 	return -1;
 }
@@ -147,13 +147,6 @@ void altpop_proxy_failed(struct client *client,
 {
 	if (!reconnecting) {
 		switch (type) {
-		case LOGIN_PROXY_FAILURE_TYPE_CONNECT:
-		case LOGIN_PROXY_FAILURE_TYPE_INTERNAL:
-		case LOGIN_PROXY_FAILURE_TYPE_REMOTE:
-		case LOGIN_PROXY_FAILURE_TYPE_PROTOCOL:
-			altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL,
-					   LOGIN_PROXY_FAILURE_MSG);
-			break;
 		case LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG:
 		case LOGIN_PROXY_FAILURE_TYPE_REMOTE_CONFIG:
 			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
@@ -169,6 +162,16 @@ void altpop_proxy_failed(struct client *client,
 			break;
 		case LOGIN_PROXY_FAILURE_TYPE_AUTH_REPLIED:
 		case LOGIN_PROXY_FAILURE_TYPE_AUTH_LIMIT_REACHED_REPLIED:
+			break;
+		case LOGIN_PROXY_FAILURE_TYPE_CONNECT:
+		case LOGIN_PROXY_FAILURE_TYPE_INTERNAL:
+		case LOGIN_PROXY_FAILURE_TYPE_REMOTE:
+		case LOGIN_PROXY_FAILURE_TYPE_PROTOCOL:
+		default:
+			/* also 2.4's AUTH_REDIRECT: altpop follows no
+			   referrals, so none should get here */
+			altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL,
+					   LOGIN_PROXY_FAILURE_MSG);
 			break;
 		}
 	}

@@ -1,0 +1,48 @@
+/* Dovecot 2.3 glue of altpop-login: see login-glue.h. */
+
+#include "login-common.h"
+#include "login-settings.h"
+#include "altpop-login.h"
+#include "login-glue.h"
+
+void altpop_login_glue_binary_init(struct login_binary *binary ATTR_UNUSED)
+{
+	/* 2.3's struct login_binary has nothing altpop must add */
+}
+
+static void
+altpop_login_glue_create(struct client *client, void **other_sets)
+{
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+
+	/* login-common read altpop_login_setting_roots[] (installed in
+	   preinit) in that order: ours is the first */
+	aclient->set = other_sets[0];
+}
+
+void altpop_login_glue_vfuncs_init(struct client_vfuncs *v)
+{
+	v->create = altpop_login_glue_create;
+}
+
+void altpop_login_glue_preinit(void)
+{
+	login_set_roots = altpop_login_setting_roots;
+}
+
+void altpop_login_glue_settings_free(struct altpop_login_client *aclient)
+{
+	/* owned by login-common's settings pool */
+	aclient->set = NULL;
+}
+
+static void altpop_login_glue_auth_input(struct client *client)
+{
+	altpop_kpop_auth_input(client);
+}
+
+void altpop_login_glue_set_auth_input(struct client_vfuncs *v)
+{
+	v->auth_parse_response = altpop_login_glue_auth_input;
+}

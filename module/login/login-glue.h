@@ -1,0 +1,42 @@
+#ifndef ALTPOP_LOGIN_GLUE_H
+#define ALTPOP_LOGIN_GLUE_H
+
+/* What altpop-login does differently on Dovecot 2.3 and 2.4, behind one
+   API. configure builds exactly one of login-glue-23.c / login-glue-24.c;
+   everything else in module/login is shared. Plain renames (client
+   fields, proxy stream names) are macros in include/altpop-compat.h. */
+
+struct client;
+struct client_vfuncs;
+struct login_binary;
+struct altpop_login_client;
+
+/* Called once from main() before login_binary_run(): fills in the members
+   of struct login_binary only one version has (2.4: the TLS ALPN name). */
+void altpop_login_glue_binary_init(struct login_binary *binary);
+
+/* Called once from main(): fills in the vfuncs whose shape differs
+   between versions. "create" looks up the client's altpop settings
+   (2.3: from login-common's other_sets, 2.4: settings_get(), failing the
+   client if that fails); 2.4 also gets "reload_config" (re-read after a
+   TLS SNI name changed the local_name filter). */
+void altpop_login_glue_vfuncs_init(struct client_vfuncs *v);
+
+/* login_binary.preinit: makes the altpop settings known to login-common
+   (2.3: login_set_roots; 2.4: nothing to do). */
+void altpop_login_glue_preinit(void);
+
+/* From the destroy vfunc: releases what create looked up. */
+void altpop_login_glue_settings_free(struct altpop_login_client *aclient);
+
+/* KPOP: makes callback the reader of client input during its SASL
+   exchange (v->auth_parse_response; 2.3 returns nothing, 2.4 returns
+   whether login-common should pass auth_response on, which KPOP never
+   wants: it answers the mechanism itself). */
+void altpop_login_glue_set_auth_input(struct client_vfuncs *v);
+
+/* The function altpop_login_glue_set_auth_input() installs
+   (login-kpop.c). */
+void altpop_kpop_auth_input(struct client *client);
+
+#endif
