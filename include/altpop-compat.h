@@ -48,5 +48,17 @@
 #endif
 
 /* ---- mail process (module/mail) ---- */
+#ifdef ALTPOP_DOVECOT_24
+/* 2.4 writes all changes on every sync: the flag is gone */
+#  define ALTPOP_MAILBOX_SYNC_FLAG_FULL_WRITE 0
+#  define altpop_mail_user_service_user(user) ((user)->service_user)
+#  define altpop_mailbox_list_get_mail_set(list) \
+	mailbox_list_get_mail_set(list)
+#else
+#  define ALTPOP_MAILBOX_SYNC_FLAG_FULL_WRITE MAILBOX_SYNC_FLAG_FULL_WRITE
+#  define altpop_mail_user_service_user(user) ((user)->_service_user)
+#  define altpop_mailbox_list_get_mail_set(list) \
+	(mailbox_list_get_namespace(list)->mail_set)
+#endif
 
 #endif

@@ -7,10 +7,10 @@
 struct mail;
 struct mail_user;
 struct mail_namespace;
-struct mail_storage_service_user;
 struct mailbox;
 struct mailbox_transaction_context;
 struct dotlock;
+struct altpop_mail_anvil;
 
 /* Stop reading commands while this much output is still unsent; start
    again when it drops to half. */
@@ -63,7 +63,6 @@ struct altpop_client {
 	altpop_cmd_continue_t *cmd;
 	void *cmd_context;
 
-	struct mail_storage_service_user *service_user;
 	struct mail_user *user;
 	const struct altpop_settings *set;
 	struct mail_namespace *inbox_ns;
@@ -71,6 +70,8 @@ struct altpop_client {
 	struct mailbox_transaction_context *trans;
 	struct dotlock *session_dotlock;
 	struct timeout *to_session_lock_refresh;
+	/* set while anvil counts this session (mail-glue) */
+	struct altpop_mail_anvil *anvil;
 
 	time_t last_input, last_output;
 	unsigned int bad_counter;
@@ -108,7 +109,6 @@ struct altpop_client {
 	bool waiting_input:1;
 	bool quit_seen:1;
 	bool update_success:1;
-	bool anvil_sent:1;
 	bool sdps:1;
 };
 
@@ -127,9 +127,10 @@ extern struct altpop_client *altpop_clients;
 extern unsigned int altpop_client_count;
 
 /* client.c */
+/* The client takes over user and set (from altpop_mail_glue_user_lookup())
+   and frees them when it is destroyed. */
 struct altpop_client *
 altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
-		     struct mail_storage_service_user *service_user,
 		     const struct altpop_settings *set);
 void altpop_client_add_input(struct altpop_client *client,
 			     const unsigned char *data, size_t size);
@@ -137,6 +138,9 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 	ATTR_NULL(2);
 void altpop_client_disconnect(struct altpop_client *client,
 			      const char *reason);
+/* End the session from outside (shutdown, doveadm kick): tells the client
+   why unless a reply is half sent, then destroys it. */
+void altpop_client_kick(struct altpop_client *client, const char *reason);
 void altpop_client_send_line(struct altpop_client *client, const char *line);
 void altpop_client_send_linef(struct altpop_client *client,
 			      const char *fmt, ...) ATTR_FORMAT(2, 3);

@@ -11,7 +11,6 @@
 #include "iostream-rawlog.h"
 #include "llist.h"
 #include "str.h"
-#include "hostpid.h"
 #include "process-title.h"
 #include "master-service.h"
 #include "mail-storage.h"
@@ -19,7 +18,9 @@
 #include "mail-autoexpunge.h"
 #include "mail-user.h"
 #include "pop3-line.h"
+#include "altpop-compat.h"
 #include "altpop-client.h"
+#include "mail-glue.h"
 
 #include <unistd.h>
 
@@ -78,7 +79,6 @@ static void altpop_client_idle_timeout(struct altpop_client *client)
 
 struct altpop_client *
 altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
-		     struct mail_storage_service_user *service_user,
 		     const struct altpop_settings *set)
 {
 	struct altpop_client *client;
@@ -91,7 +91,6 @@ altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
 	client = p_new(pool, struct altpop_client, 1);
 	client->pool = pool;
 	client->event = event_create(user->event);
-	client->service_user = service_user;
 	client->user = user;
 	client->set = set;
 	client->state = ALTPOP_STATE_AUTHORIZATION;
@@ -184,12 +183,7 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 	}
 	if (client->mailbox != NULL)
 		mailbox_free(&client->mailbox);
-	if (client->anvil_sent) {
-		master_service_anvil_send(master_service, t_strconcat(
-			"DISCONNECT\t", my_pid, "\taltpop/",
-			mail_user_get_anvil_userip_ident(client->user),
-			"\n", NULL));
-	}
+	altpop_mail_glue_anvil_disconnect(client);
 	altpop_session_unlock(client);
 
 	pool_unref(&client->uidl_pool);
@@ -206,8 +200,7 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 	fd_close_maybe_stdio(&client->fd_in, &client->fd_out);
 
 	mail_user_autoexpunge(client->user);
-	mail_user_deinit(&client->user);
-	mail_storage_service_user_unref(&client->service_user);
+	altpop_mail_glue_user_free(&client->user, &client->set);
 
 	altpop_client_count--;
 	DLLIST_REMOVE(&altpop_clients, client);
@@ -426,16 +419,19 @@ static int altpop_client_output(struct altpop_client *client)
 	return client->cmd != NULL || client->io == NULL ? 0 : 1;
 }
 
+void altpop_client_kick(struct altpop_client *client, const char *reason)
+{
+	mail_storage_service_io_activate_user(
+		altpop_mail_user_service_user(client->user));
+	if (client->cmd == NULL)
+		altpop_client_send_linef(client, "-ERR [SYS/TEMP] %s.", reason);
+	altpop_client_destroy(client, t_strconcat(reason, ".", NULL));
+}
+
 void altpop_clients_destroy_all(void)
 {
-	while (altpop_clients != NULL) {
-		struct altpop_client *client = altpop_clients;
+	const char *reason = altpop_mail_glue_stop_reason();
 
-		mail_storage_service_io_activate_user(client->service_user);
-		if (client->cmd == NULL) {
-			altpop_client_send_line(client,
-				"-ERR [SYS/TEMP] Server shutting down.");
-		}
-		altpop_client_destroy(client, "Server shutting down.");
-	}
+	while (altpop_clients != NULL)
+		altpop_client_kick(altpop_clients, reason);
 }

@@ -8,6 +8,7 @@
 #include "mail-storage.h"
 #include "pop3-line.h"
 #include "pop3-capa.h"
+#include "altpop-compat.h"
 #include "altpop-client.h"
 
 /* Handlers return 1 on success, -1 for a bad command (counted towards
@@ -217,7 +218,8 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 		}
 	}
 	if (mailbox_transaction_commit(&client->trans) < 0 ||
-	    mailbox_sync(client->mailbox, MAILBOX_SYNC_FLAG_FULL_WRITE) < 0) {
+	    mailbox_sync(client->mailbox,
+			 ALTPOP_MAILBOX_SYNC_FLAG_FULL_WRITE) < 0) {
 		altpop_client_send_storage_error(client);
 		altpop_client_disconnect(client, "Storage error during logout.");
 		return 1;

@@ -4,13 +4,12 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "master-service.h"
-#include "hostpid.h"
 #include "mail-storage.h"
 #include "mail-namespace.h"
 #include "mail-search-build.h"
 #include "mail-user.h"
 #include "altpop-client.h"
+#include "mail-glue.h"
 
 /* How often to retry reading the maildrop when messages vanish while it
    is being read (another session expunging). */
@@ -150,7 +149,6 @@ static int altpop_mailbox_sync_read(struct altpop_client *client,
 int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 {
 	enum mailbox_flags flags = MAILBOX_FLAG_POP3_SESSION;
-	const char *ident;
 	int ret;
 
 	client->inbox_ns = mail_namespace_find_inbox(client->user->namespaces);
@@ -186,12 +184,7 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 		client->seen_bitmask =
 			i_malloc(ALTPOP_BITMASK_SIZE(client->messages_count));
 	}
-	ident = mail_user_get_anvil_userip_ident(client->user);
-	if (ident != NULL) {
-		master_service_anvil_send(master_service, t_strconcat(
-			"CONNECT\t", my_pid, "\taltpop/", ident, "\n", NULL));
-		client->anvil_sent = TRUE;
-	}
+	altpop_mail_glue_anvil_connect(client);
 	return 0;
 }
 

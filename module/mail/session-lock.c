@@ -7,9 +7,9 @@
 #include "file-dotlock.h"
 #include "mail-storage.h"
 #include "mail-storage-settings.h"
-#include "mail-storage-service.h"
 #include "mail-namespace.h"
 #include "mailbox-list.h"
+#include "altpop-compat.h"
 #include "altpop-client.h"
 
 #define ALTPOP_LOCK_FNAME "dovecot-pop3-session.lock"
@@ -29,9 +29,9 @@ static void altpop_session_lock_refresh(struct altpop_client *client)
 
 int altpop_session_lock(struct altpop_client *client)
 {
-	const struct mail_storage_settings *mail_set =
-		mail_storage_service_user_get_mail_set(client->service_user);
 	struct mailbox_list *list = client->inbox_ns->list;
+	const struct mail_storage_settings *mail_set =
+		altpop_mailbox_list_get_mail_set(list);
 	struct dotlock_settings set;
 	enum mailbox_list_path_type type;
 	const char *dir, *path;
