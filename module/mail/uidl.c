@@ -272,7 +272,7 @@ static int altpop_uidl_item_cmp_seq(const uint32_t *seq,
 int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 {
 	ARRAY_TYPE(altpop_uidl_item) items;
-	struct altpop_uidl_item *item;
+	const struct altpop_uidl_item *item;
 	struct uidl_map *map = NULL;
 	const char *error;
 	int ret = 0;
