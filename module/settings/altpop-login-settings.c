@@ -56,7 +56,7 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 }
 
 const struct setting_parser_info altpop_login_setting_parser_info = {
-	ALTPOP_SETTING_INFO_HEAD("altpop_login", struct altpop_login_settings,
+	ALTPOP_SETTING_INFO_HEAD(ALTPOP_LOGIN_SETTINGS_NAME, struct altpop_login_settings,
 				 &login_setting_parser_info),
 	.defines = altpop_login_setting_defines,
 	.defaults = &altpop_login_default_settings,

@@ -19,6 +19,8 @@
 	.name = (_name), \
 	.struct_size = sizeof(_struct), \
 	.pool_offset1 = 1 + offsetof(_struct, pool)
+/* the name of altpop-login's settings info */
+#  define ALTPOP_LOGIN_SETTINGS_NAME "altpop_login"
 /* the names stock 2.4 pop3 uses in pop3_logout_format */
 #  define ALTPOP_LOGOUT_FORMAT_DEFAULT \
 	"top=%{top_count}/%{top_bytes}, retr=%{retr_count}/%{retr_bytes}, " \
@@ -26,6 +28,9 @@
 #else
 #  define SETTING_DEFINE_STRUCT_ALTPOP_VARS SETTING_DEFINE_STRUCT_STR_VARS
 #  define SETTING_DEFINE_STRUCT_ALTPOP_FORMAT SETTING_DEFINE_STRUCT_STR
+/* 2.3's config process sends a settings root only to the process whose
+   module name it carries: the login process asks for "altpop-login" */
+#  define ALTPOP_LOGIN_SETTINGS_NAME "altpop-login"
 /* the extra arguments are the settings infos this one depends on */
 #  define ALTPOP_SETTING_INFO_HEAD(_name, _struct, ...) \
 	.module_name = (_name), \

@@ -79,11 +79,16 @@ static const struct service_settings altpop_service_settings = {
 	.inet_listeners = ARRAY_INIT,
 };
 
-/* altpop-login hands logged-in clients to login/altpop */
+/* altpop-login hands logged-in clients to login/altpop; srv.altpop/<pid>
+   is the admin socket doveadm uses (kick, who) */
 static const struct setting_keyvalue altpop_service_defaults[] = {
-	{ "unix_listener", "login\\saltpop" },
+	{ "unix_listener", "login\\saltpop srv.altpop\\s%{pid}" },
 	{ "unix_listener/login\\saltpop/path", "login/altpop" },
 	{ "unix_listener/login\\saltpop/mode", "0666" },
+
+	{ "unix_listener/srv.altpop\\s%{pid}/path", "srv.altpop/%{pid}" },
+	{ "unix_listener/srv.altpop\\s%{pid}/type", "admin" },
+	{ "unix_listener/srv.altpop\\s%{pid}/mode", "0600" },
 
 	{ "service_extra_groups", "$SET:default_internal_group" },
 
