@@ -48,6 +48,8 @@ struct altpop_login_client {
 	bool proxy_xclient:1;
 	bool auth_mech_name_parsed:1;
 	bool sdps_login:1;
+	/* the settings of the TLS SNI name are in set (2.3 glue) */
+	bool sni_settings_read:1;
 };
 
 /* login-kpop.c: takes over a connection on the kpop listener (the

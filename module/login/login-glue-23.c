@@ -31,6 +31,23 @@ void altpop_login_glue_preinit(void)
 	login_set_roots = altpop_login_setting_roots;
 }
 
+void altpop_login_glue_settings_refresh(struct altpop_login_client *aclient)
+{
+	struct client *client = &aclient->common;
+	const struct master_service_ssl_settings *ssl_set;
+	const struct master_service_ssl_server_settings *ssl_server_set;
+	void **other_sets;
+
+	if (!client->ssl_servername_settings_read || aclient->sni_settings_read)
+		return;
+	aclient->sni_settings_read = TRUE;
+	/* the lookup login-common's SNI callback made, from its cache */
+	(void)login_settings_read(client->pool, &client->local_ip, &client->ip,
+				  client->local_name, &ssl_set,
+				  &ssl_server_set, &other_sets);
+	aclient->set = other_sets[0];
+}
+
 void altpop_login_glue_settings_free(struct altpop_login_client *aclient)
 {
 	/* owned by login-common's settings pool */

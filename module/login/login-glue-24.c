@@ -62,6 +62,12 @@ void altpop_login_glue_preinit(void)
 	/* settings_get() finds altpop_login_setting_parser_info by itself */
 }
 
+void altpop_login_glue_settings_refresh(
+	struct altpop_login_client *aclient ATTR_UNUSED)
+{
+	/* reload_config has done it */
+}
+
 void altpop_login_glue_settings_free(struct altpop_login_client *aclient)
 {
 	settings_free(aclient->set);

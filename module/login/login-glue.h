@@ -26,6 +26,12 @@ void altpop_login_glue_vfuncs_init(struct client_vfuncs *v);
    (2.3: login_set_roots; 2.4: nothing to do). */
 void altpop_login_glue_preinit(void);
 
+/* Before client input is handled: makes aclient->set the settings of the
+   TLS SNI name if the client sent one (local_name { } filters). 2.3's
+   login-common re-reads only its own settings for it, so the 2.3 glue
+   reads ours here; on 2.4 reload_config has done it already. */
+void altpop_login_glue_settings_refresh(struct altpop_login_client *aclient);
+
 /* From the destroy vfunc: releases what create looked up. */
 void altpop_login_glue_settings_free(struct altpop_login_client *aclient);
 

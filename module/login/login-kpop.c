@@ -510,6 +510,8 @@ static void kpop_commands_input(struct kpop_client *kpop)
 
 	if (!client_read(client))
 		return;
+	altpop_login_glue_settings_refresh(
+		container_of(client, struct altpop_login_client, common));
 
 	client_ref(client);
 	o_stream_cork(client->output);

@@ -12,10 +12,22 @@
 
 static void altpop_login_input(struct client *client)
 {
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+
 	i_assert(!client->authenticating);
 
+	if (!client->notified_auth_ready) {
+		/* Some login-commons (2.4) listen before the auth server is
+		   connected. altpop talks first (greeting, or the KPOP
+		   verdict) once it is: leave the input, and an EOF, for the
+		   io that notify_auth_ready adds. */
+		io_remove(&client->io);
+		return;
+	}
 	if (!client_read(client))
 		return;
+	altpop_login_glue_settings_refresh(aclient);
 
 	client_ref(client);
 	o_stream_cork(client->output);
