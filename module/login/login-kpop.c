@@ -484,7 +484,8 @@ static bool kpop_command(struct kpop_client *kpop, const char *line)
 		kpop_destroy(kpop, CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
 		return FALSE;
 	} else if (strcmp(name, "STLS") == 0) {
-		bool starting = client_is_tls_enabled(client) && !altpop_client_tls(client);
+		bool starting = client_is_tls_enabled(client) &&
+			!altpop_client_tls(client);
 
 		/* forget everything said in plaintext; the TLS stream drops
 		   plaintext pipelined behind STLS */

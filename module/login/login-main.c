@@ -175,7 +175,7 @@ static void altpop_login_deinit(void)
 
 static struct client_vfuncs altpop_login_vfuncs = {
 	.alloc = altpop_login_client_alloc,
-	/* .create (and 2.4's .reload_config): altpop_login_glue_vfuncs_init() */
+	/* .create (2.4: also .reload_config): see main() */
 	.destroy = altpop_login_client_destroy,
 	.notify_auth_ready = altpop_login_notify_auth_ready,
 	.notify_disconnect = altpop_login_notify_disconnect,

@@ -60,7 +60,8 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 {
 	struct altpop_login_client *aclient =
 		container_of(client, struct altpop_login_client, common);
-	struct ostream *output = altpop_login_proxy_get_ostream(client->login_proxy);
+	struct ostream *output =
+		altpop_login_proxy_get_ostream(client->login_proxy);
 
 	switch (aclient->proxy_state) {
 	case ALTPOP_PROXY_BANNER:
@@ -70,7 +71,8 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 				   str_sanitize(line, PROXY_LOG_LINE_MAX)));
 			return -1;
 		}
-		aclient->proxy_xclient = altpop_str_begins(line + 3, " [XCLIENT]");
+		aclient->proxy_xclient =
+			altpop_str_begins(line + 3, " [XCLIENT]");
 		if ((login_proxy_get_ssl_flags(client->login_proxy) &
 		     ALTPOP_PROXY_SSL_FLAG_STARTTLS) != 0) {
 			o_stream_nsend_str(output, "STLS\r\n");
