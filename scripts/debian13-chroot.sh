@@ -76,7 +76,9 @@ mountpoint -q "$DIR/proc" || mount -t proc proc "$DIR/proc"
 mountpoint -q "$DIR/sys" || mount -t sysfs sysfs "$DIR/sys"
 mountpoint -q "$DIR/dev" || mount --bind /dev "$DIR/dev"
 mountpoint -q "$DIR/dev/pts" || mount --bind /dev/pts "$DIR/dev/pts"
-# /etc/services entries, name resolution of localhost
+# The chroot shares this machine's network: same host name, same hosts file
+# (clients such as fetchmail resolve the machine's own name).
+cp /etc/hosts "$DIR/etc/hosts" 2>/dev/null || true
 cp /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
 
 # The same package list the host uses (scripts/install-deps.sh).

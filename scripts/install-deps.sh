@@ -10,7 +10,7 @@ fi
 
 # Build: Dovecot headers and autotools.
 BUILD_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi
- autoconf automake libtool pkg-config make gcc libkrb5-dev"
+ autoconf automake libtool pkg-config make gcc libkrb5-dev libssl-dev"
 # Tests: real clients, a real KDC, Python's pytest.
 TEST_PKGS="python3 python3-pytest openssl ca-certificates procps iproute2
  util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl

@@ -127,6 +127,10 @@ static void net_connect(void)
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
+	/* a source address is IPv4: connect to the IPv4 address of the
+	   host even where "localhost" resolves to ::1 first */
+	if (opt.bind_addr != NULL)
+		hints.ai_family = AF_INET;
 	ret = getaddrinfo(opt.host, opt.port, &hints, &ai);
 	if (ret != 0)
 		die("getaddrinfo(%s): %s", opt.host, gai_strerror(ret));
