@@ -81,9 +81,18 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 		return FALSE;
 	}
 	set->parsed_uidl_format = p_strdup(pool, format);
-	if (set->altpop_idle_timeout < 10) {
-		*error_r = "altpop_idle_timeout: must be at least 10 seconds "
-			"(RFC 1939 asks for 10 minutes)";
+	if (set->altpop_idle_timeout < ALTPOP_IDLE_TIMEOUT_MIN_SECS) {
+		*error_r = t_strdup_printf(
+			"altpop_idle_timeout: must be at least %u seconds "
+			"(RFC 1939 asks for 10 minutes)",
+			ALTPOP_IDLE_TIMEOUT_MIN_SECS);
+		return FALSE;
+	}
+	if (set->altpop_idle_timeout > ALTPOP_IDLE_TIMEOUT_MAX_SECS) {
+		*error_r = t_strdup_printf(
+			"altpop_idle_timeout: %u seconds is more than the "
+			"maximum of %u (1 day)", set->altpop_idle_timeout,
+			ALTPOP_IDLE_TIMEOUT_MAX_SECS);
 		return FALSE;
 	}
 	if (set->altpop_sdps_recipient_headers[0] == '\0') {

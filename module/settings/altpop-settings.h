@@ -2,6 +2,12 @@
 #define ALTPOP_SETTINGS_H
 
 /* Settings of the post-login process "altpop" (protocol altpop { }). */
+
+/* altpop_idle_timeout bounds, in seconds. The upper one keeps the timer's
+   milliseconds well inside unsigned int (which wraps after 49.7 days). */
+#define ALTPOP_IDLE_TIMEOUT_MIN_SECS 10
+#define ALTPOP_IDLE_TIMEOUT_MAX_SECS (24*60*60)
+
 struct altpop_settings {
 	pool_t pool;
 	bool verbose_proctitle;
