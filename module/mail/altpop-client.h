@@ -95,6 +95,8 @@ struct altpop_client {
 	unsigned int deleted_count, seen_change_count;
 	uoff_t deleted_size;
 	unsigned int highest_expunged_msgnum;
+	/* UIDs QUIT asked the storage to expunge */
+	ARRAY_TYPE(seq_range) expunged_uids;
 
 	/* UIDLs, computed once per session when first needed */
 	pool_t uidl_pool;
@@ -165,6 +167,11 @@ int altpop_cmd_env(struct altpop_client *client, const char *args);
 /* mailbox.c */
 int altpop_mailbox_open(struct altpop_client *client, const char **error_r);
 bool altpop_mailbox_update(struct altpop_client *client);
+/* After QUIT's commit and sync: how many of the messages it expunged (and
+   their POP3 size) are still in the mailbox. Storages may log a failed
+   removal and still report success. Returns -1 if the check failed. */
+int altpop_mailbox_expunge_check(struct altpop_client *client,
+				 unsigned int *count_r, uoff_t *size_r);
 uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum);
 
 /* commands.c */

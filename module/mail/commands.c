@@ -206,6 +206,9 @@ static int cmd_rset(struct altpop_client *client, const char *args ATTR_UNUSED)
 
 static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 {
+	unsigned int left_count;
+	uoff_t left_size;
+
 	/* RFC 1939 UPDATE state: only now are DELE marks carried out */
 	client->state = ALTPOP_STATE_UPDATE;
 	client->quit_seen = TRUE;
@@ -224,7 +227,28 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 		altpop_client_disconnect(client, "Storage error during logout.");
 		return 1;
 	}
+	if (altpop_mailbox_expunge_check(client, &left_count, &left_size) < 0) {
+		/* whether they went is unknown: claim no deletions */
+		altpop_client_send_storage_error(client);
+		altpop_client_disconnect(client, "Storage error during logout.");
+		return 1;
+	}
 	client->update_success = TRUE;
+	if (left_count > 0) {
+		/* RFC 1939 section 6: say so, and count only what went */
+		e_error(client->event, "QUIT: %u of %u deleted messages were "
+			"not removed from the mailbox (see the storage errors "
+			"logged before this line)", left_count,
+			client->deleted_count);
+		client->deleted_count -= I_MIN(left_count,
+					       client->deleted_count);
+		client->deleted_size -= I_MIN(left_size, client->deleted_size);
+		altpop_client_send_line(client, "-ERR [SYS/PERM] Some deleted "
+					"messages not removed.");
+		altpop_client_disconnect(client,
+			"Logged out, some deleted messages not removed");
+		return 1;
+	}
 	altpop_client_send_line(client, client->deleted_count == 0 ?
 				"+OK Logging out." :
 				"+OK Logging out, messages deleted.");

@@ -188,13 +188,15 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 	return 0;
 }
 
+/* type: SEARCH_SEQSET or SEARCH_UIDSET */
 static struct mail_search_args *
-altpop_search_seqs(const ARRAY_TYPE(seq_range) *seqs)
+altpop_search_seqs(const ARRAY_TYPE(seq_range) *seqs,
+		   enum mail_search_arg_type type)
 {
 	struct mail_search_args *args = mail_search_build_init();
 	struct mail_search_arg *sarg;
 
-	sarg = mail_search_build_add(args, SEARCH_SEQSET);
+	sarg = mail_search_build_add(args, type);
 	p_array_init(&sarg->value.seqset, args->pool, array_count(seqs));
 	array_append_array(&sarg->value.seqset, seqs);
 	return args;
@@ -204,19 +206,56 @@ static bool altpop_mailbox_apply(struct altpop_client *client,
 				 const ARRAY_TYPE(seq_range) *seqs,
 				 bool expunge)
 {
-	struct mail_search_args *args = altpop_search_seqs(seqs);
+	struct mail_search_args *args =
+		altpop_search_seqs(seqs, SEARCH_SEQSET);
 	struct mail_search_context *ctx;
 	struct mail *mail;
 
 	ctx = mailbox_search_init(client->trans, args, NULL, 0, NULL);
 	mail_search_args_unref(&args);
 	while (mailbox_search_next(ctx, &mail)) {
-		if (expunge)
+		if (expunge) {
 			mail_expunge(mail);
-		else
+			seq_range_array_add(&client->expunged_uids, mail->uid);
+		} else {
 			mail_update_flags(mail, MODIFY_ADD, MAIL_SEEN);
+		}
 	}
 	return mailbox_search_deinit(&ctx) == 0;
+}
+
+int altpop_mailbox_expunge_check(struct altpop_client *client,
+				 unsigned int *count_r, uoff_t *size_r)
+{
+	struct mailbox_transaction_context *t;
+	struct mail_search_args *args;
+	struct mail_search_context *ctx;
+	struct mail *mail;
+	uoff_t size;
+	int ret = 0;
+
+	*count_r = 0;
+	*size_r = 0;
+	if (!array_is_created(&client->expunged_uids) ||
+	    array_count(&client->expunged_uids) == 0)
+		return 0;
+
+	args = altpop_search_seqs(&client->expunged_uids, SEARCH_UIDSET);
+	t = mailbox_transaction_begin(client->mailbox, 0, __func__);
+	ctx = mailbox_search_init(t, args, NULL, MAIL_FETCH_VIRTUAL_SIZE,
+				  NULL);
+	mail_search_args_unref(&args);
+	while (mailbox_search_next(ctx, &mail)) {
+		if (mail->expunged)
+			continue;
+		(*count_r)++;
+		if (mail_get_virtual_size(mail, &size) == 0)
+			*size_r += size;
+	}
+	if (mailbox_search_deinit(&ctx) < 0)
+		ret = -1;
+	(void)mailbox_transaction_commit(&t);
+	return ret;
 }
 
 bool altpop_mailbox_update(struct altpop_client *client)
@@ -229,6 +268,8 @@ bool altpop_mailbox_update(struct altpop_client *client)
 
 	t_array_init(&deleted, 8);
 	t_array_init(&seen, 8);
+	if (client->quit_seen && !array_is_created(&client->expunged_uids))
+		p_array_init(&client->expunged_uids, client->pool, 8);
 	for (unsigned int i = 0; i < client->messages_count; i++) {
 		uint32_t seq = client->messages[i].seq;
 

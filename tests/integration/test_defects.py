@@ -1,5 +1,6 @@
 """Defects of issue 10, each with the test that showed it:
 
+2. QUIT must not claim deletions that did not happen (RFC 1939 section 6).
 8. altpop_idle_timeout has an upper bound (its milliseconds wrapped).
 """
 
@@ -28,6 +29,53 @@ def disconnected_line(instance, proto, start=0, timeout=10):
         return bool(found)
     assert wait_until(seen, timeout), instance.log_tail(20)
     return found[0]
+
+
+# --------------------------------------------------------------------------
+# 2. QUIT when the expunge fails
+
+
+def _make_undeletable(maildir):
+    """Make every message file of maildir impossible to remove for the mail
+    process (user vmail): its directories read-only.  Returns an undo."""
+    dirs = [maildir / d for d in ("cur", "new")]
+    modes = [(d, d.stat().st_mode) for d in dirs]
+    for d in dirs:
+        os.chmod(d, 0o500)
+    return lambda: [os.chmod(d, m) for d, m in modes]
+
+
+@pytest.mark.altpop_only
+def test_quit_reports_failed_deletions(instance):
+    msgs = [mailgen.numbered(i) for i in range(1, 4)]
+    for raw in msgs:
+        # in cur/ with the flags they will have: nothing left to rename
+        instance.deliver("alice", raw, flags="S")
+    port = instance.port("altpop")
+    c = login(port)
+    assert c.stat()[0] == 3
+    before = sorted(p.name for p in instance.messages("alice"))
+    undo = _make_undeletable(instance.maildir("alice"))
+    try:
+        start = len(instance.log_text())
+        for n in (1, 2, 3):
+            assert c.cmd("DELE %d" % n).startswith(b"+OK")
+        reply = c.quit()
+    finally:
+        undo()
+    assert reply.startswith(b"-ERR [SYS/"), reply
+    assert b"not removed" in reply, reply
+    assert sorted(p.name for p in instance.messages("alice")) == before
+    line = disconnected_line(instance, "altpop", start)
+    # the logout line does not count deletions that did not happen
+    assert "del=0/3" in line, line
+    # the admin learns what failed
+    log = instance.log_text()[start:]
+    assert re.search(r"altpop\(alice\).*(Error|Warning):.*not removed", log), log
+    # and the messages are all still there for the next session
+    c = login(port)
+    assert c.stat()[0] == 3
+    c.quit()
 
 
 # --------------------------------------------------------------------------
