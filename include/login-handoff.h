@@ -3,17 +3,31 @@
 
 /* What altpop-login tells the altpop process about a login, in front of
    the client's pipelined input (login-common's master data prefix):
-     "ALTPOP-HANDOFF 1" [ "\tsdps\t" <view user> "\t" <host> ] "\n"
-   The view user is "" for a whole host account. */
+     "ALTPOP-HANDOFF 1" { "\t" <item> } "\n"
+   with the items, each at most once and in any order:
+     "sdps\t" <view user> "\t" <host>   SDPS login (view user "" for a
+                                       whole host account)
+     "user"                            CAPA announced USER before login
+     "sasl\t" <mech> { " " <mech> }     CAPA announced these SASL mechanisms
+   RFC 2449 section 5: what CAPA announced before login it announces after
+   login too, so the altpop process needs to know it. */
 
 #define LOGIN_HANDOFF_MAGIC "ALTPOP-HANDOFF 1"
-/* a handoff line is never longer than this */
-#define LOGIN_HANDOFF_MAX_LEN 1024
+/* a handoff line is never longer than this (SDPS names of at most 255
+   bytes each, tab-escaped, and the SASL mechanism list fit; the whole
+   handoff with the client's pipelined input must fit in Dovecot's
+   MASTER_AUTH_MAX_DATA_SIZE) */
+#define LOGIN_HANDOFF_MAX_LEN 2048
 
 struct login_handoff {
 	bool sdps;
 	const char *sdps_user;
 	const char *sdps_host;
+
+	/* the AUTHORIZATION state's CAPA: USER, and the SASL mechanisms
+	   (NULL or empty: no SASL line) */
+	bool capa_user;
+	const char *const *capa_sasl_mechs;
 };
 
 void login_handoff_append(string_t *dest, const struct login_handoff *handoff);

@@ -15,7 +15,9 @@ enum pop3_capa_flags {
 };
 
 /* Append a complete multi-line CAPA reply ("+OK ..." through ".") to dest.
-   sasl_mechs is a NULL-terminated list, or NULL after login (no SASL line). */
+   sasl_mechs is a NULL-terminated list, or NULL for no SASL line. After
+   login the flags USER and the mechanisms are the ones announced before
+   login (RFC 2449 section 5). */
 void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,
 			    const char *const *sasl_mechs);
 

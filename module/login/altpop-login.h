@@ -1,6 +1,8 @@
 #ifndef ALTPOP_LOGIN_H
 #define ALTPOP_LOGIN_H
 
+#include "pop3-capa.h"
+
 #include "net.h"
 #include "altpop-compat.h"
 #include "client-common.h"
@@ -70,6 +72,10 @@ bool altpop_cmd_pass(struct altpop_login_client *client, const char *args);
 bool altpop_cmd_apop(struct altpop_login_client *client, const char *args);
 int altpop_cmd_auth(struct altpop_login_client *client);
 bool altpop_cmd_capa(struct altpop_login_client *client, const char *args);
+/* What CAPA announces on this connection before login (RFC 2449 section 5:
+   the post-login process announces USER and SASL the same way). */
+void altpop_login_capa(struct client *client, enum pop3_capa_flags *flags_r,
+		       const char *const **sasl_mechs_r);
 char *altpop_apop_challenge_create(struct altpop_login_client *client);
 void altpop_login_auth_result(struct client *client,
 			      enum client_auth_result result,

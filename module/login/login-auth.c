@@ -35,19 +35,38 @@ static const char *const *altpop_sasl_mech_names(struct client *client)
 	return array_front(&names);
 }
 
+void altpop_login_capa(struct client *client, enum pop3_capa_flags *flags_r,
+		       const char *const **sasl_mechs_r)
+{
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+
+	*flags_r = 0;
+	if (client_is_tls_enabled(client) && !altpop_client_tls(client))
+		*flags_r |= POP3_CAPA_FLAG_STLS;
+	if (aclient->kpop != NULL) {
+		/* the Kerberos exchange is the authentication: USER/PASS
+		   only name the user, no SASL */
+		*flags_r |= POP3_CAPA_FLAG_USER;
+		*sasl_mechs_r = NULL;
+		return;
+	}
+	if (altpop_login_cleartext_allowed(client->set) ||
+	    altpop_client_secured(client))
+		*flags_r |= POP3_CAPA_FLAG_USER;
+	*sasl_mechs_r = altpop_sasl_mech_names(client);
+}
+
 bool altpop_cmd_capa(struct altpop_login_client *aclient,
 		     const char *args ATTR_UNUSED)
 {
 	struct client *client = &aclient->common;
-	enum pop3_capa_flags flags = 0;
+	enum pop3_capa_flags flags;
+	const char *const *sasl_mechs;
 	string_t *str = t_str_new(256);
 
-	if (client_is_tls_enabled(client) && !altpop_client_tls(client))
-		flags |= POP3_CAPA_FLAG_STLS;
-	if (altpop_login_cleartext_allowed(client->set) ||
-	    altpop_client_secured(client))
-		flags |= POP3_CAPA_FLAG_USER;
-	pop3_capa_append_reply(str, flags, altpop_sasl_mech_names(client));
+	altpop_login_capa(client, &flags, &sasl_mechs);
+	pop3_capa_append_reply(str, flags, sasl_mechs);
 	client_send_raw(client, str_c(str));
 	return TRUE;
 }

@@ -402,13 +402,12 @@ static void kpop_send_next_chunk(struct kpop_client *kpop)
 static void kpop_cmd_capa(struct kpop_client *kpop)
 {
 	struct client *client = kpop->client;
-	enum pop3_capa_flags flags = POP3_CAPA_FLAG_USER;
+	enum pop3_capa_flags flags;
+	const char *const *sasl_mechs;
 	string_t *str = t_str_new(256);
 
-	if (client_is_tls_enabled(client) && !altpop_client_tls(client))
-		flags |= POP3_CAPA_FLAG_STLS;
-	/* no SASL line: the Kerberos exchange is the authentication */
-	pop3_capa_append_reply(str, flags, NULL);
+	altpop_login_capa(client, &flags, &sasl_mechs);
+	pop3_capa_append_reply(str, flags, sasl_mechs);
 	client_send_raw(client, str_c(str));
 }
 

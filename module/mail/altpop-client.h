@@ -102,6 +102,10 @@ struct altpop_client {
 	pool_t uidl_pool;
 	const char **uidls;
 
+	/* what CAPA announced before login (login handoff): announced
+	   after login too (RFC 2449 section 5) */
+	const char *const *capa_sasl_mechs;
+
 	/* logout statistics */
 	uoff_t top_bytes, retr_bytes;
 	unsigned int top_count, retr_count;
@@ -112,6 +116,7 @@ struct altpop_client {
 	bool quit_seen:1;
 	bool update_success:1;
 	bool sdps:1;
+	bool capa_user:1;
 };
 
 #define ALTPOP_MSGNUM_BIT_IS_SET(bitmask, msgnum) \
@@ -151,6 +156,9 @@ bool altpop_client_handle_input(struct altpop_client *client);
 void altpop_clients_destroy_all(void);
 void altpop_refresh_proctitle(void);
 
+/* USER and the SASL mechanisms CAPA announced before login */
+void altpop_client_set_login_capa(struct altpop_client *client, bool user,
+				  const char *const *sasl_mechs);
 void altpop_client_set_sdps(struct altpop_client *client, const char *user,
 			    const char *host);
 

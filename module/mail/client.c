@@ -126,6 +126,17 @@ void altpop_client_set_sdps(struct altpop_client *client, const char *user,
 	client->sdps_host = p_strdup(client->pool, host);
 }
 
+void altpop_client_set_login_capa(struct altpop_client *client, bool user,
+				  const char *const *sasl_mechs)
+{
+	client->capa_user = user;
+	if (sasl_mechs != NULL && sasl_mechs[0] != NULL) {
+		client->capa_sasl_mechs =
+			(const char *const *)p_strarray_dup(client->pool,
+							    sasl_mechs);
+	}
+}
+
 void altpop_client_add_input(struct altpop_client *client,
 			     const unsigned char *data, size_t size)
 {

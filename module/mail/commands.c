@@ -48,9 +48,14 @@ static int altpop_get_msgnum(struct altpop_client *client, const char **args,
 static int cmd_capa(struct altpop_client *client, const char *args ATTR_UNUSED)
 {
 	string_t *str = t_str_new(256);
+	enum pop3_capa_flags flags = 0;
 
-	pop3_capa_append_reply(str, client->sdps ? POP3_CAPA_FLAG_SDPS : 0,
-			       NULL);
+	if (client->sdps)
+		flags |= POP3_CAPA_FLAG_SDPS;
+	/* RFC 2449 section 5: what AUTHORIZATION announced stays */
+	if (client->capa_user)
+		flags |= POP3_CAPA_FLAG_USER;
+	pop3_capa_append_reply(str, flags, client->capa_sasl_mechs);
 	/* the reply already ends in CRLF */
 	str_truncate(str, str_len(str) - 2);
 	altpop_client_send_line(client, str_c(str));

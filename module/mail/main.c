@@ -163,6 +163,8 @@ altpop_login_finished(const struct mail_storage_service_input *input,
 	if (handoff.sdps)
 		altpop_client_set_sdps(client, handoff.sdps_user,
 				       handoff.sdps_host);
+	altpop_client_set_login_capa(client, handoff.capa_user,
+				     handoff.capa_sasl_mechs);
 	altpop_client_start(client, data + consumed, size - consumed);
 }
 

@@ -1,6 +1,7 @@
 """Defects of issue 10, each with the test that showed it:
 
 2. QUIT must not claim deletions that did not happen (RFC 1939 section 6).
+3. CAPA after login still announces USER and SASL (RFC 2449 section 5).
 8. altpop_idle_timeout has an upper bound (its milliseconds wrapped).
 """
 
@@ -76,6 +77,28 @@ def test_quit_reports_failed_deletions(instance):
     c = login(port)
     assert c.stat()[0] == 3
     c.quit()
+
+
+# --------------------------------------------------------------------------
+# 3. CAPA in both states
+
+
+@pytest.mark.altpop_only
+def test_capa_after_login_keeps_authorization_capabilities(instance):
+    port = instance.port("altpop")
+    c = popclient.RawPop3(port)
+    before = capa_lines(c)
+    c.login("alice", "alicepw")
+    after = capa_lines(c)
+    c.quit()
+    auth_caps = [l for l in before
+                 if l == b"USER" or l.startswith(b"SASL")]
+    assert b"USER" in auth_caps, before
+    assert any(l.startswith(b"SASL ") for l in auth_caps), before
+    for cap in auth_caps:
+        assert cap in after, (cap, before, after)
+    # STLS is for the AUTHORIZATION state only
+    assert b"STLS" not in after
 
 
 # --------------------------------------------------------------------------
