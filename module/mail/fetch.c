@@ -10,12 +10,16 @@
 /* Read-ahead size per round: large reads keep syscalls few. */
 #define ALTPOP_FETCH_MAX_CHUNK (64*1024)
 
+/* the ".\r\n" ending a multi-line reply */
+#define ALTPOP_FETCH_TERMINATOR_LEN 3
+
 struct altpop_fetch_context {
 	struct mail *mail;
 	struct istream *stream;
 	/* body lines still to send (TOP); UOFF_T_MAX = whole message */
 	uoff_t body_lines;
 	uoff_t *byte_counter;
+	/* where the status line started (logout byte counts) */
 	uoff_t start_offset;
 
 	/* last byte of the stored message consumed so far */
@@ -120,7 +124,10 @@ static void altpop_fetch_finish(struct altpop_client *client,
 		o_stream_nsend(client->output, "\r\n", 2);
 	}
 	o_stream_nsend(client->output, ".\r\n", 3);
-	*ctx->byte_counter += client->output->offset - ctx->start_offset;
+	/* counted as stock pop3 counts: from the status line on, without
+	   the terminating ".\r\n" */
+	*ctx->byte_counter += client->output->offset - ctx->start_offset -
+		ALTPOP_FETCH_TERMINATOR_LEN;
 	altpop_fetch_free(client, ctx);
 }
 
@@ -206,13 +213,13 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 	ctx->body_lines = body_lines;
 	ctx->byte_counter = byte_counter;
 	ctx->last = '\n';
+	ctx->start_offset = client->output->offset;
 	if (retr) {
 		altpop_client_send_linef(client, "+OK %"PRIuUOFF_T" octets",
 					 client->messages[msgnum].size);
 	} else {
 		altpop_client_send_line(client, "+OK");
 	}
-	ctx->start_offset = client->output->offset;
 	if (client->sdps_envelopes != NULL &&
 	    client->sdps_envelopes[msgnum].return_path_line != NULL) {
 		/* SDPS: the envelope sender leads the message */

@@ -2,6 +2,7 @@
 
 2. QUIT must not claim deletions that did not happen (RFC 1939 section 6).
 3. CAPA after login still announces USER and SASL (RFC 2449 section 5).
+4. The logout line's byte counts are stock pop3's.
 8. altpop_idle_timeout has an upper bound (its milliseconds wrapped).
 """
 
@@ -99,6 +100,31 @@ def test_capa_after_login_keeps_authorization_capabilities(instance):
         assert cap in after, (cap, before, after)
     # STLS is for the AUTHORIZATION state only
     assert b"STLS" not in after
+
+
+# --------------------------------------------------------------------------
+# 4. logout byte counts
+
+
+def test_logout_bytes_match_stock(instance):
+    raw = mailgen.numbered(1) + b"".join(
+        b"line %d of a longer body\n" % i for i in range(300))
+    instance.deliver("alice", raw)
+    # no line end after the last line: both servers add CRLF before "."
+    instance.deliver("alice", b"Subject: no final line end\n\n.dot\nlast")
+    lines = {}
+    for proto in ("pop3", "altpop"):
+        start = len(instance.log_text())
+        c = login(instance.port(proto))
+        c.retr(1)
+        c.top(1, 5)
+        c.top(1, 0)
+        c.retr(2)
+        c.top(2, 1)
+        c.quit()
+        line = disconnected_line(instance, proto, start)
+        lines[proto] = re.search(r"top=\S+ retr=\S+", line.replace(",", "")).group(0)
+    assert lines["altpop"] == lines["pop3"], lines
 
 
 # --------------------------------------------------------------------------
