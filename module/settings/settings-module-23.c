@@ -12,10 +12,11 @@
 #include "altpop-settings.h"
 #include "altpop-login-settings.h"
 
-/* Default ports of the altpop-login listeners. */
+/* Default ports of the altpop-login listeners. The kpop listener (1109)
+   is not a default: it is useless until kpop is in auth_mechanisms, so the
+   admin adds it together with the mechanism (README, KPOP). */
 #define ALTPOP_PORT_POP3 110
 #define ALTPOP_PORT_POP3S 995
-#define ALTPOP_PORT_KPOP 1109
 
 extern const char *altpop_settings_version;
 extern const struct setting_parser_info *altpop_settings_set_roots[];
@@ -33,12 +34,10 @@ static struct inet_listener_settings altpop_login_inet_listeners_array[] = {
 	{ .name = "pop3", .address = "", .port = ALTPOP_PORT_POP3 },
 	{ .name = "pop3s", .address = "", .port = ALTPOP_PORT_POP3S,
 	  .ssl = TRUE },
-	{ .name = "kpop", .address = "", .port = ALTPOP_PORT_KPOP },
 };
 static struct inet_listener_settings *altpop_login_inet_listeners[] = {
 	&altpop_login_inet_listeners_array[0],
 	&altpop_login_inet_listeners_array[1],
-	&altpop_login_inet_listeners_array[2],
 };
 static buffer_t altpop_login_inet_listeners_buf = {
 	{ { altpop_login_inet_listeners, sizeof(altpop_login_inet_listeners) } }

@@ -43,9 +43,11 @@ static const struct service_settings altpop_login_service_settings = {
 };
 
 /* Default listeners; the ports are the ones in DESIGN: pop3 110,
-   pop3s 995 (TLS from the first byte), kpop 1109. */
+   pop3s 995 (TLS from the first byte). The kpop listener (1109) is not a
+   default: it is useless until kpop is in auth_mechanisms, so the admin
+   adds it together with the mechanism (README, KPOP). */
 static const struct setting_keyvalue altpop_login_service_defaults[] = {
-	{ "inet_listener", "pop3 pop3s kpop" },
+	{ "inet_listener", "pop3 pop3s" },
 
 	{ "inet_listener/pop3/name", "pop3" },
 	{ "inet_listener/pop3/port", "110" },
@@ -53,9 +55,6 @@ static const struct setting_keyvalue altpop_login_service_defaults[] = {
 	{ "inet_listener/pop3s/name", "pop3s" },
 	{ "inet_listener/pop3s/port", "995" },
 	{ "inet_listener/pop3s/ssl", "yes" },
-
-	{ "inet_listener/kpop/name", "kpop" },
-	{ "inet_listener/kpop/port", "1109" },
 
 	{ NULL, NULL }
 };

@@ -4,6 +4,7 @@
 3. CAPA after login still announces USER and SASL (RFC 2449 section 5).
 4. The logout line's byte counts are stock pop3's.
 8. altpop_idle_timeout has an upper bound (its milliseconds wrapped).
+9. The kpop listener is not there until an admin configures it.
 """
 
 import os
@@ -145,3 +146,35 @@ def test_idle_timeout_of_a_day_accepted(make_instance):
                                                       "1 day"))
     c = login(inst.port("altpop"))
     c.quit()
+
+
+# --------------------------------------------------------------------------
+# 9. no kpop listener unless configured
+
+
+@pytest.mark.altpop_only
+def test_no_default_kpop_listener(altpop_stage):
+    inst = harness.DovecotInstance(["pop3", "altpop"], stage=altpop_stage)
+    inst.setup()
+    try:
+        path = inst.tmp / "minimal.conf"
+        path.write_text(harness.config_header() + harness.settings([
+            ("protocols", "altpop"),
+            ("base_dir", "%s/run" % inst.tmp),
+            ("state_dir", "%s/state" % inst.tmp),
+            ("ssl_cert", "<%s/ssl/cert.pem" % inst.tmp),
+            ("ssl_key", "<%s/ssl/key.pem" % inst.tmp),
+        ]))
+        args = ["-a", "service"] if harness.IS_24 else ["-a"]
+        res = subprocess.run(inst.ns_command([harness.DOVECONF, "-c", str(path)]
+                                             + args),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=30)
+        out = res.stdout.decode("utf-8", "replace")
+        assert res.returncode == 0, res.stderr
+        m = re.search(r"^service altpop-login \{\n(.*?)^\}", out, re.M | re.S)
+        assert m, out[-2000:]
+        listeners = re.findall(r"inet_listener (\S+) \{", m.group(1))
+        assert sorted(listeners) == ["pop3", "pop3s"], m.group(1)
+    finally:
+        inst.cleanup()
