@@ -5,6 +5,7 @@
 #include "istream.h"
 #include "ostream.h"
 #include "mail-storage.h"
+#include "pop3-dotstuff.h"
 #include "altpop-client.h"
 
 /* Read-ahead size per round: large reads keep syscalls few. */
@@ -16,18 +17,10 @@
 struct altpop_fetch_context {
 	struct mail *mail;
 	struct istream *stream;
-	/* body lines still to send (TOP); UOFF_T_MAX = whole message */
-	uoff_t body_lines;
 	uoff_t *byte_counter;
 	/* where the status line started (logout byte counts) */
 	uoff_t start_offset;
-
-	/* last byte of the stored message consumed so far */
-	unsigned char last;
-	bool top:1;
-	bool in_body:1;
-	bool line_nonempty:1;
-	bool done:1;
+	struct pop3_dotstuff stuff;
 };
 
 static void altpop_fetch_free(struct altpop_client *client,
@@ -39,91 +32,32 @@ static void altpop_fetch_free(struct altpop_client *client,
 	client->cmd_context = NULL;
 }
 
-/* A line of the stored message ended; returns TRUE when TOP has sent
-   everything it should. */
-static bool altpop_fetch_line_end(struct altpop_fetch_context *ctx)
-{
-	bool stop = FALSE;
-
-	if (!ctx->in_body) {
-		if (!ctx->line_nonempty) {
-			ctx->in_body = TRUE;
-			stop = ctx->top && ctx->body_lines == 0;
-		}
-	} else if (ctx->top) {
-		stop = --ctx->body_lines == 0;
-	}
-	ctx->line_nonempty = FALSE;
-	return stop;
-}
-
 /* Convert one chunk into fetch_outbuf and send it with one call; returns
-   how many input bytes were used. Every line costs a memchr() and a
-   memcpy(), not a stream call per line fragment. The output of a chunk is
-   at most twice its size: a line of "." and LF becomes ".." CRLF, any
-   other line grows by at most its CR and a stuffed dot. The buffer is
-   allocated on the first RETR/TOP of the process and kept: a static array
-   would cost every idle session a page of .bss. */
-#define ALTPOP_FETCH_OUTBUF_SIZE (ALTPOP_FETCH_MAX_CHUNK * 2)
+   how many input bytes were used. The buffer is allocated on the first
+   RETR/TOP of the process and kept: a static array would cost every idle
+   session a page of .bss. */
+#define ALTPOP_FETCH_OUTBUF_SIZE POP3_DOTSTUFF_MAX_OUTPUT(ALTPOP_FETCH_MAX_CHUNK)
 static unsigned char *fetch_outbuf;
 
 static size_t altpop_fetch_chunk(struct altpop_client *client,
 				 struct altpop_fetch_context *ctx,
 				 const unsigned char *data, size_t size)
 {
-	unsigned char *out;
-	size_t i = 0, o = 0;
+	size_t used, out_size;
 
 	i_assert(size <= ALTPOP_FETCH_MAX_CHUNK);
 	if (fetch_outbuf == NULL)
 		fetch_outbuf = i_malloc(ALTPOP_FETCH_OUTBUF_SIZE);
-	out = fetch_outbuf;
-	while (i < size) {
-		if (ctx->last == '\n' && data[i] == '.') {
-			/* dot-stuff */
-			out[o++] = '.';
-		}
-		const unsigned char *lf = memchr(data + i, '\n', size - i);
-		if (lf == NULL) {
-			if (size - i > 1 || data[i] != '\r')
-				ctx->line_nonempty = TRUE;
-			memcpy(out + o, data + i, size - i);
-			o += size - i;
-			ctx->last = data[size - 1];
-			i = size;
-			break;
-		}
-		size_t j = lf - data, seg = j - i;
-		unsigned char prev = seg > 0 ? data[j - 1] : ctx->last;
-
-		if (seg > 1 || (seg == 1 && data[i] != '\r'))
-			ctx->line_nonempty = TRUE;
-		memcpy(out + o, data + i, seg);
-		o += seg;
-		if (prev != '\r') {
-			/* bare LF in storage: send CRLF */
-			out[o++] = '\r';
-		}
-		out[o++] = '\n';
-		i = j + 1;
-		ctx->last = '\n';
-		if (altpop_fetch_line_end(ctx)) {
-			ctx->done = TRUE;
-			break;
-		}
-	}
-	o_stream_nsend(client->output, out, o);
-	return i;
+	used = pop3_dotstuff_convert(&ctx->stuff, data, size,
+				     fetch_outbuf, &out_size);
+	o_stream_nsend(client->output, fetch_outbuf, out_size);
+	return used;
 }
 
 static void altpop_fetch_finish(struct altpop_client *client,
 				struct altpop_fetch_context *ctx)
 {
-	if (ctx->last != '\n') {
-		/* the stored message has no final line end */
-		o_stream_nsend(client->output, "\r\n", 2);
-	}
-	o_stream_nsend(client->output, ".\r\n", 3);
+	o_stream_nsend_str(client->output, pop3_dotstuff_trailer(&ctx->stuff));
 	/* counted as stock pop3 counts: from the status line on, without
 	   the terminating ".\r\n" */
 	*ctx->byte_counter += client->output->offset - ctx->start_offset -
@@ -143,7 +77,7 @@ static void altpop_fetch_continue(struct altpop_client *client)
 		altpop_fetch_free(client, ctx);
 		return;
 	}
-	while (!ctx->done &&
+	while (!ctx->stuff.done &&
 	       (ret = i_stream_read_more(ctx->stream, &data, &size)) > 0) {
 		size = I_MIN(size, ALTPOP_FETCH_MAX_CHUNK);
 		i_stream_skip(ctx->stream,
@@ -166,7 +100,7 @@ static void altpop_fetch_continue(struct altpop_client *client)
 		altpop_client_disconnect(client, "Message read failed");
 		return;
 	}
-	if (!ctx->done && !ctx->stream->eof) {
+	if (!ctx->stuff.done && !ctx->stream->eof) {
 		/* shouldn't happen with blocking mail streams; retry later */
 		o_stream_set_flush_pending(client->output, TRUE);
 		return;
@@ -209,10 +143,8 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 		client->seen_change_count++;
 	}
 
-	ctx->top = !retr;
-	ctx->body_lines = body_lines;
+	pop3_dotstuff_init(&ctx->stuff, !retr, body_lines);
 	ctx->byte_counter = byte_counter;
-	ctx->last = '\n';
 	ctx->start_offset = client->output->offset;
 	if (retr) {
 		altpop_client_send_linef(client, "+OK %"PRIuUOFF_T" octets",

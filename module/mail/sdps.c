@@ -6,14 +6,10 @@
 #include "str.h"
 #include "mail-storage.h"
 #include "pop3-line.h"
+#include "sdps-envelope.h"
 #include "altpop-client.h"
 
 #define SDPS_RETURN_PATH_HEADER "Return-Path"
-
-static const char *const *altpop_sdps_header_list(const char *setting)
-{
-	return t_strsplit_spaces(setting, " ,");
-}
 
 struct mailbox_header_lookup_ctx *
 altpop_sdps_headers_init(struct altpop_client *client)
@@ -23,39 +19,14 @@ altpop_sdps_headers_init(struct altpop_client *client)
 
 	t_array_init(&names, 8);
 	array_push_back(&names, &rp);
-	for (h = altpop_sdps_header_list(client->set->altpop_sdps_sender_headers);
+	for (h = sdps_envelope_header_list(client->set->altpop_sdps_sender_headers);
 	     *h != NULL; h++)
 		array_push_back(&names, h);
-	for (h = altpop_sdps_header_list(client->set->altpop_sdps_recipient_headers);
+	for (h = sdps_envelope_header_list(client->set->altpop_sdps_recipient_headers);
 	     *h != NULL; h++)
 		array_push_back(&names, h);
 	array_append_zero(&names);
 	return mailbox_header_lookup_init(client->mailbox, array_front(&names));
-}
-
-/* "<a@b>", "a@b (comment)", "Name <a@b>, c@d" -> "a@b"; "<>" -> "" */
-static const char *altpop_sdps_address(const char *value)
-{
-	const char *lt = strchr(value, '<'), *end;
-
-	if (lt != NULL && (end = strchr(lt, '>')) != NULL)
-		return t_strdup_until(lt + 1, end);
-	while (*value == ' ' || *value == '\t')
-		value++;
-	end = value;
-	while (*end != '\0' && *end != ' ' && *end != '\t' && *end != ',')
-		end++;
-	return t_strdup_until(value, end);
-}
-
-static bool altpop_sdps_address_valid(const char *addr)
-{
-	/* no CR/LF/space/control bytes: it goes into a reply line */
-	for (; *addr != '\0'; addr++) {
-		if ((unsigned char)*addr <= 0x20 || *addr == 0x7f)
-			return FALSE;
-	}
-	return TRUE;
 }
 
 static int altpop_sdps_first_header(struct mail *mail, const char *setting,
@@ -65,27 +36,15 @@ static int altpop_sdps_first_header(struct mail *mail, const char *setting,
 	int ret;
 
 	*addr_r = NULL;
-	for (const char *const *h = altpop_sdps_header_list(setting);
+	for (const char *const *h = sdps_envelope_header_list(setting);
 	     *h != NULL; h++) {
 		if ((ret = mail_get_first_header(mail, *h, &value)) < 0)
 			return -1;
-		if (ret > 0) {
-			const char *addr = altpop_sdps_address(value);
-			if (altpop_sdps_address_valid(addr)) {
-				*addr_r = addr;
-				return 0;
-			}
-		}
+		if (ret > 0 && sdps_envelope_address(value, addr_r))
+			return 0;
+		*addr_r = NULL;
 	}
 	return 0;
-}
-
-static bool altpop_sdps_local_part_is(const char *addr, const char *user)
-{
-	const char *at = strchr(addr, '@');
-	size_t len = at == NULL ? strlen(addr) : (size_t)(at - addr);
-
-	return strlen(user) == len && strncasecmp(addr, user, len) == 0;
 }
 
 int altpop_sdps_message_envelope(struct altpop_client *client,
@@ -106,7 +65,7 @@ int altpop_sdps_message_envelope(struct altpop_client *client,
 
 	*in_view_r = client->sdps_user[0] == '\0' ||
 		(recipient != NULL &&
-		 altpop_sdps_local_part_is(recipient, client->sdps_user));
+		 sdps_envelope_local_part_is(recipient, client->sdps_user));
 	if (!*in_view_r)
 		return 0;
 
@@ -124,6 +83,7 @@ int altpop_cmd_env(struct altpop_client *client, const char *args)
 {
 	const struct altpop_sdps_envelope *env;
 	const char *error;
+	string_t *reply;
 	uoff_t num;
 
 	if (!client->sdps) {
@@ -139,11 +99,11 @@ int altpop_cmd_env(struct altpop_client *client, const char *args)
 		return -1;
 	}
 	env = &client->sdps_envelopes[num - 1];
-	altpop_client_send_linef(client, "+OK envelope follows\r\n"
-		"%llu %"PRIuUOFF_T"\r\n%s\r\n%s\r\n%s\r\n.",
-		(unsigned long long)num, client->messages[num - 1].size,
-		client->sdps_host,
-		env->sender[0] == '\0' ? "<>" : env->sender,
-		env->recipient[0] == '\0' ? "<>" : env->recipient);
+	reply = t_str_new(256);
+	sdps_envelope_reply_append(reply, (unsigned int)num,
+				   client->messages[num - 1].size,
+				   client->sdps_host, env->sender,
+				   env->recipient);
+	altpop_client_send_line(client, str_c(reply));
 	return 1;
 }

@@ -1,6 +1,6 @@
 /* Importing a legacy server's UIDLs into a maildrop's UIDL map:
      altpop -u <user> -I <file>
-   The file has one line per message of the old server:
+   The file (uidl-import-file.h) has one line per message of the old server:
      <octets> <header-md5> <uidl>
    where header-md5 is the MD5 (hex) of the message's header as the old
    server's "TOP n 0" sent it: every header line with CRLF, without the
@@ -15,17 +15,13 @@
 #include "istream.h"
 #include "md5.h"
 #include "str.h"
-#include "strnum.h"
 #include "mail-storage.h"
 #include "mail-search-build.h"
 #include "mail-namespace.h"
 #include "mail-user.h"
-#include "uidl-format.h"
+#include "uidl-import-file.h"
 #include "uidl-map.h"
 #include "uidl-import.h"
-
-/* longest line of a legacy map file */
-#define UIDL_IMPORT_MAX_LINE 1024
 
 struct legacy_entry {
 	uoff_t size;
@@ -41,51 +37,38 @@ struct uidl_import_stats {
 		ambiguous, conflicts;
 };
 
+struct uidl_import_read_context {
+	pool_t pool;
+	HASH_TABLE_TYPE(legacy_by_md5) table;
+};
+
+static void uidl_import_read_entry(uoff_t size, const char *header_md5,
+				   const char *uidl, void *context)
+{
+	struct uidl_import_read_context *ctx = context;
+	struct legacy_entry *e;
+	char *md5;
+
+	e = p_new(ctx->pool, struct legacy_entry, 1);
+	e->size = size;
+	e->uidl = p_strdup(ctx->pool, uidl);
+	md5 = p_strdup(ctx->pool, header_md5);
+	e->next = hash_table_lookup(ctx->table, md5);
+	hash_table_update(ctx->table, md5, e);
+}
+
 static int
 uidl_import_read_legacy(int fd, const char *path, pool_t pool,
 			HASH_TABLE_TYPE(legacy_by_md5) table,
 			unsigned int *count_r, const char **error_r)
 {
+	struct uidl_import_read_context ctx = { .pool = pool, .table = table };
 	struct istream *input;
-	const char *line;
-	unsigned int linenum = 0;
-	int ret = 0;
+	int ret;
 
-	*count_r = 0;
-	input = i_stream_create_fd(fd, UIDL_IMPORT_MAX_LINE);
-	while (ret == 0 && (line = i_stream_read_next_line(input)) != NULL) {
-		const char *const *args;
-		struct legacy_entry *e, *old;
-		char *md5;
-		uoff_t size;
-
-		linenum++;
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		args = t_strsplit_spaces(line, " \t");
-		if (str_array_length(args) != 3 ||
-		    str_to_uoff(args[0], &size) < 0 ||
-		    strlen(args[1]) != MD5_RESULTLEN * 2 ||
-		    !uidl_is_valid(args[2], strlen(args[2]))) {
-			*error_r = t_strdup_printf("%s line %u: expected "
-				"'<octets> <header-md5> <uidl>'", path, linenum);
-			ret = -1;
-			break;
-		}
-		e = p_new(pool, struct legacy_entry, 1);
-		e->size = size;
-		e->uidl = p_strdup(pool, args[2]);
-		md5 = p_strdup(pool, t_str_lcase(args[1]));
-		old = hash_table_lookup(table, md5);
-		e->next = old;
-		hash_table_update(table, md5, e);
-		(*count_r)++;
-	}
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
+	input = i_stream_create_fd(fd, UIDL_IMPORT_FILE_MAX_LINE);
+	ret = uidl_import_file_read(input, path, uidl_import_read_entry, &ctx,
+				    count_r, error_r);
 	i_stream_unref(&input);
 	return ret;
 }
@@ -156,6 +139,7 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 	struct mail_search_context *ctx;
 	struct uidl_map *map = NULL;
 	struct mail *mail;
+	uint32_t failed_uid = 0;
 	pool_t pool;
 	int ret = 0;
 
@@ -204,9 +188,8 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 			   guid[0] == '\0' ||
 			   mail_get_virtual_size(mail, &size) < 0 ||
 			   uidl_import_header_md5(mail, &md5) < 0) {
-			*error_r = t_strdup_printf("Couldn't read UID %u: %s",
-				mail->uid,
-				mailbox_get_last_internal_error(box, NULL));
+			/* the error is made outside this frame */
+			failed_uid = mail->uid;
 			ret = -1;
 		} else if (uidl_map_lookup(map, guid) != NULL) {
 			stats.kept++;
@@ -224,6 +207,10 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 			stats.matched++;
 		}
 	} T_END;
+	if (ret < 0) {
+		*error_r = t_strdup_printf("Couldn't read UID %u: %s",
+			failed_uid, mailbox_get_last_internal_error(box, NULL));
+	}
 	if (mailbox_search_deinit(&ctx) < 0 && ret == 0) {
 		*error_r = mailbox_get_last_internal_error(box, NULL);
 		ret = -1;

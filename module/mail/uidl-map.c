@@ -1,9 +1,8 @@
 /* The UIDL map: UIDLs that must never change, keyed by message GUID (which
    survives UIDVALIDITY changes and index rebuilds). It holds UIDLs saved
    the first time they were shown (altpop_save_uidl) and UIDLs imported
-   from a legacy server. One file per maildrop in INBOX's index directory:
-     "altpop-uidl-map 1"
-     <guid> TAB <uidl>      (tab-escaped)  */
+   from a legacy server. One file per maildrop in INBOX's index directory,
+   in the format of uidl-map-file.h. */
 
 #include "lib.h"
 #include "array.h"
@@ -11,19 +10,15 @@
 #include "istream.h"
 #include "ostream.h"
 #include "str.h"
-#include "strescape.h"
 #include "file-dotlock.h"
 #include "mail-storage-private.h"
-#include "uidl-format.h"
+#include "uidl-map-file.h"
 #include "uidl-map.h"
 
 #include <unistd.h>
 #include <fcntl.h>
 
 #define UIDL_MAP_FNAME "dovecot-altpop-uidl-map"
-#define UIDL_MAP_HEADER "altpop-uidl-map 1"
-/* longest line we accept in a map file */
-#define UIDL_MAP_MAX_LINE 1024
 /* lock timing for rewriting the map */
 #define UIDL_MAP_LOCK_TIMEOUT_SECS 10
 #define UIDL_MAP_LOCK_STALE_SECS 60
@@ -47,51 +42,20 @@ static void uidl_map_insert(struct uidl_map *map, const char *guid,
 	hash_table_update(map->by_uidl, u, g);
 }
 
+static void uidl_map_read_entry(const char *guid, const char *uidl,
+				void *context)
+{
+	uidl_map_insert(context, guid, uidl);
+}
+
 static int uidl_map_read(struct uidl_map *map, const char **error_r)
 {
 	struct istream *input;
-	const char *line;
-	int ret = 0;
+	int ret;
 
-	input = i_stream_create_file(map->path, UIDL_MAP_MAX_LINE);
-	if ((line = i_stream_read_next_line(input)) == NULL) {
-		if (input->stream_errno == ENOENT) {
-			i_stream_unref(&input);
-			return 0;
-		}
-		if (input->stream_errno != 0) {
-			*error_r = t_strdup_printf("read(%s) failed: %s",
-				map->path, i_stream_get_error(input));
-			i_stream_unref(&input);
-			return -1;
-		}
-		/* empty file */
-		i_stream_unref(&input);
-		return 0;
-	}
-	if (strcmp(line, UIDL_MAP_HEADER) != 0) {
-		*error_r = t_strdup_printf("%s: not an altpop UIDL map "
-					   "(bad first line)", map->path);
-		i_stream_unref(&input);
-		return -1;
-	}
-	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
-		const char *const *args = t_strsplit_tabescaped(line);
-
-		if (str_array_length(args) != 2 || args[0][0] == '\0' ||
-		    !uidl_is_valid(args[1], strlen(args[1]))) {
-			*error_r = t_strdup_printf("%s: corrupted line at "
-				"offset %"PRIuUOFF_T, map->path, input->v_offset);
-			ret = -1;
-		} else {
-			uidl_map_insert(map, args[0], args[1]);
-		}
-	} T_END;
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", map->path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
+	input = i_stream_create_file(map->path, UIDL_MAP_FILE_MAX_LINE);
+	ret = uidl_map_file_read(input, map->path, uidl_map_read_entry, map,
+				 error_r);
 	i_stream_unref(&input);
 	return ret;
 }
@@ -181,15 +145,12 @@ int uidl_map_commit(struct uidl_map *map, const char **error_r)
 	}
 	output = o_stream_create_fd(fd, 0);
 	o_stream_cork(output);
-	o_stream_nsend_str(output, UIDL_MAP_HEADER"\n");
+	o_stream_nsend_str(output, UIDL_MAP_FILE_HEADER"\n");
 	line = t_str_new(128);
 	iter = hash_table_iterate_init(map->by_guid);
 	while (hash_table_iterate(iter, map->by_guid, &guid, &uidl)) {
 		str_truncate(line, 0);
-		str_append_tabescaped(line, guid);
-		str_append_c(line, '\t');
-		str_append_tabescaped(line, uidl);
-		str_append_c(line, '\n');
+		uidl_map_file_line_append(line, guid, uidl);
 		o_stream_nsend(output, str_data(line), str_len(line));
 	}
 	hash_table_iterate_deinit(&iter);

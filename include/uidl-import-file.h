@@ -1,0 +1,30 @@
+#ifndef UIDL_IMPORT_FILE_H
+#define UIDL_IMPORT_FILE_H
+
+/* A legacy server's UIDL list, as `altpop -I` imports it: one line per
+   message of the old server,
+     <octets> <header-md5> <uidl>
+   separated by spaces or tabs; empty lines and lines starting with '#' are
+   skipped. Pure: reading from a stream the caller opened. */
+
+/* longest line of a legacy UIDL file */
+#define UIDL_IMPORT_FILE_MAX_LINE 1024
+
+/* header_md5 is lower-cased. The strings live only for the call. */
+typedef void uidl_import_file_callback_t(uoff_t size, const char *header_md5,
+					 const char *uidl, void *context);
+
+/* Parse one line. Returns 1 for an entry, 0 for a comment or empty line,
+   -1 for a malformed line. Strings are allocated from the data stack. */
+int uidl_import_file_parse_line(const char *line, uoff_t *size_r,
+				const char **header_md5_r,
+				const char **uidl_r);
+
+/* Read the whole file, calling callback for every entry; *count_r is the
+   number of entries. Stops at the first malformed line: -1 with *error_r
+   naming path and line (allocated from the caller's data stack frame). */
+int uidl_import_file_read(struct istream *input, const char *path,
+			  uidl_import_file_callback_t *callback, void *context,
+			  unsigned int *count_r, const char **error_r);
+
+#endif
