@@ -11,13 +11,17 @@ fi
 # Build: Dovecot headers and autotools.
 BUILD_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi
  autoconf automake libtool pkg-config make gcc libkrb5-dev libssl-dev"
+# Fuzzing (make fuzz, tests/fuzz/run.sh): clang with libFuzzer and the
+# sanitizer runtimes (clang 14 / libclang-rt-14-dev on Debian 12, clang 19 /
+# libclang-rt-19-dev on Debian 13).
+FUZZ_PKGS="clang libclang-rt-dev"
 # Tests: real clients, a real KDC, Python's pytest.
 TEST_PKGS="python3 python3-pytest openssl ca-certificates procps iproute2
  util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl
  getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit"
 
 missing=""
-for p in $BUILD_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $FUZZ_PKGS $TEST_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
