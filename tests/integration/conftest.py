@@ -20,7 +20,13 @@ modules) does not stop the stock pop3 cases: the instance then runs without
 altpop and the altpop cases fail with the reason.  A failed test gets the
 tail of its instances' Dovecot log attached to its report.  A client bound
 to 127.0.0.x (x != 1) is not "secured" for Dovecot (remote IP != local IP):
-plaintext auth needs TLS there, as through the haproxy listener.
+plaintext auth needs TLS there (as through the haproxy listener on Dovecot
+2.3; 2.4 counts haproxied connections as secured).
+
+The instance's configuration comes from dovecot-conf/instance/<major>/ for
+the installed Dovecot (harness.DOVECOT_MAJOR, "2.3" or "2.4"); settings for
+extra/extra_pop3/extra_altpop are written with harness.setting() (2.3 names
+and values, converted for 2.4).
 
 Environment: ALTPOP_IT_REQUIRE=1 turns "altpop not built" skips into failures;
 ALTPOP_IT_STOCK_ONLY=1 runs without staging altpop (stock pop3 only);

@@ -342,12 +342,15 @@ class KDC:
     def dovecot_settings(self, gssapi_hostname=None, keytab=None):
         """Global settings for a Dovecot instance using this realm: the
         keytab, the host of pop/<host>, and the environment the auth process
-        needs (this realm's krb5.conf and a private replay cache)."""
-        return ("auth_krb5_keytab = %s\n"
-                "auth_gssapi_hostname = \"%s\"\n"
-                "import_environment = TZ KRB5_CONFIG=%s KRB5RCACHEDIR=%s\n"
-                % (keytab or self.keytab, gssapi_hostname or self.host,
-                   self.krb5_conf, self.rcache_dir))
+        needs (this realm's krb5.conf and a private replay cache), in the
+        installed Dovecot's syntax."""
+        import harness
+        return harness.settings([
+            ("auth_krb5_keytab", keytab or self.keytab),
+            ("auth_gssapi_hostname", '"%s"' % (gssapi_hostname or self.host)),
+            ("import_environment", "TZ KRB5_CONFIG=%s KRB5RCACHEDIR=%s"
+             % (self.krb5_conf, self.rcache_dir)),
+        ])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ assert_still_serving(...)       a fresh session logs in and gets every message
 read_until_closed(sock, t)      everything the server sends until it closes
 Drain                           a background reader for pipelined floods
 doc_ip()                        a fresh documentation address for PROXY headers
+unsecured_client(endpoint)      a client whose connection Dovecot does not count
+                                as secured (plaintext auth needs TLS)
 mail_process_rss(instance, n)   RSS (kB) of the instance's processes named n
 """
 
@@ -151,6 +153,21 @@ def proxy_client(port, src=None, **kw):
     documentation address, so the connection is not 'secured')."""
     src = src or doc_ip()
     return popclient.RawPop3(port, preamble=popclient.proxy_v1_header(src), **kw)
+
+
+def unsecured_client(endpoint):
+    """(client, source address) of a connection that is not 'secured' for
+    Dovecot, so plaintext authentication needs TLS.  Dovecot 2.3: the
+    haproxy listener with a PROXY header from a documentation address.
+    Dovecot 2.4 counts every haproxied connection as secured (unless
+    ssl = required): there the client connects directly from a fresh
+    127.0.x.y, which is not secured on either version (remote IP != local
+    IP)."""
+    if harness.IS_24:
+        src = harness.next_source_ip()
+        return popclient.RawPop3(endpoint.port, source=src), src
+    src = doc_ip()
+    return proxy_client(endpoint.haproxy_port, src), src
 
 
 def processes(instance, comm):

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import harness
 import mailgen
 import popclient
 from servercheck import (Drain, assert_log_clean, assert_still_serving,
@@ -29,7 +30,8 @@ STOCK_COLON_PANIC = ("stock Dovecot 2.3.19.1 pop3 panics on a command name "
 
 
 def xfail_stock_colon_panic(request, proto):
-    if proto == "pop3":
+    # Stock 2.4.1 pop3 answers -ERR: there the test must pass for both.
+    if proto == "pop3" and not harness.IS_24:
         request.applymarker(pytest.mark.xfail(reason=STOCK_COLON_PANIC,
                                               strict=False))
 
@@ -300,7 +302,7 @@ def test_client_that_never_reads(endpoint, instance):
 
 
 @pytest.mark.altpop_only
-@pytest.mark.dovecot(extra_altpop="altpop_idle_timeout = 10s")
+@pytest.mark.dovecot(extra_altpop=harness.setting("altpop_idle_timeout", "10s"))
 def test_client_that_never_reads_is_disconnected(instance):
     big = mailgen.large(3 * 1024 * 1024)
     instance.deliver("alice", big)
@@ -323,6 +325,19 @@ def test_client_that_never_reads_is_disconnected(instance):
 # STLS with commands pipelined behind it
 
 
+def _only_tls_alerts(data):
+    """True when data is nothing or only TLS alert records.  After +OK to
+    STLS the server reads what follows as the TLS handshake: bytes that are
+    not a ClientHello may get a TLS alert back (Dovecot 2.4.1 with OpenSSL
+    3.5 on Debian 13 sends one; 2.3.19.1 with OpenSSL 3.0 on Debian 12 just
+    closes).  Any POP3 text fails this."""
+    while data:
+        if len(data) < 7 or data[0] != 0x15 or data[1] != 3 or data[3:5] != b"\0\2":
+            return False
+        data = data[7:]
+    return True
+
+
 def _stls_injection(client):
     """Send STLS with a command behind it in the same packet; the command
     must not run in the TLS session (the handshake may fail instead)."""
@@ -331,7 +346,7 @@ def _stls_injection(client):
     assert status.startswith(b"+OK"), status
     # Nothing in plaintext after the STLS reply either.
     extra = client.buf + client.read_available(0.5)
-    assert extra == b"", "plaintext after +OK to STLS: %r" % extra
+    assert _only_tls_alerts(extra), "plaintext after +OK to STLS: %r" % extra
     try:
         tls = popclient.client_tls_context().wrap_socket(client.sock)
     except (ssl.SSLError, OSError):
@@ -384,7 +399,8 @@ def test_stls_pipelined_login_not_run(endpoint, instance, msgs):
     c = proxy_client(endpoint.haproxy_port)
     c.send(b"STLS\r\nUSER alice\r\nPASS alicepw\r\nDELE 1\r\nQUIT\r\n")
     assert c.readline().startswith(b"+OK")
-    assert c.buf + c.read_available(0.5) == b""
+    extra = c.buf + c.read_available(0.5)
+    assert _only_tls_alerts(extra), "plaintext after +OK to STLS: %r" % extra
     try:
         tls = popclient.client_tls_context().wrap_socket(c.sock)
         tls.settimeout(1.5)
@@ -397,7 +413,7 @@ def test_stls_pipelined_login_not_run(endpoint, instance, msgs):
     except (ssl.SSLError, OSError):
         pass
     time.sleep(0.5)
-    assert "Login: user=<alice>" not in instance.log_text()
+    assert "%s: user=<alice>" % harness.LOG_LOGGED_IN not in instance.log_text()
     assert_fine(endpoint, instance, msgs)
 
 
@@ -517,7 +533,7 @@ def test_bad_command_limit_after_login(endpoint, instance, msgs):
 
 
 @pytest.mark.altpop_only
-@pytest.mark.dovecot(extra_altpop="altpop_max_bad_commands = 4")
+@pytest.mark.dovecot(extra_altpop=harness.setting("altpop_max_bad_commands", "4"))
 def test_max_bad_commands_setting(instance, msgs):
     """altpop_max_bad_commands = 4: four bad commands in a row are answered
     and tolerated, the next one in a row ends the session (as stock pop3

@@ -10,17 +10,16 @@ import popclient
 
 
 def test_doveconf_sees_instance(instance):
-    res = instance.doveconf(["-h", "base_dir"], check=True)
-    assert res.stdout.strip() == str(instance.tmp / "run")
-    prot = instance.doveconf(["-h", "protocols"], check=True).stdout.split()
+    assert instance.setting_value("base_dir") == str(instance.tmp / "run")
+    prot = instance.setting_value("protocols").split()
     assert prot == instance.protocols
     assert "starting up" in instance.log_text()
 
 
-@pytest.mark.dovecot(extra_pop3="pop3_uidl_format = %08Xu-test",
-                     extra="login_greeting = harness says hi")
+@pytest.mark.dovecot(extra_pop3=harness.setting("pop3_uidl_format", "%08Xu-test"),
+                     extra=harness.setting("login_greeting", "harness says hi"))
 def test_extra_settings(instance, stage):
-    assert instance.doveconf(["-h", "login_greeting"]).stdout.strip() == "harness says hi"
+    assert instance.setting_value("login_greeting") == "harness says hi"
     instance.deliver("alice", mailgen.simple())
     c = popclient.RawPop3(instance.port("pop3"))
     assert c.greeting.startswith(b"+OK harness says hi")
@@ -86,7 +85,7 @@ def test_stop_leaves_nothing():
 
 
 def test_start_failure_reports_log():
-    inst = harness.DovecotInstance(["pop3"], extra="no_such_setting = 1")
+    inst = harness.DovecotInstance(["pop3"], extra=harness.setting("no_such_setting", "1"))
     with pytest.raises(harness.HarnessError) as err:
         with inst:
             pass
@@ -95,7 +94,7 @@ def test_start_failure_reports_log():
 
 
 @pytest.mark.altpop_only
-@pytest.mark.dovecot(extra_altpop="login_greeting = altpop block works")
+@pytest.mark.dovecot(extra_altpop=harness.setting("login_greeting", "altpop block works"))
 def test_altpop_protocol_block(instance):
     res = instance.doveconf(["-n"], check=True)
     assert "protocol altpop {" in res.stdout

@@ -18,6 +18,7 @@ import contextlib
 import grp
 import os
 import pwd
+import re
 import socket
 import struct
 import subprocess
@@ -42,6 +43,11 @@ LOG_TIMEOUT = 20.0
 
 SENDAUTH_VERSION = b"KRB5_SENDAUTH_V1.0\0"
 KPOP_VERSION = b"KPOPV1.0\0"
+
+# the log's wording of a login and of a session ended before login (it
+# changed in Dovecot 2.4, see harness)
+LOGGED_IN = harness.LOG_LOGGED_IN
+ABORTED = harness.LOG_LOGIN_ABORTED
 
 
 def frame(data):
@@ -104,7 +110,7 @@ def ccache(realm):
 
 def kpop_settings(realm, hostname=None, keytab=None,
                   mechanisms="plain gssapi kpop"):
-    return ("auth_mechanisms = %s\n" % mechanisms
+    return (harness.setting("auth_mechanisms", mechanisms)
             + realm.dovecot_settings(gssapi_hostname=hostname, keytab=keytab))
 
 
@@ -135,7 +141,7 @@ def ginst(kpop_stage, realm):
     inst = make_kpop_instance(
         kpop_stage, realm,
         extra=kpop_settings(realm, hostname="$ALL", keytab=realm.combined_keytab)
-        + "auth_username_format = %Ln\n")
+        + harness.setting("auth_username_format", "%Ln"))
     with inst:
         yield inst
 
@@ -282,7 +288,7 @@ def test_fetchmail_kpop_command_line(kinst, realm, ccache, workdir):
     assert "PASS krb_ticket" in res.text, res.text[-3000:]
     assert_fetched(out, msgs, res)
     assert kinst.message_count("alice") == 0
-    kinst.wait_log(r"Login: user=<alice>, method=KPOP", start=mark)
+    kinst.wait_log(LOGGED_IN + r": user=<alice>, method=KPOP", start=mark)
 
 
 def test_fetchmail_rcfile_kerberos_v5_with_stls(kinst, realm, ccache, workdir):
@@ -314,7 +320,7 @@ def test_fetchmail_rcfile_kerberos_v5_with_stls(kinst, realm, ccache, workdir):
     assert "STLS" in res.text and "PASS krb_ticket" in res.text, res.text[-3000:]
     assert_fetched(out, msgs, res)
     assert kinst.message_count("alice") == len(msgs)
-    kinst.wait_log(r"Login: user=<alice>, method=KPOP, .*TLS", start=mark)
+    kinst.wait_log(LOGGED_IN + r": user=<alice>, method=KPOP, .*TLS", start=mark)
     # UIDL bookkeeping works as usual: nothing new the second time
     res2 = run_in_services_ns(argv, workdir, kport(kinst), realm.env(ccache))
     assert res2.returncode == 1, res2.text[-3000:]
@@ -331,12 +337,14 @@ def test_sendauth_mutual(kinst, realm, ccache):
     mark = log_mark(kinst)
     res = kpop_client(realm, ccache, kport(kinst), "-c", "STAT", "-c", "RETR 1")
     assert res.returncode == 0, res
+    greeting = kinst.setting_value("login_greeting", "protocol=altpop")
     assert res.lines[:4] == ["VERDICT 0", "ACCEPTED", "AP-REP ok",
-                             "S: +OK Dovecot (Debian) ready."], res
+                             "S: +OK %s" % greeting], res
     assert "S: +OK 1 %d" % mailgen.expected_pop3_size(raw) in res.lines, res
     expected = mailgen.expected_pop3_bytes(raw).decode().split("\r\n")[:-1]
     assert retr_lines(res) == expected
-    kinst.wait_log(r"altpop-login: Info: Login: user=<alice>, method=KPOP", start=mark)
+    kinst.wait_log(r"altpop-login: Info: " + LOGGED_IN + r": user=<alice>, method=KPOP",
+                   start=mark)
 
 
 def test_no_mutual_authentication(kinst, realm, ccache):
@@ -388,7 +396,7 @@ def test_commands_before_login(kinst, realm, ccache):
     assert "No username given (send USER first)." in text, res
     assert "S: -ERR USER needs a user name." in res.lines, res
     assert res.lines[-2:] == ["S: +OK Logging out", "CLOSED"], res
-    kinst.wait_log(r"Disconnected: KPOP: Aborted login by logging out", start=mark)
+    kinst.wait_log(ABORTED + r": KPOP: " + harness.LOG_LOGOUT_BEFORE_LOGIN, start=mark)
 
 
 def test_k5principals_passdb_field(kinst, realm, ccache):
@@ -396,7 +404,7 @@ def test_k5principals_passdb_field(kinst, realm, ccache):
     mark = log_mark(kinst)
     res = kpop_client(realm, ccache, kport(kinst), "-u", "carol", "-c", "STAT")
     assert res.returncode == 0, res
-    kinst.wait_log(r"Login: user=<carol>, method=KPOP", start=mark)
+    kinst.wait_log(LOGGED_IN + r": user=<carol>, method=KPOP", start=mark)
 
 
 # --------------------------------------------------------------------------
@@ -414,9 +422,10 @@ def test_wrong_user_for_principal(kinst, realm, ccache, src):
     assert ("S: -ERR [AUTH] Kerberos principal alice@%s may not log in as bob"
             % realm.realm) in res.lines, res
     assert res.lines[-1] == "CLOSED", res
-    kinst.wait_log(r"auth: Info: kpop\(bob,%s,.*Kerberos principal alice@%s is not "
-                   r"allowed to log in as bob" % (src, realm.realm), start=mark)
-    kinst.wait_log(r"Disconnected: KPOP: login failed: .*user=<bob>, method=KPOP, "
+    kinst.wait_log(harness.auth_log_rx("Info", "kpop", "bob", re.escape(src))
+                   + r".*Kerberos principal alice@%s is not allowed to log in as bob"
+                   % realm.realm, start=mark)
+    kinst.wait_log(ABORTED + r": KPOP: login failed: .*user=<bob>, method=KPOP, "
                    r"rip=%s" % src, start=mark, timeout=LOG_TIMEOUT)
     assert kinst.message_count("bob") == before
     assert_serving(kinst, realm, ccache)
@@ -430,7 +439,7 @@ def test_ticket_for_another_service(kinst, realm, ccache, src):
     assert res.lines[-1] == "CLOSED", res
     kinst.wait_log(r"KPOP ticket rejected: .*imap/%s@%s" % (HOST, realm.realm),
                    start=mark)
-    kinst.wait_log(r"Disconnected: KPOP: ticket rejected: .*rip=%s" % src,
+    kinst.wait_log(ABORTED + r": KPOP: ticket rejected: .*rip=%s" % src,
                    start=mark, timeout=LOG_TIMEOUT)
     assert_serving(kinst, realm, ccache)
 
@@ -445,7 +454,7 @@ def test_replayed_ap_req(kinst, realm, ccache, workdir, src):
     assert "REJECTED code=34 text=Request is a replay" in res.lines, res
     assert res.lines[-1] == "CLOSED", res
     kinst.wait_log(r"KPOP ticket rejected: Request is a replay", start=mark)
-    kinst.wait_log(r"Disconnected: KPOP: ticket rejected: Request is a replay "
+    kinst.wait_log(ABORTED + r": KPOP: ticket rejected: Request is a replay "
                    r".*rip=%s" % src, start=mark, timeout=LOG_TIMEOUT)
     assert_serving(kinst, realm, ccache)
 
@@ -475,7 +484,7 @@ def test_wrong_versions(kinst, realm, ccache, src, option, value, verdict, logge
     res = kpop_client(realm, ccache, kport(kinst), "-R", option, value, source=src)
     assert res.returncode == 2, res
     assert res.lines == ["VERDICT %d" % verdict, "CLOSED"], res
-    kinst.wait_log(r"Disconnected: KPOP: %s.*rip=%s" % (logged, src), start=mark)
+    kinst.wait_log(ABORTED + r": KPOP: %s.*rip=%s" % (logged, src), start=mark)
     assert_serving(kinst, realm, ccache)
 
 
@@ -499,7 +508,7 @@ def test_framing_refused(kinst, realm, ccache, src, name, chunks, reply, logged)
     data, closed = raw_session(kport(kinst), chunks, src)
     assert closed, (name, data)
     assert data == reply, name
-    kinst.wait_log(r"Disconnected: KPOP: %s.*rip=%s" % (logged, src), start=mark)
+    kinst.wait_log(ABORTED + r": KPOP: %s.*rip=%s" % (logged, src), start=mark)
     assert_serving(kinst, realm, ccache)
 
 
@@ -510,7 +519,7 @@ def test_truncated_ap_req_before_eof(kinst, realm, ccache, src):
                                               b"\x6e" * 10],
                                src, shutdown_write=True)
     assert closed and data == b"\x00", data
-    kinst.wait_log(r"Disconnected: KPOP: client disconnected reading the AP-REQ "
+    kinst.wait_log(ABORTED + r": KPOP: client disconnected reading the AP-REQ "
                    r"\(10 of 1000 bytes\).*rip=%s" % src, start=mark)
     # EOF inside the length and inside a version message too
     for chunks, what in (([OPENING, b"\0\0"], r"reading the length of the AP-REQ "
@@ -536,7 +545,7 @@ def test_large_ap_req_goes_in_chunks(kinst, realm, ccache, src):
     assert length > 0 and len(data) == 5 + length, data
     assert data[5] == 0x7e, data          # [APPLICATION 30] KRB-ERROR
     kinst.wait_log(r"KPOP ticket rejected: ", start=mark)
-    kinst.wait_log(r"Disconnected: KPOP: ticket rejected: .*rip=%s" % src,
+    kinst.wait_log(ABORTED + r": KPOP: ticket rejected: .*rip=%s" % src,
                    start=mark, timeout=LOG_TIMEOUT)
     assert_serving(kinst, realm, ccache)
 
@@ -551,7 +560,7 @@ def test_stalled_sendauth_times_out(kinst, realm, ccache, src):
     waited = time.monotonic() - start
     assert closed and data == b"\x00", data
     assert 25 < waited < 45, waited
-    kinst.wait_log(r"Disconnected: KPOP: timed out reading the AP-REQ "
+    kinst.wait_log(ABORTED + r": KPOP: timed out reading the AP-REQ "
                    r"\(20 of 500 bytes\).*rip=%s" % src, start=mark)
     assert_serving(kinst, realm, ccache)
 
@@ -571,7 +580,7 @@ def _keytab_case(kpop_stage, realm, ccache, keytab, pattern, fix, also=None):
         assert any(l.startswith("REJECTED code=45 ") for l in res.lines), res
         assert res.lines[-1] == "CLOSED", res
         inst.wait_log(pattern, start=mark)
-        inst.wait_log(r"Disconnected: KPOP: ticket rejected: server keytab unusable",
+        inst.wait_log(ABORTED + r": KPOP: ticket rejected: server keytab unusable",
                       start=mark, timeout=LOG_TIMEOUT)
         # still serving: password logins work, and KPOP once it is fixed
         with popclient.RawPop3(inst.port("altpop", "pop3")) as c:
@@ -601,7 +610,8 @@ def test_missing_keytab(kpop_stage, realm, ccache, workdir):
                 "exchange) [server says 'Service key not available']") in res.text, res.text
 
     _keytab_case(kpop_stage, realm, ccache, keytab,
-                 r"auth: Error: kpop\(.*KPOP keytab %s does not exist: create it "
+                 harness.auth_log_rx("Error", "kpop")
+                 + r".*KPOP keytab %s does not exist: create it "
                  r"with kadmin \(ktadd -k %s pop/<host>\)" % (keytab, keytab), fix,
                  also=fetchmail_says_why)
 
@@ -618,7 +628,8 @@ def test_unreadable_keytab(kpop_stage, realm, ccache):
         realm.make_auth_readable(keytab)
 
     _keytab_case(kpop_stage, realm, ccache, keytab,
-                 r"auth: Error: kpop\(.*KPOP keytab %s is not readable by the auth "
+                 harness.auth_log_rx("Error", "kpop")
+                 + r".*KPOP keytab %s is not readable by the auth "
                  r"process \(running as user dovecot, group dovecot\): chgrp dovecot %s "
                  r"&& chmod 0640 %s" % (keytab, keytab, keytab), fix)
 
@@ -699,7 +710,8 @@ def test_gssapi_pop3test(ginst, realm, ccache, workdir, service):
     assert "Authenticated." in res.text, res.text[-3000:]
     assert "+OK 1 " in res.text, res.text[-3000:]
     login = "altpop-login" if service == "altpop" else "pop3-login"
-    ginst.wait_log(r"%s: Info: Login: user=<alice>, method=GSSAPI" % login, start=mark)
+    ginst.wait_log(r"%s: Info: %s: user=<alice>, method=GSSAPI" % (login, LOGGED_IN),
+                   start=mark)
 
 
 def test_gssapi_mpop(ginst, realm, ccache, workdir):
@@ -731,4 +743,5 @@ def test_gssapi_mpop(ginst, realm, ccache, workdir):
     for data, (name, raw) in zip(got, msgs):
         assert data == mailgen.as_delivered_lf(raw), name
     assert ginst.message_count("alice") == 0
-    ginst.wait_log(r"altpop-login: Info: Login: user=<alice>, method=GSSAPI", start=mark)
+    ginst.wait_log(r"altpop-login: Info: " + LOGGED_IN + r": user=<alice>, method=GSSAPI",
+                   start=mark)

@@ -11,10 +11,11 @@ import re
 
 import pytest
 
+import harness
 import mailgen
 import popclient
-from servercheck import (assert_log_clean, capa_lines, doc_ip, is_closed,
-                         proxy_client, read_until_closed)
+from servercheck import (assert_log_clean, capa_lines, is_closed,
+                         read_until_closed, unsecured_client)
 
 CRLF = b"\r\n"
 # Mechanisms that never appear in CAPA/AUTH (used only through APOP/KPOP).
@@ -27,8 +28,7 @@ def plain_token(user, password, authzid=""):
 
 def configured_mechs(instance):
     """auth_mechanisms of the instance, upper case, in configured order."""
-    res = instance.doveconf(["-h", "auth_mechanisms"], check=True)
-    return [m.upper() for m in res.stdout.split()]
+    return [m.upper() for m in instance.setting_value("auth_mechanisms").split()]
 
 
 def advertised_mechs(instance):
@@ -129,7 +129,8 @@ def test_capa_on_pop3s_has_no_stls(endpoint, instance):
     c.quit()
 
 
-@pytest.mark.dovecot(extra_pop3="ssl = no", extra_altpop="ssl = no")
+@pytest.mark.dovecot(extra_pop3=harness.setting("ssl", "no"),
+                     extra_altpop=harness.setting("ssl", "no"))
 def test_no_stls_without_tls(endpoint, instance):
     """With ssl = no for the protocol, STLS is neither offered nor accepted."""
     c = popclient.RawPop3(endpoint.port)
@@ -155,8 +156,8 @@ def test_user_pass(endpoint, three, instance):
     assert_logged_in(c, 3)
     assert c.retr(2) == mailgen.expected_pop3_bytes(three[1])
     c.quit()
-    instance.wait_log(r"%s-login: Info: Login: user=<alice>, method=PLAIN"
-                      % endpoint.name)
+    instance.wait_log(r"%s-login: Info: %s: user=<alice>, method=PLAIN"
+                      % (endpoint.name, harness.LOG_LOGGED_IN))
     assert_log_clean(instance)
 
 
@@ -344,8 +345,8 @@ def test_apop(endpoint, three, instance):
     assert reply.startswith(b"+OK"), reply
     assert_logged_in(c, 3)
     c.quit()
-    instance.wait_log(r"%s-login: Info: Login: user=<alice>, method=APOP"
-                      % endpoint.name)
+    instance.wait_log(r"%s-login: Info: %s: user=<alice>, method=APOP"
+                      % (endpoint.name, harness.LOG_LOGGED_IN))
 
 
 def test_apop_timestamps_differ(endpoint, instance):
@@ -376,7 +377,7 @@ def test_apop_digest_of_other_timestamp(endpoint, instance, source_ip):
     c.close()
 
 
-@pytest.mark.dovecot(extra="auth_mechanisms = plain login")
+@pytest.mark.dovecot(extra=harness.setting("auth_mechanisms", "plain login"))
 def test_apop_not_configured(endpoint, instance):
     c = popclient.RawPop3(endpoint.port)
     assert c.greeting.startswith(b"+OK")
@@ -405,7 +406,8 @@ def test_stls_then_login(endpoint, three, instance):
     assert_logged_in(c, 3)
     assert c.retr(3) == mailgen.expected_pop3_bytes(three[2])
     c.quit()
-    instance.wait_log(r"%s-login: Info: Login: user=<alice>.*TLS" % endpoint.name)
+    instance.wait_log(r"%s-login: Info: %s: user=<alice>.*TLS"
+                      % (endpoint.name, harness.LOG_LOGGED_IN))
     assert_log_clean(instance)
 
 
@@ -432,14 +434,13 @@ def test_pop3s_refuses_plaintext_client(endpoint, instance):
 
 
 # --------------------------------------------------------------------------
-# disable_plaintext_auth on a non-secured path (the haproxy listener with a
-# documentation source address: loopback itself counts as secured)
+# disable_plaintext_auth on a non-secured path (servercheck.unsecured_client:
+# 127.0.0.1 to itself counts as secured)
 
 
-@pytest.mark.dovecot(extra="disable_plaintext_auth = yes")
+@pytest.mark.dovecot(extra=harness.setting("disable_plaintext_auth", "yes"))
 def test_plaintext_disabled_without_tls(endpoint, three, instance):
-    src = doc_ip()
-    c = proxy_client(endpoint.haproxy_port, src)
+    c, src = unsecured_client(endpoint)
     assert c.greeting.startswith(b"+OK")
     caps = capa_lines(c)
     names = names_of(caps)
@@ -467,16 +468,15 @@ def test_plaintext_disabled_without_tls(endpoint, three, instance):
     c.login("alice", "alicepw")
     assert_logged_in(c, 3)
     c.quit()
-    # The login really came through the PROXY header's address.
-    instance.wait_log(r"%s-login: Info: Login: user=<alice>.*rip=%s.*TLS"
-                      % (endpoint.name, re.escape(src)))
+    # The login really came from that (PROXY header's) address.
+    instance.wait_log(r"%s-login: Info: %s: user=<alice>.*rip=%s.*TLS"
+                      % (endpoint.name, harness.LOG_LOGGED_IN, re.escape(src)))
     assert_log_clean(instance)
 
 
-@pytest.mark.dovecot(extra="disable_plaintext_auth = no")
+@pytest.mark.dovecot(extra=harness.setting("disable_plaintext_auth", "no"))
 def test_plaintext_allowed_without_tls(endpoint, three, instance):
-    src = doc_ip()
-    c = proxy_client(endpoint.haproxy_port, src)
+    c, src = unsecured_client(endpoint)
     caps = capa_lines(c)
     assert b"USER" in names_of(caps)
     assert b"STLS" in names_of(caps)
@@ -484,8 +484,8 @@ def test_plaintext_allowed_without_tls(endpoint, three, instance):
     c.login("alice", "alicepw")
     assert_logged_in(c, 3)
     c.quit()
-    instance.wait_log(r"%s-login: Info: Login: user=<alice>.*rip=%s"
-                      % (endpoint.name, re.escape(src)))
+    instance.wait_log(r"%s-login: Info: %s: user=<alice>.*rip=%s"
+                      % (endpoint.name, harness.LOG_LOGGED_IN, re.escape(src)))
 
 
 # --------------------------------------------------------------------------
@@ -516,7 +516,7 @@ def test_good_command_resets_bad_counter(endpoint, instance):
 
 
 @pytest.mark.altpop_only
-@pytest.mark.dovecot(extra_altpop="altpop_login_max_bad_commands = 5")
+@pytest.mark.dovecot(extra_altpop=harness.setting("altpop_login_max_bad_commands", "5"))
 def test_login_max_bad_commands_setting(instance):
     c = popclient.RawPop3(instance.port("altpop"))
     for i in range(4):
@@ -544,7 +544,8 @@ def test_altpop_login_default_bad_command_limit(instance):
     assert lines[:3] == [b"-ERR Unknown command."] * 3, data
     assert lines[3].startswith(b"-ERR") and b"Too many bad commands" in lines[3]
     assert lines[4:] == [b""]
-    instance.wait_log(r"altpop-login: Info: Disconnected: Too many bad commands")
+    instance.wait_log(r"altpop-login: Info: %s: Too many bad commands"
+                      % harness.LOG_LOGIN_ABORTED)
 
 
 # --------------------------------------------------------------------------

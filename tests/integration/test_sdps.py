@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import harness
 import tools
 
 pytestmark = pytest.mark.altpop_only
@@ -19,8 +20,8 @@ HOST_PW = "hostpw"
 
 SDPS = pytest.mark.dovecot(
     users={HOST: HOST_PW},
-    extra="lmtp_hdr_delivery_address = original\n",
-    extra_altpop="altpop_sdps_listeners = pop3 pop3s\n",
+    extra=harness.setting("lmtp_hdr_delivery_address", "original"),
+    extra_altpop=harness.setting("altpop_sdps_listeners", "pop3 pop3s"),
 )
 
 # (local part, envelope sender, body)
@@ -178,7 +179,7 @@ def test_env_reply_layout(sdps):
 
 
 @pytest.mark.dovecot(users={HOST: HOST_PW},
-                     extra_altpop="altpop_sdps_listeners = pop3s\n")
+                     extra_altpop=harness.setting("altpop_sdps_listeners", "pop3s"))
 def test_sdps_is_per_listener(instance):
     """SDPS parsing is switched on per listener: here only pop3s has it, so
     on the plain pop3 listener "fred+myhost" is just a user name and a
@@ -279,8 +280,8 @@ def test_apop_refused_for_sdps_names(sdps):
 
 @pytest.mark.dovecot(
     users={"fred@" + HOST: "fredpw"},
-    extra_altpop=("altpop_sdps_listeners = *\n"
-                  "altpop_sdps_auth_user = %{user}@%{host}\n"),
+    extra_altpop=harness.settings([("altpop_sdps_listeners", "*"),
+                                   ("altpop_sdps_auth_user", "%{user}@%{host}")]),
 )
 def test_per_user_accounts_mapping(instance):
     """Sites that gave every user an account: user+host logs in as

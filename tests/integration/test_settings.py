@@ -17,11 +17,21 @@ README = harness.REPO_ROOT / "README.md"
 
 pytestmark = pytest.mark.altpop_only
 
+# The logout line's variables are the installed version's: the one-letter
+# keys of 2.3's pop3_logout_format exist on 2.3 only, 2.4 names them (the
+# names stock 2.4 pop3 uses).  Same line either way.
+LOGOUT_FORMAT_DEFAULT = (
+    "top=%{top_count}/%{top_bytes}, retr=%{retr_count}/%{retr_bytes}, "
+    "del=%{deleted_count}/%{message_count}, size=%{message_bytes}"
+    if harness.IS_24 else "top=%t/%p, retr=%r/%b, del=%d/%m, size=%s")
+LOGOUT_FORMAT_CUSTOM = ("retr=%{retr_count} del=%{deleted_count}" if harness.IS_24
+                        else "retr=%r del=%d")
+
 DEFAULTS = {
     "altpop_idle_timeout": "10 mins",
     "altpop_lock_session": "yes",
     "altpop_login_max_bad_commands": "3",
-    "altpop_logout_format": "top=%t/%p, retr=%r/%b, del=%d/%m, size=%s",
+    "altpop_logout_format": LOGOUT_FORMAT_DEFAULT,
     "altpop_max_bad_commands": "20",
     "altpop_no_flag_updates": "no",
     "altpop_save_uidl": "no",
@@ -30,10 +40,11 @@ DEFAULTS = {
 
 # Non-default values, and how doveconf prints them back.
 CUSTOM = {
-    "altpop_idle_timeout": ("90s", "90 secs"),
+    # 2.3's doveconf shows a time normalised, 2.4's as written
+    "altpop_idle_timeout": ("90s", "90s" if harness.IS_24 else "90 secs"),
     "altpop_lock_session": ("no", "no"),
     "altpop_login_max_bad_commands": ("7", "7"),
-    "altpop_logout_format": ("retr=%r del=%d", "retr=%r del=%d"),
+    "altpop_logout_format": (LOGOUT_FORMAT_CUSTOM, LOGOUT_FORMAT_CUSTOM),
     "altpop_max_bad_commands": ("9", "9"),
     "altpop_no_flag_updates": ("yes", "yes"),
     "altpop_save_uidl": ("yes", "yes"),
@@ -73,11 +84,13 @@ def doveconf_file(inst, text, args):
 def minimal_conf(inst, body=""):
     """A configuration with altpop and nothing else changed from Dovecot's
     defaults (except private directories and a certificate)."""
-    return ("protocols = altpop\n"
-            "base_dir = %(t)s/run\n"
-            "state_dir = %(t)s/state\n"
-            "ssl_cert = <%(t)s/ssl/cert.pem\n"
-            "ssl_key = <%(t)s/ssl/key.pem\n" % {"t": inst.tmp}) + body
+    return harness.config_header() + harness.settings([
+        ("protocols", "altpop"),
+        ("base_dir", "%s/run" % inst.tmp),
+        ("state_dir", "%s/state" % inst.tmp),
+        ("ssl_cert", "<%s/ssl/cert.pem" % inst.tmp),
+        ("ssl_key", "<%s/ssl/key.pem" % inst.tmp),
+    ]) + body
 
 
 def top_level_settings(text):
@@ -125,10 +138,17 @@ block_settings = top_level_settings
 
 
 def readme_settings():
-    """{setting: default} from the README's settings table."""
+    """{setting: default} from the README's settings table.  A default that
+    differs between Dovecot versions is written "2.3: `value`; 2.4: `value`":
+    the installed version's is taken."""
     out = {}
     for m in re.finditer(r"^\| `(altpop_\w+)` \| ([^|]*) \|", README.read_text(), re.M):
-        default = m.group(2).strip().strip("`")
+        cell = m.group(2).strip()
+        per_version = dict(re.findall(r"(\d+\.\d+): `([^`]*)`", cell))
+        if per_version:
+            default = per_version.get(harness.DOVECOT_MAJOR, cell)
+        else:
+            default = cell.strip("`")
         out[m.group(1)] = "" if default == "(empty)" else default
     return out
 
@@ -157,7 +177,7 @@ def test_every_setting_documented_with_its_default(conf_instance):
 
 
 def test_settings_in_protocol_block(conf_instance):
-    body = "\n".join("  %s = %s" % (k, v) for k, (v, _) in CUSTOM.items())
+    body = harness.settings([(k, v) for k, (v, _) in CUSTOM.items()])
     inst = conf_instance(extra_altpop=body)
     res = inst.doveconf(["-n"])
     assert res.returncode == 0, res.stderr
@@ -169,22 +189,19 @@ def test_settings_in_protocol_block(conf_instance):
     assert not [k for k in top_level_settings(res.stdout) if k.startswith("altpop_")]
     # ... and the values apply to protocol altpop only.
     for key, (_, shown_v) in CUSTOM.items():
-        res = inst.doveconf(["-f", "protocol=altpop", "-h", key])
-        assert res.returncode == 0, res.stderr
-        assert res.stdout.strip() == shown_v, key
-        res = inst.doveconf(["-f", "protocol=pop3", "-h", key])
-        assert res.stdout.strip() == DEFAULTS[key], key
+        assert inst.setting_value(key, "protocol=altpop") == shown_v, key
+        assert inst.setting_value(key, "protocol=pop3") == DEFAULTS[key], key
 
 
 def test_settings_at_top_level(conf_instance):
-    inst = conf_instance(extra="altpop_idle_timeout = 20 mins\naltpop_uidl_format = uw\n")
+    inst = conf_instance(extra=harness.settings([("altpop_idle_timeout", "20 mins"),
+                                                 ("altpop_uidl_format", "uw")]))
     res = inst.doveconf(["-n"])
     assert res.returncode == 0, res.stderr
     top = top_level_settings(res.stdout)
     assert top["altpop_idle_timeout"] == "20 mins"
     assert top["altpop_uidl_format"] == "uw"
-    res = inst.doveconf(["-f", "protocol=altpop", "-h", "altpop_idle_timeout"])
-    assert res.stdout.strip() == "20 mins"
+    assert inst.setting_value("altpop_idle_timeout", "protocol=altpop") == "20 mins"
 
 
 # Values altpop's own checks refuse, and values Dovecot's settings parser
@@ -214,7 +231,7 @@ TYPOS = [
 
 
 def _bad_conf(conf_instance, key, value, where):
-    line = "%s = %s" % (key, value)
+    line = harness.setting(key, value).strip()
     inst = conf_instance(**({"extra_altpop": line} if where == "protocol"
                             else {"extra": line}))
     res = inst.doveconf(["-n"])
@@ -254,13 +271,30 @@ def test_typo_error_names_setting(conf_instance, key, value, where):
 def test_bad_value_prevents_start(make_instance):
     """Dovecot itself refuses to start with a bad altpop value."""
     with pytest.raises(harness.HarnessError) as exc:
-        make_instance(extra_altpop="altpop_uidl_format = %q")
+        make_instance(extra_altpop=harness.setting("altpop_uidl_format", "%q"))
     assert "altpop_uidl_format" in str(exc.value)
+
+
+# doveconf arguments that print every service with its defaults: 2.3's
+# "doveconf -a" has them, 2.4's lists the services only under the
+# "service" filter.
+ALL_SERVICES = ["-a", "service"] if harness.IS_24 else ["-a"]
+# 2.4 refers to the setting as $SET:name (2.3: $name)
+DEFAULT_LOGIN_USER = ("$SET:default_login_user" if harness.IS_24
+                      else "$default_login_user")
+
+
+def listener_ssl(listener_settings):
+    """ssl of a listener as doveconf shows it; 2.4 leaves out a listener's
+    ssl when it is the default (no)."""
+    if harness.IS_24:
+        return listener_settings.get("ssl", "no")
+    return listener_settings["ssl"]
 
 
 def test_default_services_and_listeners(conf_instance):
     inst = conf_instance()
-    res = doveconf_file(inst, minimal_conf(inst), ["-a"])
+    res = doveconf_file(inst, minimal_conf(inst), ALL_SERVICES)
     assert res.returncode == 0, res.stderr
     login = block(res.stdout, "service altpop-login")
     assert login is not None, "no service altpop-login in doveconf -a"
@@ -268,16 +302,19 @@ def test_default_services_and_listeners(conf_instance):
     assert login_set["executable"] == "altpop-login"
     assert login_set["protocol"] == "altpop"
     assert login_set["type"] == "login"
-    assert login_set["user"] == "$default_login_user"
+    assert login_set["user"] == DEFAULT_LOGIN_USER
     assert login_set["chroot"] == "login"
+    # pop3 and pop3s only: the kpop listener is added by the admin together
+    # with kpop in auth_mechanisms (README, KPOP)
     listeners = {}
-    for name in ("pop3", "pop3s", "kpop"):
+    for name in ("pop3", "pop3s"):
         body = block(login, "inet_listener %s" % name)
         assert body is not None, "no inet_listener %s:\n%s" % (name, login)
         listeners[name] = block_settings(body)
-    assert {n: (l["port"], l["ssl"]) for n, l in listeners.items()} == {
-        "pop3": ("110", "no"), "pop3s": ("995", "yes"), "kpop": ("1109", "no")}
-    assert re.findall(r"inet_listener (\S+) \{", login) == sorted(listeners)
+    assert {n: (l["port"], listener_ssl(l)) for n, l in listeners.items()} == {
+        "pop3": ("110", "no"), "pop3s": ("995", "yes")}
+    # exactly these listeners (2.3 prints them sorted, 2.4 as defined)
+    assert sorted(re.findall(r"inet_listener (\S+) \{", login)) == sorted(listeners)
 
     mail = block(res.stdout, "service altpop")
     assert mail is not None, "no service altpop in doveconf -a"
@@ -302,11 +339,11 @@ def test_listener_override_keeps_other_defaults(conf_instance):
     login = block(res.stdout, "service altpop-login")
     assert login is not None, res.stdout
     assert block_settings(block(login, "inet_listener pop3")) == {"port": "11110"}
-    res = doveconf_file(inst, text, ["-a"])
+    res = doveconf_file(inst, text, ALL_SERVICES)
     login = block(res.stdout, "service altpop-login")
     assert block_settings(block(login, "inet_listener pop3"))["port"] == "11110"
     assert block_settings(block(login, "inet_listener pop3s"))["port"] == "995"
-    assert block_settings(block(login, "inet_listener kpop"))["port"] == "1109"
+    assert block(login, "inet_listener kpop") is None
 
 
 def test_doveconf_n_of_test_instance(conf_instance):
@@ -322,3 +359,46 @@ def test_doveconf_n_of_test_instance(conf_instance):
         body = block(login, "inet_listener %s" % name)
         assert body is not None and block_settings(body)["port"] == str(port)
     assert block(res.stdout, "service altpop") is not None
+
+
+# The admin's conf.d snippet for each Dovecot version (README: Installing).
+ADMIN_SNIPPETS = {
+    "2.3": harness.REPO_ROOT / "dovecot-conf" / "conf.d" / "20-altpop.conf",
+    "2.4": harness.REPO_ROOT / "dovecot-conf" / "conf.d-2.4" / "20-altpop.conf",
+}
+# a commented-out setting or block line of the snippet ("#key = value",
+# "#service x {", "#  }"); not "protocols" (the snippet's example names imap)
+COMMENTED_SETTING = re.compile(
+    r"^(\s*)#(\s*)((?!protocols\b)[a-z0-9_]+(?: [^=#]*)?(?:= ?.*|\{)|\})\s*$")
+
+
+def test_admin_snippet_for_this_version(conf_instance):
+    """The conf.d snippet for the installed Dovecot, with every commented
+    setting turned on, is accepted by doveconf, and the values it shows for
+    protocol altpop are what doveconf then reports."""
+    snippet = ADMIN_SNIPPETS[harness.DOVECOT_MAJOR].read_text()
+    lines, shown = [], {}
+    depth = 0
+    for line in snippet.splitlines():
+        m = COMMENTED_SETTING.match(line)
+        if m:
+            line = m.group(1) + m.group(2) + m.group(3)
+        stripped = line.strip()
+        if stripped.startswith("#") or not stripped:
+            continue
+        if stripped.endswith("{"):
+            depth += 1
+        elif stripped == "}":
+            depth -= 1
+        elif depth == 1 and stripped.startswith("altpop_"):
+            key, _, value = stripped.partition("=")
+            shown[key.strip()] = value.strip()
+        lines.append(line)
+    assert len(shown) >= 10, shown
+    inst = conf_instance()
+    text = minimal_conf(inst, "\n".join(lines) + "\n")
+    res = doveconf_file(inst, text, ["-n"])
+    assert res.returncode == 0, res.stderr
+    res = doveconf_file(inst, text, ["-f", "protocol=altpop"] + sorted(shown))
+    assert res.returncode == 0, res.stderr
+    assert top_level_settings(res.stdout) == shown

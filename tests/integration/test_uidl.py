@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import harness
 import tools
 
 pytestmark = pytest.mark.altpop_only
@@ -64,13 +65,14 @@ def reconfigure(inst, altpop_settings):
 
 
 def stock_uid_pairs(stock_uidls):
-    """Stock pop3's default %08Xu%08Xv -> [(uid, uidvalidity)]."""
+    """Stock pop3's default UIDLs -> [(uid, uidvalidity)]: 2.3's %08Xu%08Xv
+    and 2.4's %{uid | hex(8)}%{uidvalidity | hex(8)} print the same."""
     return [(int(u[:8], 16), int(u[8:], 16)) for u in stock_uidls]
 
 
 @pytest.mark.parametrize("storage", sorted(STORAGES))
 def test_dovecot_preset_matches_stock_pop3(make_instance, storage):
-    inst = make_instance(extra="mail_location = %s\n" % STORAGES[storage])
+    inst = make_instance(extra=harness.setting("mail_location", STORAGES[storage]))
     lmtp_deliver(inst, "alice", 5)
     dele_and_quit(inst, "pop3", [2])     # a gap in the UIDs
     lmtp_deliver(inst, "alice", 2, prefix="later")
@@ -92,14 +94,14 @@ PRESET_FORMS = {
 
 @pytest.mark.parametrize("preset", sorted(PRESET_FORMS))
 def test_preset_forms(make_instance, preset):
-    inst = make_instance(extra_altpop="altpop_uidl_format = %s\n" % preset)
+    inst = make_instance(extra_altpop=harness.setting("altpop_uidl_format", preset))
     lmtp_deliver(inst, "alice", 3)
     pairs = stock_uid_pairs(uidls(inst, "pop3"))
     assert uidls(inst, "altpop") == [PRESET_FORMS[preset](u, v) for u, v in pairs]
 
 
 def test_custom_format_and_guid(make_instance):
-    inst = make_instance(extra_altpop="altpop_uidl_format = x%{uid}-%g\n")
+    inst = make_instance(extra_altpop=harness.setting("altpop_uidl_format", "x%{uid}-%g"))
     lmtp_deliver(inst, "alice", 2)
     got = uidls(inst, "altpop")
     files = sorted(p.name.split(":")[0] for p in inst.messages("alice"))
@@ -108,10 +110,11 @@ def test_custom_format_and_guid(make_instance):
 
 
 def test_save_keeps_uidls_across_format_change(make_instance):
-    inst = make_instance(extra_altpop="altpop_save_uidl = yes\n")
+    inst = make_instance(extra_altpop=harness.setting("altpop_save_uidl", "yes"))
     lmtp_deliver(inst, "alice", 3)
     before = uidls(inst, "altpop")
-    reconfigure(inst, "altpop_save_uidl = yes\naltpop_uidl_format = cyrus")
+    reconfigure(inst, harness.settings([("altpop_save_uidl", "yes"),
+                                        ("altpop_uidl_format", "cyrus")]))
     lmtp_deliver(inst, "alice", 1, prefix="new")
     after = uidls(inst, "altpop")
     assert after[:3] == before
@@ -124,14 +127,14 @@ def test_without_save_format_change_changes_uidls(make_instance):
     inst = make_instance()
     lmtp_deliver(inst, "alice", 2)
     before = uidls(inst, "altpop")
-    reconfigure(inst, "altpop_uidl_format = cyrus")
+    reconfigure(inst, harness.setting("altpop_uidl_format", "cyrus"))
     assert uidls(inst, "altpop") != before
 
 
 def test_saved_uidls_survive_uidvalidity_change(make_instance):
     """Losing the maildir's uidlist (new UIDVALIDITY, new UIDs) does not
     change a saved UIDL."""
-    inst = make_instance(extra_altpop="altpop_save_uidl = yes\n")
+    inst = make_instance(extra_altpop=harness.setting("altpop_save_uidl", "yes"))
     lmtp_deliver(inst, "alice", 3)
     before = uidls(inst, "altpop")
     md = inst.maildir("alice")
@@ -145,7 +148,7 @@ def test_saved_uidls_survive_uidvalidity_change(make_instance):
     assert uidls(inst, "altpop") == before
 
 
-@pytest.mark.dovecot(extra_altpop="altpop_uidl_format = u%1u\n")
+@pytest.mark.dovecot(extra_altpop=harness.setting("altpop_uidl_format", "u%1u"))
 def test_duplicates_unique_and_stable(instance):
     """%1u keeps only the first digit of the UID: UIDs 1, 10, 11, 12 all
     expand to "u1". Every UIDL must still be unique, valid, and stay the
@@ -175,7 +178,7 @@ def test_bad_format_is_config_error(make_instance):
     for bad in ("%q", "nopreset", "%v"):
         conf = inst.tmp / "altpop.conf"
         text = re.sub(r"protocol altpop \{.*?\n\}",
-                      "protocol altpop {\naltpop_uidl_format = %s\n}" % bad,
+                      "protocol altpop {\n%s}" % harness.setting("altpop_uidl_format", bad),
                       conf.read_text(), flags=re.S)
         conf.write_text(text)
         res = inst.doveconf(["-n"])
@@ -222,7 +225,7 @@ def test_migration_end_to_end(make_instance, stage, workdir, do_import):
     captured and imported; fetchmail then finds nothing new. Without the
     import (the control case) it fetches everything again."""
     legacy = make_instance(protocols=["pop3"],
-                           extra_pop3="pop3_uidl_format = %v.%u\n")
+                           extra_pop3=harness.setting("pop3_uidl_format", "%v.%u"))
     raws = []
     for i in range(4):
         raw = ("From: a@example.org\r\nSubject: legacy %d\r\n"
