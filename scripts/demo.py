@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Start or stop the altpop demo: a throw-away Dovecot on 127.0.0.1 with
 altpop loaded beside Dovecot's own pop3, and a demo account with mail.
+The configuration comes from dovecot-conf/instance/<2.3|2.4>/ (the templates
+of the installed Dovecot, through tests/integration/harness.py).
 
   scripts/demo.sh          build, then start (runs in the background)
   scripts/demo.sh stop     stop it and remove its files
@@ -89,7 +91,8 @@ def start():
             ccache = realm.kinit("demo")
             KDC_PIDFILE.write_text(str(realm.proc.pid))
             KDC_DIR.write_text(str(realm.dir))
-            extra = ("auth_mechanisms = plain login cram-md5 apop kpop\n"
+            extra = (harness.setting("auth_mechanisms",
+                                     "plain login cram-md5 apop kpop")
                      + realm.dovecot_settings())
         except kdc.KDCError as exc:
             print("demo: no KPOP realm (%s)" % exc)

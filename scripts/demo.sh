@@ -1,6 +1,7 @@
 #!/bin/sh
-# Quick start: installs what altpop needs (Debian 12, as root), builds it
-# and starts a demo Dovecot on 127.0.0.1 with altpop loaded.
+# Quick start: installs what altpop needs (Debian 12 with Dovecot 2.3, or
+# Debian 13 with Dovecot 2.4; as root), builds it and starts a demo Dovecot
+# on 127.0.0.1 with altpop loaded.
 #   scripts/demo.sh        start
 #   scripts/demo.sh stop   stop and clean up
 set -e

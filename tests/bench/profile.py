@@ -23,6 +23,7 @@ Output files stay in --out DIR (default: a new temporary directory).
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,16 +104,22 @@ def valgrind_profile(bench, tool, user, commands, out, proto_list):
         os.chown(outfile, inst.uid, inst.gid)
         # Standalone Dovecot binaries re-exec themselves through doveconf
         # to read their settings; start them the way that ends, with the
-        # settings already in the environment (doveconf -e), so valgrind
-        # sees the mail process itself.
+        # settings already there, so valgrind sees the mail process itself:
+        # 2.3 puts them in the environment (doveconf -e), 2.4 passes a
+        # config fd (doveconf -F, service named in DOVECONF_SERVICE).
         svc = "altpop" if proto == "altpop" else "pop3"
-        argv = [harness.DOVECONF, "-f", "service=%s" % svc, "-c", str(inst.conf),
-                "-m", svc, "-m", "ssl", "-e",
-                "valgrind", "--tool=%s" % tool, "--%s-out-file=%s" % (tool, outfile)]
+        env = dict(os.environ, USER=user)
+        valgrind = shutil.which("valgrind") or "valgrind"
+        if harness.IS_24:
+            argv = [harness.DOVECONF, "-c", str(inst.conf), "-F", valgrind]
+            env["DOVECONF_SERVICE"] = svc
+        else:
+            argv = [harness.DOVECONF, "-f", "service=%s" % svc, "-c", str(inst.conf),
+                    "-m", svc, "-m", "ssl", "-e", valgrind]
+        argv += ["--tool=%s" % tool, "--%s-out-file=%s" % (tool, outfile)]
         if tool == "massif":
             argv += ["--pages-as-heap=no", "--threshold=0.5"]
         argv += [binary, "-c", str(inst.conf), "-u", user]
-        env = dict(os.environ, USER=user)
         t0 = time.monotonic()
         res = subprocess.run(inst.ns_command(argv), input=stdin.encode(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)

@@ -511,19 +511,20 @@ class Bench:
                             % (svc, nproc, self.args.login_min_avail))
         for svc in ("pop3", "altpop"):
             services.append("service %s {\n  process_limit = %d\n}\n" % (svc, nproc))
-        extra = ("default_process_limit = %d\ndefault_client_limit = %d\n"
-                 "auth_verbose = no\n"
-                 "# popbench binds 127.0.1.x source addresses (TIME_WAIT spread),\n"
+        extra = (harness.settings([("default_process_limit", nproc),
+                                   ("default_client_limit", 4 * nproc + 1000),
+                                   ("auth_verbose", "no")])
+                 + "# popbench binds 127.0.1.x source addresses (TIME_WAIT spread),\n"
                  "# which are not \"secured\" like 127.0.0.1\n"
-                 "disable_plaintext_auth = no\n%s" % (nproc, 4 * nproc + 1000, "".join(services)))
+                 + harness.setting("disable_plaintext_auth", "no") + "".join(services))
         self.kdc = None
         self.kpop_skip = None
         if "kpop" in self.args.only:
             extra += self.setup_kdc()
         self.inst = harness.DovecotInstance(
             ["pop3", "altpop"], users=users, stage=self.stage, extra=extra,
-            extra_pop3="pop3_lock_session = %s\n" % lock,
-            extra_altpop="altpop_lock_session = %s\n" % lock,
+            extra_pop3=harness.setting("pop3_lock_session", lock),
+            extra_altpop=harness.setting("altpop_lock_session", lock),
             lmtp=False, default_users=False, name="bench")
         if self.kdc is not None:
             self.kpop_passdb_fields()
@@ -944,7 +945,7 @@ class Bench:
             self.kpop_error = "KDC / KPOP client set-up failed: %s" % e
             return ""
         return (self.kdc.dovecot_settings() +
-                "auth_mechanisms = plain login kpop\n")
+                harness.setting("auth_mechanisms", "plain login kpop"))
 
     def kpop_passdb_fields(self, written=False):
         """Every login user may be reached with the one principal
