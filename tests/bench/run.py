@@ -634,12 +634,18 @@ class Bench:
             info["dovecot_package"] = res.stdout.strip()
         except OSError:
             pass
-        res = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        info["altpop_commit"] = res.stdout.strip()
-        res = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "module"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        info["altpop_tree_dirty"] = bool(res.stdout.strip())
+        # git may be missing (a copied tree in a Debian 13 chroot)
+        try:
+            res = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 text=True)
+            info["altpop_commit"] = res.stdout.strip()
+            res = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "module"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 text=True)
+            info["altpop_tree_dirty"] = bool(res.stdout.strip())
+        except OSError:
+            info["altpop_commit"] = "?"
         info["lock_session"] = self.args.lock_session
         info["profile"] = "quick" if self.args.quick else "full"
         info["params"] = self.p
