@@ -22,6 +22,7 @@
 #include "passdb.h"
 #include "auth-fields.h"
 #include "sendauth.h"
+#include "kpop-services.h"
 
 #include <krb5.h>
 #include <com_err.h>
@@ -31,9 +32,8 @@
 #include <pwd.h>
 #include <grp.h>
 
-/* The service part of the server principal: pop/<host>@REALM. */
-#define KPOP_SERVICE_NAME "pop"
-/* auth_gssapi_hostname value meaning "any pop/<host> in the keytab". */
+/* auth_gssapi_hostname value meaning "any <service>/<host> in the keytab"
+   (for the accepted services only). */
 #define KPOP_ANY_HOST "$ALL"
 /* Longest POP3 user name accepted from the login process. */
 #define KPOP_MAX_USER_LEN 255
@@ -54,6 +54,10 @@ struct kpop_auth_request {
 	enum kpop_mech_state state;
 	buffer_t *ap_req;
 	uint32_t ap_req_size;
+
+	/* the services tickets may be for (kpop-services.h); the first is
+	   the one named in admin hints and KRB-ERRORs */
+	const char *const *services;
 
 	krb5_context ctx;
 	krb5_principal client;
@@ -139,7 +143,7 @@ static int kpop_keytab_check(struct kpop_auth_request *request,
 				"with kadmin (ktadd -k %s %s/<host>) or point "
 				"auth_krb5_keytab to the keytab holding the "
 				"%s/<host> key", path, path,
-				KPOP_SERVICE_NAME, KPOP_SERVICE_NAME);
+				request->services[0], request->services[0]);
 			return -1;
 		}
 		if (fd == -1 && (errno == EACCES || errno == EPERM)) {
@@ -163,7 +167,8 @@ static int kpop_keytab_check(struct kpop_auth_request *request,
 		e_error(auth_request->mech_event,
 			"KPOP keytab %s has no keys (%s): add the %s/<host> "
 			"key with kadmin ktadd", name,
-			kpop_krb5_error(request->ctx, ret), KPOP_SERVICE_NAME);
+			kpop_krb5_error(request->ctx, ret),
+			request->services[0]);
 		return -1;
 	}
 	return 0;
@@ -178,25 +183,31 @@ static const char *kpop_hostname(struct kpop_auth_request *request)
 	return host;
 }
 
-/* The principal tickets must be for: pop/<host> in any realm of the
-   keytab, or any pop/<host> with auth_gssapi_hostname = $ALL. */
-static krb5_error_code
-kpop_server_principal(struct kpop_auth_request *request,
-		      krb5_principal *server_r)
+/* Is the ticket for one of the accepted principals: <service>/<host> in
+   any realm, or any <service>/<host> with auth_gssapi_hostname = $ALL? */
+static bool
+kpop_ticket_server_accepted(struct kpop_auth_request *request,
+			    krb5_const_principal server)
 {
 	const char *host = kpop_hostname(request);
-	krb5_error_code ret;
+	const char *const *service;
+	krb5_principal matching;
+	bool match = FALSE;
 
 	if (strcmp(host, KPOP_ANY_HOST) == 0)
 		host = "";
-	ret = krb5_build_principal(request->ctx, server_r, 0, "",
-				   KPOP_SERVICE_NAME, host, NULL);
-	if (ret == 0) {
+	for (service = request->services; *service != NULL && !match;
+	     service++) {
+		if (krb5_build_principal(request->ctx, &matching, 0, "",
+					 *service, host, NULL) != 0)
+			continue;
 		/* a host-based name with an empty realm (and possibly an
-		   empty host) matches keytab entries as a wildcard */
-		(*server_r)->type = KRB5_NT_SRV_HST;
+		   empty host) matches as a wildcard */
+		matching->type = KRB5_NT_SRV_HST;
+		match = krb5_sname_match(request->ctx, matching, server);
+		krb5_free_principal(request->ctx, matching);
 	}
-	return ret;
+	return match;
 }
 
 /* The sname/realm put into a KRB-ERROR. */
@@ -213,7 +224,7 @@ static krb5_principal kpop_error_principal(struct kpop_auth_request *request)
 	if (krb5_build_principal(request->ctx, &princ,
 				 realm == NULL ? 0 : strlen(realm),
 				 realm == NULL ? "" : realm,
-				 KPOP_SERVICE_NAME, host, NULL) != 0)
+				 request->services[0], host, NULL) != 0)
 		princ = NULL;
 	if (realm != NULL)
 		krb5_free_default_realm(request->ctx, realm);
@@ -283,7 +294,6 @@ static void kpop_verify(struct kpop_auth_request *request)
 	struct auth_request *auth_request = &request->auth_request;
 	krb5_auth_context auth_ctx = NULL;
 	krb5_keytab keytab = NULL;
-	krb5_principal server = NULL;
 	krb5_ticket *ticket = NULL;
 	krb5_flags ap_req_options = 0;
 	krb5_data ap_req, ap_rep = { 0, 0, NULL };
@@ -320,15 +330,11 @@ static void kpop_verify(struct kpop_auth_request *request)
 		return;
 	}
 
-	ret = kpop_server_principal(request, &server);
-	if (ret == 0)
-		ret = krb5_auth_con_init(request->ctx, &auth_ctx);
+	ret = krb5_auth_con_init(request->ctx, &auth_ctx);
 	if (ret != 0) {
 		e_error(auth_request->mech_event, "KPOP: %s",
 			kpop_krb5_error(request->ctx, ret));
 		(void)krb5_kt_close(request->ctx, keytab);
-		if (server != NULL)
-			krb5_free_principal(request->ctx, server);
 		kpop_reject(request, ret, "internal error", TRUE);
 		return;
 	}
@@ -336,31 +342,40 @@ static void kpop_verify(struct kpop_auth_request *request)
 	ap_req.magic = 0;
 	ap_req.data = (char *)request->ap_req->data;
 	ap_req.length = request->ap_req->used;
-	ret = krb5_rd_req(request->ctx, &auth_ctx, &ap_req, server, keytab,
+	/* any key of the keytab decrypts; the server is checked below
+	   against every accepted service */
+	ret = krb5_rd_req(request->ctx, &auth_ctx, &ap_req, NULL, keytab,
 			  &ap_req_options, &ticket);
 	(void)krb5_kt_close(request->ctx, keytab);
-	krb5_free_principal(request->ctx, server);
 	safe_memset(buffer_get_modifiable_data(request->ap_req, NULL), 0,
 		    request->ap_req->used);
 
 	if (ret == 0 &&
-	    (ticket->server->length != 2 ||
-	     ticket->server->data[0].length != strlen(KPOP_SERVICE_NAME) ||
-	     memcmp(ticket->server->data[0].data, KPOP_SERVICE_NAME,
-		    strlen(KPOP_SERVICE_NAME)) != 0)) {
-		/* only reachable with $ALL and other keys in the keytab */
+	    !kpop_ticket_server_accepted(request, ticket->server)) {
+		/* a key of another service or host in the keytab */
+		const char *host = kpop_hostname(request);
+		string_t *accepted = t_str_new(64);
+
+		if (strcmp(host, KPOP_ANY_HOST) == 0)
+			host = "<host>";
+		for (unsigned int i = 0; request->services[i] != NULL; i++) {
+			str_printfa(accepted, "%s%s/%s", i == 0 ? "" : ", ",
+				    request->services[i],
+				    str_sanitize(host, 256));
+		}
 		if (krb5_unparse_name(request->ctx, ticket->server,
 				      &server_name) != 0)
 			server_name = NULL;
 		e_info(auth_request->mech_event,
-		       "KPOP ticket rejected: ticket is for %s, not for a "
-		       "%s/<host> principal",
+		       "KPOP ticket rejected: ticket is for %s, not for %s "
+		       "(altpop_kpop_services)",
 		       server_name == NULL ? "?" : str_sanitize(server_name, 256),
-		       KPOP_SERVICE_NAME);
+		       str_c(accepted));
 		if (server_name != NULL)
 			krb5_free_unparsed_name(request->ctx, server_name);
-		ret = KRB5KRB_AP_WRONG_PRINC;
-		reason = "ticket is not for the pop service";
+		/* as krb5_rd_req() refuses a ticket for another principal */
+		ret = KRB5KRB_AP_ERR_NOT_US;
+		reason = "ticket is not for this server's POP service";
 		krb5_free_ticket(request->ctx, ticket);
 		krb5_auth_con_free(request->ctx, auth_ctx);
 		kpop_reject(request, ret, reason, FALSE);
@@ -606,6 +621,39 @@ mech_kpop_auth_continue(struct auth_request *auth_request,
 	}
 }
 
+/* The service list altpop-login sends in front of the initial response
+   (kpop-services.h), or the default. Returns -1 if it is malformed. */
+static int kpop_services_parse(struct kpop_auth_request *request,
+			       const unsigned char **data,
+			       size_t *data_size)
+{
+	struct auth_request *auth_request = &request->auth_request;
+	const unsigned char *nul;
+	const char *list = KPOP_SERVICES_DEFAULT, *error;
+
+	if (*data_size > 0 && (*data)[0] == KPOP_SERVICES_MARK) {
+		nul = memchr(*data, '\0', *data_size);
+		if (nul == NULL) {
+			e_error(auth_request->mech_event,
+				"KPOP: unterminated service list from the "
+				"login process");
+			return -1;
+		}
+		list = t_strdup_until(*data + 1, nul);
+		*data_size -= nul + 1 - *data;
+		*data = nul + 1;
+	}
+	if (!kpop_services_check(list, &error)) {
+		e_error(auth_request->mech_event,
+			"KPOP: invalid service list from the login process: %s",
+			error);
+		return -1;
+	}
+	request->services = (const char *const *)
+		p_strsplit_spaces(request->pool, list, " ");
+	return 0;
+}
+
 static void
 mech_kpop_auth_initial(struct auth_request *auth_request,
 		       const unsigned char *data, size_t data_size)
@@ -618,6 +666,11 @@ mech_kpop_auth_initial(struct auth_request *auth_request,
 	const char *error;
 
 	/* only altpop-login's kpop listener starts this (private mech) */
+	if (kpop_services_parse(request, &data, &data_size) < 0) {
+		request->state = KPOP_MECH_STATE_DONE;
+		auth_request_fail(auth_request);
+		return;
+	}
 	if (kpop_mech_initial_parse(data, data_size, &total, &chunk,
 				    &chunk_size, &error) < 0) {
 		e_error(auth_request->mech_event,

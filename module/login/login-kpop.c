@@ -32,6 +32,7 @@
 #include "str-sanitize.h"
 #include "pop3-line.h"
 #include "pop3-capa.h"
+#include "kpop-services.h"
 #include "sendauth.h"
 #include "altpop-login.h"
 #include "login-glue.h"
@@ -165,6 +166,8 @@ static void kpop_timeout(struct kpop_client *kpop)
 static void kpop_begin_auth(struct kpop_client *kpop)
 {
 	struct client *client = kpop->client;
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
 	const buffer_t *ap_req = kpop->parser.ap_req;
 	buffer_t *initial;
 	string_t *b64;
@@ -182,6 +185,10 @@ static void kpop_begin_auth(struct kpop_client *kpop)
 
 	initial = t_buffer_create(KPOP_MECH_INITIAL_HEADER_SIZE +
 				  I_MIN(ap_req->used, KPOP_MECH_CHUNK_SIZE));
+	/* the services tickets may be for (see kpop-services.h) */
+	buffer_append_c(initial, KPOP_SERVICES_MARK);
+	buffer_append(initial, aclient->set->altpop_kpop_services,
+		      strlen(aclient->set->altpop_kpop_services) + 1);
 	kpop->ap_req_sent = kpop_mech_initial_append(initial, ap_req->data,
 						     ap_req->used);
 	b64 = t_str_new(MAX_BASE64_ENCODED_SIZE(initial->used) + 1);

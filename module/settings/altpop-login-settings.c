@@ -5,6 +5,7 @@
 #include "settings-parser.h"
 #include "login-settings.h"
 #include "sdps-name.h"
+#include "kpop-services.h"
 #include "settings-compat.h"
 #include "altpop-login-settings.h"
 
@@ -17,6 +18,7 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(STR, altpop_sdps_listeners),
 	DEF(STR, altpop_sdps_separators),
 	DEF(ALTPOP_FORMAT, altpop_sdps_auth_user),
+	DEF(STR, altpop_kpop_services),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -25,6 +27,7 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_sdps_listeners = "",
 	.altpop_sdps_separators = "@+",
 	.altpop_sdps_auth_user = "%{host}",
+	.altpop_kpop_services = KPOP_SERVICES_DEFAULT,
 };
 
 static bool
@@ -50,6 +53,10 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	if (sdps_name_expand(set->altpop_sdps_auth_user, &probe,
 			     &result, &error) < 0) {
 		*error_r = t_strdup_printf("altpop_sdps_auth_user: %s", error);
+		return FALSE;
+	}
+	if (!kpop_services_check(set->altpop_kpop_services, &error)) {
+		*error_r = t_strdup_printf("altpop_kpop_services: %s", error);
 		return FALSE;
 	}
 	return TRUE;

@@ -10,6 +10,8 @@ struct altpop_login_settings {
 	const char *altpop_sdps_separators;
 	/* the Dovecot user an SDPS name authenticates as */
 	const char *altpop_sdps_auth_user;
+	/* KPOP: services of the principals tickets may be for */
+	const char *altpop_kpop_services;
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;
