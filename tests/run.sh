@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the whole altpop test suite as root: installs what it needs from
 # Debian, builds (the README's steps), runs the unit tests (Dovecot's
-# lib-test), a benchmark smoke run and the integration tests (a real Dovecot
+# lib-test), the fuzz targets (a short run each), a benchmark smoke run and
+# the integration tests (a real Dovecot
 # with altpop loaded, real POP3 clients, a real Kerberos KDC).
 #
 #   tests/run.sh                     against the Dovecot this machine has
@@ -40,6 +41,9 @@ run_here() {
 
 	echo "== Dovecot $(dovecot --version): unit tests"
 	make check
+
+	echo "== Dovecot $(dovecot --version): fuzz targets, a short run each on its corpus"
+	tests/fuzz/run.sh
 
 	echo "== Dovecot $(dovecot --version): benchmark smoke run (ratios are reported, not asserted)"
 	/usr/bin/python3 tests/bench/run.py --quick
