@@ -221,9 +221,11 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 		   table needed, which keeps large maildrops small. */
 		if (client->set->save_uidl) {
 			array_foreach_modifiable(items, item) {
-				if (altpop_uidl_item_guid(client, item) == 0)
-					(void)uidl_map_add(map, item->guid,
-							   item->uidl);
+				/* a UIDL that can't be saved isn't shown */
+				if (altpop_uidl_item_guid(client, item) < 0)
+					return -1;
+				(void)uidl_map_add(map, item->guid,
+						   item->uidl);
 			}
 		}
 		return 0;
@@ -254,9 +256,16 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 			   not turn into the plain UIDL when the message it
 			   collided with is expunged. */
 			if ((client->set->save_uidl || renamed) &&
-			    !item->permanent &&
-			    altpop_uidl_item_guid(client, item) == 0)
+			    !item->permanent) {
+				/* without its GUID it can't be saved, and an
+				   unsaved (renamed) UIDL may change later:
+				   show none (the lookup logged why) */
+				if (altpop_uidl_item_guid(client, item) < 0) {
+					ret = -1;
+					break;
+				}
 				(void)uidl_map_add(map, item->guid, item->uidl);
+			}
 		}
 	}
 	hash_table_destroy(&seen);
