@@ -140,6 +140,7 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 	struct uidl_map *map = NULL;
 	struct mail *mail;
 	uint32_t failed_uid = 0;
+	unsigned int dropped = 0;
 	pool_t pool;
 	int ret = 0;
 
@@ -216,8 +217,13 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 		ret = -1;
 	}
 	(void)mailbox_transaction_commit(&trans);
-	if (ret == 0 && uidl_map_commit(map, error_r) < 0)
+	if (ret == 0 && uidl_map_commit(map, &dropped, error_r) < 0)
 		ret = -1;
+	/* the map got a UIDL for these messages (or gave these UIDLs to
+	   others) while we matched: what was saved first is kept */
+	i_assert(dropped <= stats.matched);
+	stats.matched -= dropped;
+	stats.conflicts += dropped;
 	uidl_map_free(&map);
 	mailbox_free(&box);
 	hash_table_destroy(&table);

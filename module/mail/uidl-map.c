@@ -25,12 +25,19 @@
 
 HASH_TABLE_DEFINE_TYPE(uidl_map_str, char *, char *);
 
+struct uidl_map_entry {
+	const char *guid, *uidl;
+};
+ARRAY_DEFINE_TYPE(uidl_map_entry, struct uidl_map_entry);
+
 struct uidl_map {
 	pool_t pool;
 	char *path;
 	HASH_TABLE_TYPE(uidl_map_str) by_guid;
 	HASH_TABLE_TYPE(uidl_map_str) by_uidl;
-	bool dirty;
+	/* entries added since the map was read: merged into the file as it
+	   is when committing */
+	ARRAY_TYPE(uidl_map_entry) added;
 };
 
 static void uidl_map_insert(struct uidl_map *map, const char *guid,
@@ -53,6 +60,8 @@ static int uidl_map_read(struct uidl_map *map, const char **error_r)
 	struct istream *input;
 	int ret;
 
+	hash_table_clear(map->by_guid, TRUE);
+	hash_table_clear(map->by_uidl, TRUE);
 	input = i_stream_create_file(map->path, UIDL_MAP_FILE_MAX_LINE);
 	ret = uidl_map_file_read(input, map->path, uidl_map_read_entry, map,
 				 error_r);
@@ -78,6 +87,7 @@ int uidl_map_open(struct mailbox *box, struct uidl_map **map_r,
 	map->path = p_strdup_printf(pool, "%s/"UIDL_MAP_FNAME, dir);
 	hash_table_create(&map->by_guid, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&map->by_uidl, default_pool, 0, str_hash, strcmp);
+	p_array_init(&map->added, pool, 16);
 	if (uidl_map_read(map, error_r) < 0) {
 		uidl_map_free(&map);
 		return -1;
@@ -115,14 +125,46 @@ unsigned int uidl_map_count(struct uidl_map *map)
 
 bool uidl_map_add(struct uidl_map *map, const char *guid, const char *uidl)
 {
+	struct uidl_map_entry *e;
+
 	if (hash_table_lookup(map->by_guid, guid) != NULL)
 		return FALSE;
 	uidl_map_insert(map, guid, uidl);
-	map->dirty = TRUE;
+	/* the copies the tables hold (in map->pool) */
+	e = array_append_space(&map->added);
+	e->guid = hash_table_lookup(map->by_uidl, uidl);
+	e->uidl = hash_table_lookup(map->by_guid, guid);
 	return TRUE;
 }
 
-int uidl_map_commit(struct uidl_map *map, const char **error_r)
+/* Re-read the file (under the lock) and add our entries to it. An entry in
+   the file wins over ours: a saved UIDL never changes. Ours is dropped when
+   the file has another UIDL for its GUID, or gives its UIDL to another
+   GUID. */
+static int uidl_map_merge(struct uidl_map *map, unsigned int *dropped_r,
+			  const char **error_r)
+{
+	const struct uidl_map_entry *e;
+	const char *value;
+
+	*dropped_r = 0;
+	if (uidl_map_read(map, error_r) < 0)
+		return -1;
+	array_foreach(&map->added, e) {
+		if ((value = hash_table_lookup(map->by_guid, e->guid)) != NULL) {
+			if (strcmp(value, e->uidl) != 0)
+				(*dropped_r)++;
+		} else if (hash_table_lookup(map->by_uidl, e->uidl) != NULL) {
+			(*dropped_r)++;
+		} else {
+			uidl_map_insert(map, e->guid, e->uidl);
+		}
+	}
+	return 0;
+}
+
+int uidl_map_commit(struct uidl_map *map, unsigned int *dropped_r,
+		    const char **error_r)
 {
 	struct dotlock_settings set;
 	struct dotlock *dotlock;
@@ -132,7 +174,8 @@ int uidl_map_commit(struct uidl_map *map, const char **error_r)
 	string_t *line;
 	int fd;
 
-	if (!map->dirty)
+	*dropped_r = 0;
+	if (array_count(&map->added) == 0)
 		return 0;
 	i_zero(&set);
 	set.timeout = UIDL_MAP_LOCK_TIMEOUT_SECS;
@@ -141,6 +184,11 @@ int uidl_map_commit(struct uidl_map *map, const char **error_r)
 	if (fd == -1) {
 		*error_r = t_strdup_printf("file_dotlock_open(%s) failed: %m",
 					   map->path);
+		return -1;
+	}
+	/* others may have written the file since we read it */
+	if (uidl_map_merge(map, dropped_r, error_r) < 0) {
+		file_dotlock_delete(&dotlock);
 		return -1;
 	}
 	output = o_stream_create_fd(fd, 0);
@@ -172,6 +220,6 @@ int uidl_map_commit(struct uidl_map *map, const char **error_r)
 		*error_r = t_strdup_printf("rename(%s) failed: %m", map->path);
 		return -1;
 	}
-	map->dirty = FALSE;
+	array_clear(&map->added);
 	return 0;
 }

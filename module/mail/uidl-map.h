@@ -15,7 +15,12 @@ unsigned int uidl_map_count(struct uidl_map *map);
 /* Add a UIDL for a GUID that has none; FALSE if it already has one (an
    existing entry is never changed). */
 bool uidl_map_add(struct uidl_map *map, const char *guid, const char *uidl);
-/* Write the map if anything was added. */
-int uidl_map_commit(struct uidl_map *map, const char **error_r);
+/* Write the map if anything was added: under the lock, the file is re-read
+   and our additions merged into it. Entries already in the file win; the
+   number of ours that lost (their GUID has another UIDL in the file, or
+   their UIDL is another GUID's) is *dropped_r. Afterwards the map is what
+   the file holds. */
+int uidl_map_commit(struct uidl_map *map, unsigned int *dropped_r,
+		    const char **error_r);
 
 #endif

@@ -290,22 +290,44 @@ int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 		*uidls_r = client->uidls;
 		return 0;
 	}
-	if (uidl_map_open(client->mailbox, &map, &error) < 0) {
-		e_error(client->event, "UIDL: %s", error);
-		return -1;
-	}
-
-	client->uidl_pool = pool_alloconly_create("altpop uidls",
-		I_MAX(1024, client->messages_count * 32));
 	i_array_init(&items, client->messages_count);
-	if (altpop_uidl_items_read(client, map, &items) < 0 ||
-	    altpop_uidl_items_resolve(client, map, &items) < 0)
-		ret = -1;
-	if (ret == 0 && map != NULL && uidl_map_commit(map, &error) < 0) {
-		/* UIDLs that were not saved must not be shown: they could
-		   change later */
-		e_error(client->event, "UIDL: altpop_save_uidl: %s", error);
-		ret = -1;
+	for (unsigned int attempt = 1;; attempt++) {
+		unsigned int dropped;
+
+		if (uidl_map_open(client->mailbox, &map, &error) < 0) {
+			e_error(client->event, "UIDL: %s", error);
+			array_free(&items);
+			return -1;
+		}
+		client->uidl_pool = pool_alloconly_create("altpop uidls",
+			I_MAX(1024, client->messages_count * 32));
+		if (altpop_uidl_items_read(client, map, &items) < 0 ||
+		    altpop_uidl_items_resolve(client, map, &items) < 0)
+			ret = -1;
+		if (ret == 0 && uidl_map_commit(map, &dropped, &error) < 0) {
+			/* UIDLs that were not saved must not be shown: they
+			   could change later */
+			e_error(client->event, "UIDL: altpop_save_uidl: %s",
+				error);
+			ret = -1;
+		} else if (ret == 0 && dropped > 0) {
+			/* another writer saved UIDLs for the same messages
+			   (or the same UIDLs for others) first: theirs are
+			   kept, so work ours out again from the map as it is
+			   now */
+			if (attempt < ALTPOP_UIDL_MAP_MAX_ATTEMPTS) {
+				uidl_map_free(&map);
+				array_clear(&items);
+				pool_unref(&client->uidl_pool);
+				continue;
+			}
+			e_error(client->event, "UIDL: altpop_save_uidl: the UIDL "
+				"map kept changing under us (%u attempts); "
+				"not showing UIDLs that were not saved",
+				attempt);
+			ret = -1;
+		}
+		break;
 	}
 	uidl_map_free(&map);
 	if (ret < 0) {
