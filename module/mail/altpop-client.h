@@ -101,6 +101,8 @@ struct altpop_client {
 	/* UIDLs, computed once per session when first needed */
 	pool_t uidl_pool;
 	const char **uidls;
+	/* a UIDL n was answered without working out every UIDL */
+	bool uidl_single_done;
 
 	/* what CAPA announced before login (login handoff): announced
 	   after login too (RFC 2449 section 5) */
@@ -192,6 +194,10 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 
 /* uidl.c */
 int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r);
+/* The UIDL of one message (0-based msgnum), working out only what it needs
+   the first time; *uidl_r is allocated from the data stack. */
+int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,
+		    const char **uidl_r);
 
 /* session-lock.c */
 int altpop_session_lock(struct altpop_client *client);

@@ -263,7 +263,7 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 
 static int cmd_uidl(struct altpop_client *client, const char *args)
 {
-	const char *const *uidls;
+	const char *const *uidls, *uidl;
 	unsigned int msgnum = 0;
 	bool single = *args != '\0';
 
@@ -286,17 +286,18 @@ static int cmd_uidl(struct altpop_client *client, const char *args)
 		cmd_lines_start(client, cmd_uidl_line);
 		return 1;
 	}
-	if (altpop_uidls_get(client, &uidls) < 0) {
-		altpop_client_send_line(client,
-			"-ERR [SYS/TEMP] UIDLs couldn't be listed.");
-		altpop_client_disconnect(client, "UIDLs couldn't be listed");
-		return 1;
-	}
 	if (single) {
-		altpop_client_send_linef(client, "+OK %u %s", msgnum + 1,
-					 uidls[msgnum]);
+		if (altpop_uidl_get(client, msgnum, &uidl) < 0) {
+			altpop_client_send_line(client,
+				"-ERR [SYS/TEMP] UIDLs couldn't be listed.");
+			altpop_client_disconnect(client,
+						 "UIDLs couldn't be listed");
+			return 1;
+		}
+		altpop_client_send_linef(client, "+OK %u %s", msgnum + 1, uidl);
 		return 1;
 	}
+	/* listed before: the list is kept */
 	altpop_client_send_line(client, "+OK");
 	cmd_lines_start(client, cmd_uidl_line);
 	return 1;

@@ -15,6 +15,9 @@
    is being read (another session expunging). */
 #define ALTPOP_MAILBOX_READ_TRIES 3
 
+ARRAY_DEFINE_TYPE(altpop_message, struct altpop_message);
+ARRAY_DEFINE_TYPE(altpop_sdps_envelope, struct altpop_sdps_envelope);
+
 static enum mail_sort_type altpop_sort_pop3_order[] = {
 	MAIL_SORT_POP3_ORDER,
 	MAIL_SORT_END
@@ -26,6 +29,41 @@ uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum)
 	return client->messages[msgnum].seq;
 }
 
+/* Add one message to the list (and its envelope for SDPS), unless it is
+   outside the SDPS view. Returns 1 on success, 0 if it vanished, -1 on
+   error. Anything kept goes to the arrays or the client's pool. */
+static int
+altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
+			 ARRAY_TYPE(altpop_message) *messages,
+			 ARRAY_TYPE(altpop_sdps_envelope) *envelopes)
+{
+	struct altpop_sdps_envelope env;
+	struct altpop_message *msg;
+	bool in_view = TRUE;
+	uoff_t size;
+
+	if (client->sdps &&
+	    altpop_sdps_message_envelope(client, mail, &in_view, &env) < 0)
+		return mail->expunged ? 0 : -1;
+	if (!in_view)
+		return 1;
+	if (mail_get_virtual_size(mail, &size) < 0)
+		return mail->expunged ? 0 : -1;
+	if (client->sdps) {
+		/* RETR sends the added Return-Path line too */
+		if (env.return_path_line != NULL)
+			size += strlen(env.return_path_line);
+		array_push_back(envelopes, &env);
+	}
+	msg = array_append_space(messages);
+	msg->seq = mail->seq;
+	msg->size = size;
+	client->total_size += size;
+	if (client->highest_seq < mail->seq)
+		client->highest_seq = mail->seq;
+	return 1;
+}
+
 /* Returns 1 on success, 0 if a message vanished, -1 on error. */
 static int altpop_mailbox_read(struct altpop_client *client,
 			       uint32_t *failed_uid_r)
@@ -35,11 +73,9 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
 	struct mail *mail;
-	ARRAY(struct altpop_message) messages;
-	ARRAY(struct altpop_sdps_envelope) envelopes = ARRAY_INIT;
+	ARRAY_TYPE(altpop_message) messages;
+	ARRAY_TYPE(altpop_sdps_envelope) envelopes = ARRAY_INIT;
 	struct mailbox_header_lookup_ctx *headers = NULL;
-	struct altpop_message *msg;
-	uoff_t size;
 	int ret = 1;
 
 	*failed_uid_r = 0;
@@ -61,36 +97,16 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	i_array_init(&messages, I_MAX(status.messages, 1));
 	client->total_size = 0;
 	client->highest_seq = 0;
-	while (mailbox_search_next(ctx, &mail)) {
-		struct altpop_sdps_envelope env;
-		bool in_view = TRUE;
-
-		if (client->sdps &&
-		    altpop_sdps_message_envelope(client, mail, &in_view,
-						 &env) < 0) {
-			ret = mail->expunged ? 0 : -1;
+	while (ret > 0 && mailbox_search_next(ctx, &mail)) {
+		/* a frame per message: what is looked at for one message
+		   (SDPS envelope headers) must not pile up with the size of
+		   the maildrop */
+		T_BEGIN {
+			ret = altpop_mailbox_read_mail(client, mail, &messages,
+						       &envelopes);
+		} T_END;
+		if (ret <= 0)
 			*failed_uid_r = mail->uid;
-			break;
-		}
-		if (!in_view)
-			continue;
-		if (mail_get_virtual_size(mail, &size) < 0) {
-			ret = mail->expunged ? 0 : -1;
-			*failed_uid_r = mail->uid;
-			break;
-		}
-		if (client->sdps) {
-			/* RETR sends the added Return-Path line too */
-			if (env.return_path_line != NULL)
-				size += strlen(env.return_path_line);
-			array_push_back(&envelopes, &env);
-		}
-		msg = array_append_space(&messages);
-		msg->seq = mail->seq;
-		msg->size = size;
-		client->total_size += size;
-		if (client->highest_seq < mail->seq)
-			client->highest_seq = mail->seq;
 	}
 	if (mailbox_search_deinit(&ctx) < 0)
 		ret = -1;

@@ -52,14 +52,20 @@ static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
 	return 0;
 }
 
+/* Returns 1 when item was filled, 0 when permanent_only is set and the
+   message has no permanent UIDL (item is left as it is), -1 on error.
+   Called in a data stack frame of its own: what is kept goes to
+   client->uidl_pool. */
 static int altpop_uidl_item_read(struct altpop_client *client,
 				 struct mail *mail, struct uidl_map *map,
-				 enum uidl_var_mask vars_needed, string_t *str,
+				 enum uidl_var_mask vars_needed,
+				 bool permanent_only,
 				 struct altpop_uidl_item *item)
 {
 	const char *backend, *guid = NULL, *value, *error;
 	struct uidl_vars vars;
 	pool_t pool = client->uidl_pool;
+	string_t *str;
 
 	item->seq = mail->seq;
 	item->uid = mail->uid;
@@ -68,24 +74,30 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 		if (uidl_is_valid(backend, strlen(backend))) {
 			item->uidl = p_strdup(pool, backend);
 			item->permanent = TRUE;
-			return 0;
+			return 1;
 		}
 		e_warning(client->event, "UIDL: stored UIDL of UID %u is not a "
 			  "valid POP3 UIDL; using the UIDL map or "
 			  "altpop_uidl_format instead", mail->uid);
 	}
-	if (uidl_map_count(map) > 0 || client->set->save_uidl ||
-	    (vars_needed & UIDL_VAR_GUID) != 0) {
+	if (uidl_map_count(map) > 0 ||
+	    (!permanent_only && (client->set->save_uidl ||
+				 (vars_needed & UIDL_VAR_GUID) != 0))) {
 		if (altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
 					"Message GUID", &guid) < 0)
 			return -1;
-		item->guid = p_strdup(pool, guid);
 		if ((value = uidl_map_lookup(map, guid)) != NULL) {
+			item->guid = p_strdup(pool, guid);
 			item->uidl = p_strdup(pool, value);
 			item->permanent = TRUE;
-			return 0;
+			return 1;
 		}
+		if (permanent_only)
+			return 0;
+		item->guid = p_strdup(pool, guid);
 	}
+	if (permanent_only)
+		return 0;
 
 	i_zero(&vars);
 	vars.uid = mail->uid;
@@ -101,7 +113,7 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 					"File name", &vars.filename) < 0)
 			return -1;
 	}
-	str_truncate(str, 0);
+	str = t_str_new(128);
 	if (uidl_format_expand(str, client->set->parsed_uidl_format,
 			       &vars, &error) < 0) {
 		e_error(client->event, "UIDL: altpop_uidl_format=%s gives no "
@@ -110,7 +122,7 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 		return -1;
 	}
 	item->uidl = p_strdup(pool, str_c(str));
-	return 0;
+	return 1;
 }
 
 static bool altpop_uidl_taken(HASH_TABLE_TYPE(altpop_uidl_set) seen,
@@ -166,15 +178,17 @@ static int altpop_uidl_item_guid(struct altpop_client *client,
 	return ret;
 }
 
+/* Read the items of messages 1..last_seq (by sequence), and of the later
+   ones up to highest_seq only those with a permanent UIDL (see
+   altpop_uidls_compute()). */
 static int altpop_uidl_items_read(struct altpop_client *client,
-				  struct uidl_map *map,
+				  struct uidl_map *map, uint32_t last_seq,
 				  ARRAY_TYPE(altpop_uidl_item) *items)
 {
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
 	enum uidl_var_mask vars_needed;
 	enum mail_fetch_field wanted = 0;
-	string_t *str = t_str_new(128);
 	struct mail *mail;
 	int ret = 0;
 
@@ -186,17 +200,59 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 	ctx = mailbox_search_init(client->trans, search_args, NULL, wanted,
 				  NULL);
 	mail_search_args_unref(&search_args);
-	while (mailbox_search_next(ctx, &mail)) {
-		struct altpop_uidl_item *item = array_append_space(items);
-		if (altpop_uidl_item_read(client, mail, map, vars_needed, str,
-					  item) < 0) {
+	while (ret == 0 && mailbox_search_next(ctx, &mail)) {
+		struct altpop_uidl_item item;
+		int ret2;
+
+		i_zero(&item);
+		/* a frame per message: only the item's strings (in
+		   client->uidl_pool) outlive it */
+		T_BEGIN {
+			ret2 = altpop_uidl_item_read(client, mail, map,
+						     vars_needed,
+						     mail->seq > last_seq,
+						     &item);
+		} T_END;
+		if (ret2 < 0)
 			ret = -1;
-			break;
-		}
+		else if (ret2 > 0)
+			array_push_back(items, &item);
 	}
 	if (mailbox_search_deinit(&ctx) < 0)
 		ret = -1;
 	return ret;
+}
+
+/* Give item its final, unique UIDL and remember it in seen (and in the
+   map when it is to be saved). Called in a data stack frame of its own. */
+static int altpop_uidl_item_resolve(struct altpop_client *client,
+				    HASH_TABLE_TYPE(altpop_uidl_set) seen,
+				    struct uidl_map *map,
+				    struct altpop_uidl_item *item)
+{
+	bool renamed = FALSE;
+
+	if (altpop_uidl_taken(seen, map, item->uidl, item->permanent)) {
+		string_t *str = t_str_new(128);
+
+		str_append(str, item->uidl);
+		altpop_uidl_make_unique(str, item->uid, seen, map,
+					item->permanent);
+		item->uidl = p_strdup(client->uidl_pool, str_c(str));
+		renamed = TRUE;
+	}
+	hash_table_insert(seen, (char *)item->uidl, (char *)item->uidl);
+	/* A renamed duplicate is always remembered: it must not turn into
+	   the plain UIDL when the message it collided with is expunged. */
+	if ((client->set->save_uidl || renamed) && !item->permanent) {
+		/* without its GUID it can't be saved, and an unsaved
+		   (renamed) UIDL may change later: show none (the lookup
+		   logged why) */
+		if (altpop_uidl_item_guid(client, item) < 0)
+			return -1;
+		(void)uidl_map_add(map, item->guid, item->uidl);
+	}
+	return 0;
 }
 
 static int altpop_uidl_items_resolve(struct altpop_client *client,
@@ -205,7 +261,6 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 {
 	HASH_TABLE_TYPE(altpop_uidl_set) seen;
 	struct altpop_uidl_item *item;
-	string_t *str = t_str_new(128);
 	bool any_permanent = FALSE;
 	int ret = 0;
 
@@ -222,7 +277,11 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 		if (client->set->save_uidl) {
 			array_foreach_modifiable(items, item) {
 				/* a UIDL that can't be saved isn't shown */
-				if (altpop_uidl_item_guid(client, item) < 0)
+				T_BEGIN {
+					ret = altpop_uidl_item_guid(client,
+								    item);
+				} T_END;
+				if (ret < 0)
 					return -1;
 				(void)uidl_map_add(map, item->guid,
 						   item->uidl);
@@ -238,34 +297,12 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 		array_foreach_modifiable(items, item) {
 			if (item->permanent != (pass == 0))
 				continue;
-			bool renamed = FALSE;
-
-			if (altpop_uidl_taken(seen, map, item->uidl,
-					      item->permanent)) {
-				str_truncate(str, 0);
-				str_append(str, item->uidl);
-				altpop_uidl_make_unique(str, item->uid, seen,
-							map, item->permanent);
-				item->uidl = p_strdup(client->uidl_pool,
-						      str_c(str));
-				renamed = TRUE;
-			}
-			hash_table_insert(seen, (char *)item->uidl,
-					  (char *)item->uidl);
-			/* A renamed duplicate is always remembered: it must
-			   not turn into the plain UIDL when the message it
-			   collided with is expunged. */
-			if ((client->set->save_uidl || renamed) &&
-			    !item->permanent) {
-				/* without its GUID it can't be saved, and an
-				   unsaved (renamed) UIDL may change later:
-				   show none (the lookup logged why) */
-				if (altpop_uidl_item_guid(client, item) < 0) {
-					ret = -1;
-					break;
-				}
-				(void)uidl_map_add(map, item->guid, item->uidl);
-			}
+			T_BEGIN {
+				ret = altpop_uidl_item_resolve(client, seen,
+							       map, item);
+			} T_END;
+			if (ret < 0)
+				break;
 		}
 	}
 	hash_table_destroy(&seen);
@@ -278,31 +315,41 @@ static int altpop_uidl_item_cmp_seq(const uint32_t *seq,
 	return *seq < item->seq ? -1 : (*seq > item->seq ? 1 : 0);
 }
 
-int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
+/* Work out the UIDLs of messages 1..last_seq (by sequence) into items,
+   in sequence order, in client->uidl_pool.
+
+   What message n's UIDL depends on is what the full listing would give it:
+   - its own permanent UIDL, map entry or expanded format;
+   - every permanent UIDL of the maildrop (they claim their values first,
+     so a generated UIDL equal to one of them gets its "-<uid>" suffix):
+     those are looked up for every message, which needs only the storage's
+     own UIDL and, when the map has entries, the GUID;
+   - the generated UIDLs of the messages before it (the first one keeps a
+     value, later equal ones are renamed in sequence order), and the map's
+     UIDLs;
+   and nothing of the generated UIDLs after it. So UIDL n expands the
+   format only for messages 1..n. With altpop_save_uidl the UIDLs worked
+   out are saved, as when listed: all of them belong to messages up to n
+   and keep their values in every later listing. */
+static int altpop_uidls_compute(struct altpop_client *client,
+				uint32_t last_seq,
+				ARRAY_TYPE(altpop_uidl_item) *items)
 {
-	ARRAY_TYPE(altpop_uidl_item) items;
-	const struct altpop_uidl_item *item;
 	struct uidl_map *map = NULL;
 	const char *error;
 	int ret = 0;
 
-	if (client->uidls != NULL || client->messages_count == 0) {
-		*uidls_r = client->uidls;
-		return 0;
-	}
-	i_array_init(&items, client->messages_count);
 	for (unsigned int attempt = 1;; attempt++) {
 		unsigned int dropped;
 
 		if (uidl_map_open(client->mailbox, &map, &error) < 0) {
 			e_error(client->event, "UIDL: %s", error);
-			array_free(&items);
 			return -1;
 		}
 		client->uidl_pool = pool_alloconly_create("altpop uidls",
-			I_MAX(1024, client->messages_count * 32));
-		if (altpop_uidl_items_read(client, map, &items) < 0 ||
-		    altpop_uidl_items_resolve(client, map, &items) < 0)
+			I_MAX(1024, I_MIN(last_seq, client->messages_count) * 32));
+		if (altpop_uidl_items_read(client, map, last_seq, items) < 0 ||
+		    altpop_uidl_items_resolve(client, map, items) < 0)
 			ret = -1;
 		if (ret == 0 && uidl_map_commit(map, &dropped, &error) < 0) {
 			/* UIDLs that were not saved must not be shown: they
@@ -317,7 +364,7 @@ int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 			   now */
 			if (attempt < ALTPOP_UIDL_MAP_MAX_ATTEMPTS) {
 				uidl_map_free(&map);
-				array_clear(&items);
+				array_clear(items);
 				pool_unref(&client->uidl_pool);
 				continue;
 			}
@@ -330,9 +377,26 @@ int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 		break;
 	}
 	uidl_map_free(&map);
-	if (ret < 0) {
-		array_free(&items);
+	if (ret < 0)
 		pool_unref(&client->uidl_pool);
+	return ret;
+}
+
+int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
+{
+	ARRAY_TYPE(altpop_uidl_item) items;
+	const struct altpop_uidl_item *item;
+	int ret = 0;
+
+	if (client->uidls != NULL || client->messages_count == 0) {
+		*uidls_r = client->uidls;
+		return 0;
+	}
+	/* an earlier UIDL n's partial work is not kept */
+	pool_unref(&client->uidl_pool);
+	i_array_init(&items, client->messages_count);
+	if (altpop_uidls_compute(client, client->highest_seq, &items) < 0) {
+		array_free(&items);
 		return -1;
 	}
 
@@ -359,4 +423,43 @@ int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 	}
 	*uidls_r = client->uidls;
 	return 0;
+}
+
+int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,
+		    const char **uidl_r)
+{
+	ARRAY_TYPE(altpop_uidl_item) items;
+	const struct altpop_uidl_item *item;
+	const char *const *uidls;
+	uint32_t seq = altpop_msgnum_to_seq(client, msgnum);
+	bool found;
+
+	if (client->uidls == NULL && client->uidl_single_done) {
+		/* a client asking message by message: work them all out
+		   once instead of a growing part of the maildrop each time */
+		if (altpop_uidls_get(client, &uidls) < 0)
+			return -1;
+	}
+	if (client->uidls != NULL) {
+		*uidl_r = client->uidls[msgnum];
+		return 0;
+	}
+	client->uidl_single_done = TRUE;
+	pool_unref(&client->uidl_pool);
+	i_array_init(&items, 64);
+	if (altpop_uidls_compute(client, seq, &items) < 0) {
+		array_free(&items);
+		return -1;
+	}
+	item = array_bsearch(&items, &seq, altpop_uidl_item_cmp_seq);
+	found = item != NULL;
+	if (!found) {
+		e_error(client->event, "UIDL: message %u vanished while "
+			"looking up its UIDL", msgnum + 1);
+	} else {
+		*uidl_r = t_strdup(item->uidl);
+	}
+	array_free(&items);
+	pool_unref(&client->uidl_pool);
+	return found ? 0 : -1;
 }
