@@ -6,6 +6,7 @@
 #include "str.h"
 #include "strnum.h"
 #include "pop3-line.h"
+#include "pop3-line-reader.h"
 #include "altpop-login.h"
 
 /* Longest command name we wait for before calling the line bad. */
@@ -133,7 +134,7 @@ bool altpop_login_input_next_cmd(struct client *client)
 	struct altpop_login_client *aclient =
 		container_of(client, struct altpop_login_client, common);
 	const struct login_command *cmd;
-	const unsigned char *data, *lf;
+	const unsigned char *data;
 	const char *line, *name, *args, *error;
 	size_t size, i;
 
@@ -161,20 +162,18 @@ bool altpop_login_input_next_cmd(struct client *client)
 	}
 
 	/* everything else is a whole line */
-	lf = memchr(data, '\n', size);
-	if (lf == NULL)
+	switch (pop3_line_read(client->input, &line)) {
+	case POP3_LINE_READ_MORE:
+	case POP3_LINE_READ_TOO_LONG:
+		/* login-common's client_read() ends a client whose input
+		   buffer fills up */
 		return FALSE;
-	size_t line_len = lf - data;
-	if (line_len > 0 && data[line_len-1] == '\r')
-		line_len--;
-	bool bad_bytes = pop3_line_has_bad_bytes(data, line_len);
-	line = i_stream_next_line(client->input);
-	i_assert(line != NULL);
-
-	if (bad_bytes) {
+	case POP3_LINE_READ_BAD_BYTES:
 		e_debug(client->event, "Command line with NUL or bare CR");
 		return login_bad_command(aclient,
 			"Invalid characters in command line.");
+	case POP3_LINE_READ_OK:
+		break;
 	}
 	if (!pop3_line_split(line, &name, &args, &error))
 		return login_bad_command(aclient, error);

@@ -31,7 +31,7 @@
 #include "str.h"
 #include "str-sanitize.h"
 #include "pop3-line.h"
-#include "pop3-capa.h"
+#include "pop3-line-reader.h"
 #include "kpop-services.h"
 #include "sendauth.h"
 #include "altpop-login.h"
@@ -406,18 +406,6 @@ static void kpop_send_next_chunk(struct kpop_client *kpop)
 /* -------------------------------------------------------------------- */
 /* phase 3: POP3 commands until PASS */
 
-static void kpop_cmd_capa(struct kpop_client *kpop)
-{
-	struct client *client = kpop->client;
-	enum pop3_capa_flags flags;
-	const char *const *sasl_mechs;
-	string_t *str = t_str_new(256);
-
-	altpop_login_capa(client, &flags, &sasl_mechs);
-	pop3_capa_append_reply(str, flags, sasl_mechs);
-	client_send_raw(client, str_c(str));
-}
-
 static bool kpop_bad_command(struct kpop_client *kpop, const char *error)
 {
 	struct client *client = kpop->client;
@@ -457,7 +445,9 @@ static bool kpop_command(struct kpop_client *kpop, const char *line)
 		return kpop_bad_command(kpop, error);
 
 	if (strcmp(name, "CAPA") == 0) {
-		kpop_cmd_capa(kpop);
+		/* the one CAPA of altpop-login: it knows the KPOP state */
+		(void)altpop_cmd_capa(container_of(client,
+			struct altpop_login_client, common), args);
 	} else if (strcmp(name, "USER") == 0) {
 		if (args[0] == '\0') {
 			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
@@ -522,12 +512,20 @@ static void kpop_commands_input(struct kpop_client *kpop)
 
 	client_ref(client);
 	o_stream_cork(client->output);
-	while (kpop->state == KPOP_STATE_COMMANDS && !client->destroyed &&
-	       (line = i_stream_next_line(client->input)) != NULL) {
+	while (kpop->state == KPOP_STATE_COMMANDS && !client->destroyed) {
+		enum pop3_line_read_result ret;
 		bool cont;
 
+		ret = pop3_line_read(client->input, &line);
+		if (ret == POP3_LINE_READ_MORE || ret == POP3_LINE_READ_TOO_LONG) {
+			/* a full buffer ends the client in client_read() */
+			break;
+		}
 		T_BEGIN {
-			cont = kpop_command(kpop, line);
+			cont = ret == POP3_LINE_READ_OK ?
+				kpop_command(kpop, line) :
+				kpop_bad_command(kpop, "Invalid characters in "
+						 "command line.");
 		} T_END;
 		if (!cont)
 			break;

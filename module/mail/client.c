@@ -18,6 +18,7 @@
 #include "mail-autoexpunge.h"
 #include "mail-user.h"
 #include "pop3-line.h"
+#include "pop3-line-reader.h"
 #include "altpop-compat.h"
 #include "altpop-client.h"
 #include "mail-glue.h"
@@ -306,36 +307,25 @@ void altpop_client_send_storage_error(struct altpop_client *client)
 	}
 }
 
-static bool altpop_client_next_line(struct altpop_client *client,
-				    const char **line_r, bool *bad_r)
-{
-	const unsigned char *data, *lf;
-	size_t size, len;
-
-	data = i_stream_get_data(client->input, &size);
-	lf = memchr(data, '\n', size);
-	if (lf == NULL)
-		return FALSE;
-	len = lf - data;
-	if (len > 0 && data[len-1] == '\r')
-		len--;
-	*bad_r = pop3_line_has_bad_bytes(data, len);
-	*line_r = i_stream_next_line(client->input);
-	i_assert(*line_r != NULL);
-	return TRUE;
-}
-
 bool altpop_client_handle_input(struct altpop_client *client)
 {
+	enum pop3_line_read_result read_ret;
 	const char *line, *name, *args, *error;
-	bool bad;
 	int ret;
 
 	o_stream_cork(client->output);
 	while (!client->output->closed && client->cmd == NULL &&
 	       client->io != NULL &&
-	       altpop_client_next_line(client, &line, &bad)) {
-		if (bad) {
+	       (read_ret = pop3_line_read(client->input, &line)) !=
+	       POP3_LINE_READ_MORE) {
+		if (read_ret == POP3_LINE_READ_TOO_LONG) {
+			altpop_client_send_line(client,
+						"-ERR Input line too long.");
+			o_stream_uncork(client->output);
+			altpop_client_destroy(client, "Input line too long");
+			return FALSE;
+		}
+		if (read_ret == POP3_LINE_READ_BAD_BYTES) {
 			altpop_client_send_line(client, "-ERR Invalid "
 				"characters (NUL or bare CR) in command line.");
 			ret = -1;
@@ -386,13 +376,9 @@ static void altpop_client_input(struct altpop_client *client)
 	if (client->to_commit != NULL)
 		timeout_reset(client->to_commit);
 
-	switch (i_stream_read(client->input)) {
-	case -1:
+	/* -2 (buffer full) is the line reader's "too long" */
+	if (i_stream_read(client->input) == -1) {
 		altpop_client_destroy(client, NULL);
-		return;
-	case -2:
-		altpop_client_send_line(client, "-ERR Input line too long.");
-		altpop_client_destroy(client, "Input line too long");
 		return;
 	}
 	(void)altpop_client_handle_input(client);

@@ -399,6 +399,22 @@ def test_commands_before_login(kinst, realm, ccache):
     kinst.wait_log(ABORTED + r": KPOP: " + harness.LOG_LOGOUT_BEFORE_LOGIN, start=mark)
 
 
+def test_nul_and_bare_cr_in_user_refused(kinst, realm, ccache):
+    """After the ticket, USER with a NUL or a bare CR in it is refused as a
+    bad line (as before login on the plain port): the name is never cut at
+    the NUL and used for the login."""
+    mark = log_mark(kinst)
+    res = kpop_client(realm, ccache, kport(kinst), "-N", "-C", r"USER alice\0mallory",
+                      "-C", r"USER alice\rx", "-C", "PASS x", "-C", "QUIT")
+    bad = "S: -ERR Invalid characters in command line."
+    assert res.lines.count(bad) == 2, res
+    assert "S: -ERR No username given (send USER first)." in res.lines, res
+    assert not any("Logged in" in l for l in res.lines), res
+    assert res.lines[-2:] == ["S: +OK Logging out", "CLOSED"], res
+    kinst.wait_log(ABORTED + r": KPOP: " + harness.LOG_LOGOUT_BEFORE_LOGIN, start=mark)
+    assert not re.search(LOGGED_IN + r": user=<", kinst.log_text()[mark:]), res
+
+
 def test_k5principals_passdb_field(kinst, realm, ccache):
     """alice's ticket may log in as carol: her passdb entry says so."""
     mark = log_mark(kinst)

@@ -92,7 +92,8 @@ static void usage(void)
 "  -u user        USER name (the client principal's first component)\n"
 "  -p pass        PASS argument (krb_ticket)\n"
 "  -c command     POP3 command after login, repeatable (QUIT is added)\n"
-"  -C command     POP3 command before USER/PASS, repeatable\n"
+"  -C command     POP3 command before USER/PASS, repeatable; \\0 and \\r\n"
+"                 in it are sent as a NUL byte and a CR\n"
 "  -n             no mutual authentication\n"
 "  -N             no USER/PASS (only the -C commands)\n"
 "  -R             raw mode (no krb5_sendauth)\n"
@@ -297,6 +298,27 @@ static int is_multiline(const char *cmd)
 	    strchr(cmd, ' ') == NULL)
 		return 1;
 	return 0;
+}
+
+/* cmd + CRLF into dest, with \0 and \r written as a NUL byte and a CR (a
+   test can send the bytes a command line must not have). Returns the
+   length. */
+static size_t unescape_command(const char *cmd, char *dest, size_t size)
+{
+	size_t len = 0;
+
+	for (; *cmd != '\0'; cmd++) {
+		char c = *cmd;
+
+		if (c == '\\' && (cmd[1] == '0' || cmd[1] == 'r'))
+			c = *++cmd == '0' ? '\0' : '\r';
+		if (len + 3 > size)
+			die("-C command too long");
+		dest[len++] = c;
+	}
+	dest[len++] = '\r';
+	dest[len++] = '\n';
+	return len;
 }
 
 /* Read and print the reply to cmd. Returns 1 for +OK, 0 for -ERR or EOF. */
@@ -658,9 +680,10 @@ int main(int argc, char *argv[])
 	status = 0;
 	for (i = 0; i < opt.pre_command_count; i++) {
 		char line[1024];
+		size_t len;
 
-		snprintf(line, sizeof(line), "%s\r\n", opt.pre_commands[i]);
-		write_all(line, strlen(line));
+		len = unescape_command(opt.pre_commands[i], line, sizeof(line));
+		write_all(line, len);
 		if (!read_reply(opt.pre_commands[i]))
 			status = 1;
 	}

@@ -2,7 +2,9 @@
 
 #include "lib.h"
 #include "test-common.h"
+#include "istream.h"
 #include "pop3-line.h"
+#include "pop3-line-reader.h"
 
 static void test_pop3_line_split(void)
 {
@@ -85,12 +87,45 @@ static void test_pop3_line_has_bad_bytes(void)
 	test_end();
 }
 
+static void test_pop3_line_read(void)
+{
+	static const unsigned char data[] =
+		"STAT\r\nUSER ali\0ce\r\nUSER bob\rx\r\nNOOP\nLIST\r\rx\nRET";
+	struct istream *input;
+	const char *line;
+
+	test_begin("pop3_line_read");
+	input = test_istream_create_data(data, sizeof(data) - 1);
+	test_assert(i_stream_read(input) > 0);
+	test_assert(pop3_line_read(input, &line) == POP3_LINE_READ_OK &&
+		    strcmp(line, "STAT") == 0);
+	/* the NUL line is consumed whole, never cut short */
+	test_assert(pop3_line_read(input, &line) == POP3_LINE_READ_BAD_BYTES &&
+		    line == NULL);
+	test_assert(pop3_line_read(input, &line) == POP3_LINE_READ_BAD_BYTES);
+	test_assert(pop3_line_read(input, &line) == POP3_LINE_READ_OK &&
+		    strcmp(line, "NOOP") == 0);
+	test_assert(pop3_line_read(input, &line) == POP3_LINE_READ_BAD_BYTES);
+	test_assert(pop3_line_read(input, &line) == POP3_LINE_READ_MORE);
+	i_stream_unref(&input);
+
+	/* a buffer full of one line without LF is too long */
+	input = test_istream_create("USER aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+	test_istream_set_max_buffer_size(input, 16);
+	test_assert(i_stream_read(input) == 16);
+	test_assert(pop3_line_read(input, &line) == POP3_LINE_READ_TOO_LONG);
+	test_assert(i_stream_get_data_size(input) == 16);
+	i_stream_unref(&input);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_pop3_line_split,
 		test_pop3_args_parse_number,
 		test_pop3_line_has_bad_bytes,
+		test_pop3_line_read,
 		NULL
 	};
 	return test_run(test_functions);
