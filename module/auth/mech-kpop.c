@@ -3,7 +3,7 @@
    that touches the keytab.
 
    altpop-login reads the Kerberos V5 sendauth exchange from the client and
-   hands over the AP-REQ (see include/sendauth.h for the messages). Here the
+   hands over the AP-REQ (include/kpop-mech-msg.h has the messages). Here the
    AP-REQ is verified with krb5_rd_req() (keytab from auth_krb5_keytab or the
    default keytab, the library's replay cache and clock skew), the AP-REP is
    built when the client asked for mutual authentication, and, once the client
@@ -21,7 +21,7 @@
 #include "mech.h"
 #include "passdb.h"
 #include "auth-fields.h"
-#include "sendauth.h"
+#include "kpop-mech-msg.h"
 #include "kpop-services.h"
 
 #include <krb5.h>
@@ -35,8 +35,6 @@
 /* auth_gssapi_hostname value meaning "any <service>/<host> in the keytab"
    (for the accepted services only). */
 #define KPOP_ANY_HOST "$ALL"
-/* Longest POP3 user name accepted from the login process. */
-#define KPOP_MAX_USER_LEN 255
 
 enum kpop_mech_state {
 	KPOP_MECH_STATE_AP_REQ = 0,

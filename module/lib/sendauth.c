@@ -1,10 +1,11 @@
-/* Kerberos V5 sendauth framing for KPOP, and the messages of the private
-   KPOP mechanism. No I/O here: see include/sendauth.h. */
+/* Kerberos V5 sendauth framing for KPOP (client <-> altpop-login). No I/O
+   here: see include/sendauth.h. */
 
 #include "lib.h"
 #include "buffer.h"
 #include "str.h"
 #include "safe-memset.h"
+#include "byteorder.h"
 #include "sendauth.h"
 
 void sendauth_parser_init(struct sendauth_parser *parser, pool_t pool,
@@ -71,10 +72,7 @@ sendauth_read_length(struct sendauth_parser *parser,
 		parser->length_buf[parser->length_pos++] = data[(*pos)++];
 	if (parser->length_pos < SENDAUTH_LENGTH_SIZE)
 		return FALSE;
-	parser->msg_length = ((uint32_t)parser->length_buf[0] << 24) |
-		((uint32_t)parser->length_buf[1] << 16) |
-		((uint32_t)parser->length_buf[2] << 8) |
-		(uint32_t)parser->length_buf[3];
+	parser->msg_length = be32_to_cpu_unaligned(parser->length_buf);
 	parser->have_length = TRUE;
 	return TRUE;
 }
@@ -275,10 +273,7 @@ static void sendauth_be32_append(buffer_t *dest, uint32_t value)
 {
 	unsigned char b[SENDAUTH_LENGTH_SIZE];
 
-	b[0] = (value >> 24) & 0xff;
-	b[1] = (value >> 16) & 0xff;
-	b[2] = (value >> 8) & 0xff;
-	b[3] = value & 0xff;
+	cpu32_to_be_unaligned(value, b);
 	buffer_append(dest, b, sizeof(b));
 }
 
@@ -293,84 +288,4 @@ void sendauth_frame_append(buffer_t *dest, const void *data, size_t size)
 void sendauth_accepted_append(buffer_t *dest)
 {
 	sendauth_be32_append(dest, 0);
-}
-
-size_t kpop_mech_initial_append(buffer_t *dest, const unsigned char *ap_req,
-				size_t ap_req_size)
-{
-	size_t chunk = I_MIN(ap_req_size, KPOP_MECH_CHUNK_SIZE);
-
-	i_assert(ap_req_size <= (uint32_t)-1);
-
-	buffer_append_c(dest, KPOP_MECH_VERSION);
-	sendauth_be32_append(dest, (uint32_t)ap_req_size);
-	buffer_append(dest, ap_req, chunk);
-	return chunk;
-}
-
-int kpop_mech_initial_parse(const unsigned char *data, size_t size,
-			    uint32_t *total_size_r,
-			    const unsigned char **chunk_r, size_t *chunk_size_r,
-			    const char **error_r)
-{
-	uint32_t total;
-
-	if (size < KPOP_MECH_INITIAL_HEADER_SIZE) {
-		*error_r = "initial response too short";
-		return -1;
-	}
-	if (data[0] != KPOP_MECH_VERSION) {
-		*error_r = t_strdup_printf("unsupported KPOP mechanism "
-					   "version %u", data[0]);
-		return -1;
-	}
-	total = ((uint32_t)data[1] << 24) | ((uint32_t)data[2] << 16) |
-		((uint32_t)data[3] << 8) | (uint32_t)data[4];
-	if (total == 0 || total > KPOP_MAX_AP_REQ_SIZE) {
-		*error_r = t_strdup_printf("invalid AP-REQ size %u", total);
-		return -1;
-	}
-	size -= KPOP_MECH_INITIAL_HEADER_SIZE;
-	if (size > total || size > KPOP_MECH_CHUNK_SIZE) {
-		*error_r = "initial response larger than announced";
-		return -1;
-	}
-	*total_size_r = total;
-	*chunk_r = data + KPOP_MECH_INITIAL_HEADER_SIZE;
-	*chunk_size_r = size;
-	return 0;
-}
-
-void kpop_mech_rejected_append(buffer_t *dest, const char *reason,
-			       const void *krb_error, size_t krb_error_size)
-{
-	size_t len = strlen(reason);
-
-	if (len > KPOP_MECH_MAX_REASON_LEN)
-		len = KPOP_MECH_MAX_REASON_LEN;
-	buffer_append_c(dest, KPOP_MECH_CHALLENGE_REJECTED);
-	buffer_append_c(dest, (len >> 8) & 0xff);
-	buffer_append_c(dest, len & 0xff);
-	buffer_append(dest, reason, len);
-	buffer_append(dest, krb_error, krb_error_size);
-}
-
-int kpop_mech_rejected_parse(const unsigned char *data, size_t size,
-			     const char **reason_r,
-			     const unsigned char **krb_error_r,
-			     size_t *krb_error_size_r)
-{
-	size_t len;
-
-	if (size < 2)
-		return -1;
-	len = ((size_t)data[0] << 8) | data[1];
-	if (len > KPOP_MECH_MAX_REASON_LEN || len > size - 2)
-		return -1;
-	*reason_r = t_strndup(data + 2, len);
-	if (strlen(*reason_r) != len)
-		return -1;
-	*krb_error_r = data + 2 + len;
-	*krb_error_size_r = size - 2 - len;
-	return 0;
 }

@@ -34,6 +34,7 @@
 #include "pop3-line-reader.h"
 #include "kpop-services.h"
 #include "sendauth.h"
+#include "kpop-mech-msg.h"
 #include "altpop-login.h"
 #include "login-glue.h"
 
@@ -46,8 +47,6 @@
 #define KPOP_COMMAND_TIMEOUT_MSECS (60 * 1000)
 /* From PASS until the login result. */
 #define KPOP_LOGIN_TIMEOUT_MSECS (60 * 1000)
-/* Longest USER name passed on. */
-#define KPOP_MAX_USER_LEN 255
 
 enum kpop_state {
 	KPOP_STATE_SENDAUTH = 0,

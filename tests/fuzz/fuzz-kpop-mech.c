@@ -1,10 +1,10 @@
 /* Fuzz target: the messages between altpop-login and the KPOP mechanism
-   (module/lib/sendauth.c, kpop_mech_*): any bytes as an initial response
+   (module/lib/kpop-mech-msg.c): any bytes as an initial response
    and as an 'E' challenge, and both encoders round-tripped. */
 
 #include "lib.h"
 #include "buffer.h"
-#include "sendauth.h"
+#include "kpop-mech-msg.h"
 #include "fuzz-common.h"
 
 void fuzz_one(const unsigned char *data, size_t size)
