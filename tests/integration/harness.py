@@ -962,10 +962,16 @@ class DovecotInstance:
                 lmtp.quit()
 
     def messages(self, user):
-        """Files in user's Maildir new+cur, sorted by name."""
+        """Files in user's Maildir new+cur in delivery order (the time and
+        microseconds at the start of a maildir file name; a plain sort of
+        the names would put M156318 before M74618)."""
         md = self.maildir(user)
         files = [p for d in ("new", "cur") for p in (md / d).iterdir() if p.is_file()]
-        return sorted(files, key=lambda p: p.name)
+
+        def delivered(p):
+            m = re.match(r"(\d+)\.M(\d+)P", p.name)
+            return (int(m.group(1)), int(m.group(2)), p.name) if m else (0, 0, p.name)
+        return sorted(files, key=delivered)
 
     def message_count(self, user):
         return len(self.messages(user))
