@@ -57,21 +57,32 @@ struct altpop_login_client {
 /* login-kpop.c: takes over a connection on the kpop listener (the
    Kerberos V5 sendauth exchange comes before any greeting). */
 void altpop_kpop_start(struct client *client);
+/* The KPOP entries of the command table: 1 done, 0 no more input now. */
+int altpop_kpop_cmd_user(struct altpop_login_client *client, const char *args);
+int altpop_kpop_cmd_pass(struct altpop_login_client *client, const char *args);
+int altpop_kpop_cmd_quit(struct altpop_login_client *client, const char *args);
+int altpop_kpop_cmd_stls(struct altpop_login_client *client, const char *args);
 
 /* login-main.c */
 void altpop_login_reply(struct client *client, enum altpop_reply reply,
 			const char *text);
 
-/* login-commands.c: the pre-auth command table. Returns FALSE when the
-   input must not be processed further right now. */
+/* login-commands.c: the one pre-login command table, for every pre-login
+   state (plain, after STLS, KPOP after the ticket). The next_cmd functions
+   return FALSE when the input must not be processed further right now. */
 bool altpop_login_input_next_cmd(struct client *client);
+bool altpop_login_kpop_next_cmd(struct altpop_login_client *client);
+/* Answer error and count a bad command; FALSE if the client was
+   disconnected for too many. */
+bool altpop_login_bad_command(struct altpop_login_client *client,
+			      const char *error);
 
 /* login-auth.c */
-bool altpop_cmd_user(struct altpop_login_client *client, const char *args);
-bool altpop_cmd_pass(struct altpop_login_client *client, const char *args);
-bool altpop_cmd_apop(struct altpop_login_client *client, const char *args);
+int altpop_cmd_user(struct altpop_login_client *client, const char *args);
+int altpop_cmd_pass(struct altpop_login_client *client, const char *args);
+int altpop_cmd_apop(struct altpop_login_client *client, const char *args);
 int altpop_cmd_auth(struct altpop_login_client *client);
-bool altpop_cmd_capa(struct altpop_login_client *client, const char *args);
+int altpop_cmd_capa(struct altpop_login_client *client, const char *args);
 /* What CAPA announces on this connection before login (RFC 2449 section 5:
    the post-login process announces USER and SASL the same way). */
 void altpop_login_capa(struct client *client, enum pop3_capa_flags *flags_r,

@@ -57,8 +57,8 @@ void altpop_login_capa(struct client *client, enum pop3_capa_flags *flags_r,
 	*sasl_mechs_r = altpop_sasl_mech_names(client);
 }
 
-bool altpop_cmd_capa(struct altpop_login_client *aclient,
-		     const char *args ATTR_UNUSED)
+int altpop_cmd_capa(struct altpop_login_client *aclient,
+		    const char *args ATTR_UNUSED)
 {
 	struct client *client = &aclient->common;
 	enum pop3_capa_flags flags;
@@ -68,10 +68,10 @@ bool altpop_cmd_capa(struct altpop_login_client *aclient,
 	altpop_login_capa(client, &flags, &sasl_mechs);
 	pop3_capa_append_reply(str, flags, sasl_mechs);
 	client_send_raw(client, str_c(str));
-	return TRUE;
+	return 1;
 }
 
-bool altpop_cmd_user(struct altpop_login_client *aclient, const char *args)
+int altpop_cmd_user(struct altpop_login_client *aclient, const char *args)
 {
 	struct client *client = &aclient->common;
 
@@ -79,23 +79,23 @@ bool altpop_cmd_user(struct altpop_login_client *aclient, const char *args)
 		/* replied already; remember the name for the log line */
 		if (client->virtual_user == NULL)
 			client->virtual_user = i_strdup(args);
-		return TRUE;
+		return 1;
 	}
 	if (args[0] == '\0') {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 				   "USER needs a user name.");
-		return TRUE;
+		return 1;
 	}
 	i_free_and_null(aclient->last_user);
 	const char *auth_user = altpop_sdps_map_user(aclient, args);
 	if (auth_user == NULL)
-		return TRUE;
+		return 1;
 	aclient->last_user = i_strdup(auth_user);
 	altpop_login_reply(client, ALTPOP_REPLY_OK, "Send your password.");
-	return TRUE;
+	return 1;
 }
 
-bool altpop_cmd_pass(struct altpop_login_client *aclient, const char *args)
+int altpop_cmd_pass(struct altpop_login_client *aclient, const char *args)
 {
 	struct client *client = &aclient->common;
 	string_t *plain, *base64;
@@ -103,10 +103,10 @@ bool altpop_cmd_pass(struct altpop_login_client *aclient, const char *args)
 	if (aclient->last_user == NULL) {
 		/* clients may show only the PASS error, so say why here too */
 		if (!client_check_plaintext_auth(client, TRUE))
-			return TRUE;
+			return 1;
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 				   "No username given (send USER first).");
-		return TRUE;
+		return 1;
 	}
 
 	/* SASL PLAIN: authzid NUL authcid NUL password */
@@ -121,7 +121,7 @@ bool altpop_cmd_pass(struct altpop_login_client *aclient, const char *args)
 	base64_encode(str_data(plain), str_len(plain), base64);
 	safe_memset(str_c_modifiable(plain), 0, str_len(plain));
 	(void)client_auth_begin(client, "PLAIN", str_c(base64));
-	return TRUE;
+	return 1;
 }
 
 char *altpop_apop_challenge_create(struct altpop_login_client *aclient)
@@ -141,7 +141,7 @@ char *altpop_apop_challenge_create(struct altpop_login_client *aclient)
 			       binary_to_hex(rnd, sizeof(rnd)), my_hostname);
 }
 
-bool altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
+int altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 {
 	struct client *client = &aclient->common;
 	const char *sp;
@@ -154,13 +154,13 @@ bool altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 		       "auth_mechanisms");
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 				   "APOP not enabled.");
-		return TRUE;
+		return 1;
 	}
 	sp = strrchr(args, ' ');
 	if (sp == NULL || sp == args || strlen(sp + 1) != APOP_DIGEST_HEX_LEN) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 				   "Usage: APOP <name> <32 hex digits>.");
-		return TRUE;
+		return 1;
 	}
 	altpop_sdps_reset(aclient);
 	if (altpop_sdps_enabled(aclient) &&
@@ -169,7 +169,7 @@ bool altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
 			"APOP is not available for SDPS login names: "
 			"use USER/PASS.");
-		return TRUE;
+		return 1;
 	}
 
 	/* Dovecot's APOP mechanism: challenge NUL user NUL digest */
@@ -181,7 +181,7 @@ bool altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 	if (hex_to_binary(sp + 1, data) < 0) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 				   "Invalid characters in APOP digest.");
-		return TRUE;
+		return 1;
 	}
 
 	auth_client_get_connect_id(auth_client, &server_pid, &connect_uid);
@@ -193,12 +193,12 @@ bool altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 				   "Authentication server restarted, reconnect.");
 		client_destroy(client, "Reconnected to auth server, "
 			       "can't do APOP");
-		return TRUE;
+		return 1;
 	}
 	base64 = t_str_new(MAX_BASE64_ENCODED_SIZE(data->used) + 1);
 	base64_encode(data->data, data->used, base64);
 	(void)client_auth_begin_private(client, "APOP", str_c(base64));
-	return TRUE;
+	return 1;
 }
 
 int altpop_cmd_auth(struct altpop_login_client *aclient)

@@ -12,31 +12,57 @@
 /* Longest command name we wait for before calling the line bad. */
 #define LOGIN_MAX_CMD_NAME_LEN 16
 
-struct login_command {
-	const char *name;
-	/* ordinary commands get their whole argument line */
-	bool (*func)(struct altpop_login_client *client, const char *args);
-	/* AUTH reads its own (possibly long) line: <0 destroyed, 0 wait for
-	   input or authentication started, >0 done */
-	int (*raw_func)(struct altpop_login_client *client);
+/* The states a pre-login command may be allowed in. */
+enum login_cmd_state {
+	/* before login on an ordinary listener (also after STLS) */
+	LOGIN_CMD_STATE_PLAIN = 0x01,
+	/* on a KPOP listener after the ticket was accepted */
+	LOGIN_CMD_STATE_KPOP = 0x02,
 };
 
-static bool cmd_stls(struct altpop_login_client *client,
-		     const char *args ATTR_UNUSED)
+/* How a command takes its arguments. */
+enum login_cmd_args {
+	/* the rest of the line after the name, leading spaces skipped */
+	LOGIN_CMD_ARGS_SPLIT = 0,
+	/* RFC 1939 PASS: the rest of the line after the single space that
+	   ends the name; leading spaces belong to the argument (as Dovecot's
+	   pop3-login takes it) */
+	LOGIN_CMD_ARGS_REST,
+	/* AUTH: the command reads its own (possibly long) line */
+	LOGIN_CMD_ARGS_RAW,
+};
+
+struct login_command {
+	const char *name;
+	enum login_cmd_state states;
+	enum login_cmd_args args;
+	/* 1: done, read the next command; 0: handle no more input now
+	   (authentication started, STLS started, client destroyed) */
+	int (*func)(struct altpop_login_client *client, const char *args);
+	/* LOGIN_CMD_ARGS_RAW: <0 destroyed, 0 wait for input or
+	   authentication started, >0 done */
+	int (*raw_func)(struct altpop_login_client *client);
+	/* func == NULL: the command is refused in these states with this
+	   text, counted as a bad command */
+	const char *refusal;
+};
+
+static int cmd_stls(struct altpop_login_client *client,
+		    const char *args ATTR_UNUSED)
 {
 	client_cmd_starttls(&client->common);
-	return TRUE;
+	return 1;
 }
 
-static bool cmd_quit(struct altpop_login_client *client,
-		     const char *args ATTR_UNUSED)
+static int cmd_quit(struct altpop_login_client *client,
+		    const char *args ATTR_UNUSED)
 {
 	altpop_login_reply(&client->common, ALTPOP_REPLY_OK, "Logging out");
 	client_destroy(&client->common, CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
-	return TRUE;
+	return 1;
 }
 
-static bool cmd_xclient(struct altpop_login_client *aclient, const char *args)
+static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 {
 	struct client *client = &aclient->common;
 	const char *const *arg;
@@ -45,7 +71,7 @@ static bool cmd_xclient(struct altpop_login_client *aclient, const char *args)
 	if (!altpop_client_trusted(client)) {
 		altpop_login_reply(client, ALTPOP_REPLY_OK,
 				   "You are not from trusted IP - ignoring");
-		return TRUE;
+		return 1;
 	}
 	for (arg = t_strsplit_spaces(args, " "); *arg != NULL; arg++) {
 		const char *value = strchr(*arg, '=');
@@ -78,31 +104,60 @@ static bool cmd_xclient(struct altpop_login_client *aclient, const char *args)
 				   "Invalid parameters");
 	else
 		altpop_login_reply(client, ALTPOP_REPLY_OK, "Updated");
-	return TRUE;
+	return 1;
 }
 
-static const struct login_command login_commands[] = {
-	{ "CAPA", altpop_cmd_capa, NULL },
-	{ "USER", altpop_cmd_user, NULL },
-	{ "PASS", altpop_cmd_pass, NULL },
-	{ "APOP", altpop_cmd_apop, NULL },
-	{ "AUTH", NULL, altpop_cmd_auth },
-	{ "STLS", cmd_stls, NULL },
-	{ "QUIT", cmd_quit, NULL },
-	{ "XCLIENT", cmd_xclient, NULL },
-};
+#define KPOP_PORT_REFUSAL \
+	"This is the KPOP port: you are authenticated by Kerberos, " \
+	"send USER <name> and PASS."
 
-static const struct login_command *login_command_find(const char *name)
+#define PLAIN LOGIN_CMD_STATE_PLAIN
+#define KPOP LOGIN_CMD_STATE_KPOP
+static const struct login_command login_commands[] = {
+	{ "CAPA", PLAIN | KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_capa, NULL, NULL },
+	{ "USER", PLAIN, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_user, NULL, NULL },
+	{ "PASS", PLAIN, LOGIN_CMD_ARGS_REST, altpop_cmd_pass, NULL, NULL },
+	{ "APOP", PLAIN, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_apop, NULL, NULL },
+	{ "AUTH", PLAIN, LOGIN_CMD_ARGS_RAW, NULL, altpop_cmd_auth, NULL },
+	{ "STLS", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_stls, NULL, NULL },
+	{ "QUIT", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_quit, NULL, NULL },
+	{ "XCLIENT", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_xclient, NULL, NULL },
+
+	{ "USER", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_user, NULL, NULL },
+	{ "PASS", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_pass, NULL, NULL },
+	{ "STLS", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_stls, NULL, NULL },
+	{ "QUIT", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_quit, NULL, NULL },
+	{ "AUTH", KPOP, LOGIN_CMD_ARGS_SPLIT, NULL, NULL, KPOP_PORT_REFUSAL },
+	{ "APOP", KPOP, LOGIN_CMD_ARGS_SPLIT, NULL, NULL, KPOP_PORT_REFUSAL },
+};
+#undef PLAIN
+#undef KPOP
+
+/* The answer to a command no entry allows in the state. */
+static const char *login_unknown_command_text(enum login_cmd_state state)
+{
+	switch (state) {
+	case LOGIN_CMD_STATE_PLAIN:
+		return "Unknown command.";
+	case LOGIN_CMD_STATE_KPOP:
+		return "Unknown command: only CAPA, STLS, USER, PASS and QUIT "
+			"are allowed before login on the KPOP port.";
+	}
+	i_unreached();
+}
+
+static const struct login_command *
+login_command_find(const char *name, enum login_cmd_state state)
 {
 	for (unsigned int i = 0; i < N_ELEMENTS(login_commands); i++) {
-		if (strcmp(login_commands[i].name, name) == 0)
+		if ((login_commands[i].states & state) != 0 &&
+		    strcmp(login_commands[i].name, name) == 0)
 			return &login_commands[i];
 	}
 	return NULL;
 }
 
-/* Counts a bad command; returns FALSE if the client was disconnected. */
-static bool login_bad_command(struct altpop_login_client *aclient,
+bool altpop_login_bad_command(struct altpop_login_client *aclient,
 			      const char *error)
 {
 	struct client *client = &aclient->common;
@@ -111,7 +166,9 @@ static bool login_bad_command(struct altpop_login_client *aclient,
 	if (++client->bad_counter >= aclient->set->altpop_login_max_bad_commands) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 				   "Too many bad commands.");
-		client_destroy(client, "Too many bad commands");
+		client_destroy(client, aclient->kpop != NULL ?
+			       "KPOP: too many bad commands" :
+			       "Too many bad commands");
 		return FALSE;
 	}
 	return TRUE;
@@ -129,18 +186,59 @@ static bool login_run_raw(struct altpop_login_client *aclient,
 	return TRUE;
 }
 
+static bool login_command_run_line(struct altpop_login_client *aclient,
+				   enum login_cmd_state state)
+{
+	struct client *client = &aclient->common;
+	const struct login_command *cmd;
+	const char *line, *name, *args, *error;
+	int ret;
+
+	switch (pop3_line_read(client->input, &line)) {
+	case POP3_LINE_READ_MORE:
+	case POP3_LINE_READ_TOO_LONG:
+		/* login-common's client_read() ends a client whose input
+		   buffer fills up */
+		return FALSE;
+	case POP3_LINE_READ_BAD_BYTES:
+		e_debug(client->event, "Command line with NUL or bare CR");
+		return altpop_login_bad_command(aclient,
+			"Invalid characters in command line.");
+	case POP3_LINE_READ_OK:
+		break;
+	}
+	if (!pop3_line_split(line, &name, &args, &error))
+		return altpop_login_bad_command(aclient, error);
+	cmd = login_command_find(name, state);
+	if (cmd == NULL || (cmd->func == NULL && cmd->refusal == NULL)) {
+		return altpop_login_bad_command(aclient,
+			login_unknown_command_text(state));
+	}
+	if (cmd->func == NULL)
+		return altpop_login_bad_command(aclient, cmd->refusal);
+	if (cmd->args == LOGIN_CMD_ARGS_REST) {
+		args = line + strlen(name);
+		if (*args == ' ')
+			args++;
+	}
+	ret = cmd->func(aclient, args);
+	if (ret > 0 && state == LOGIN_CMD_STATE_PLAIN)
+		client->bad_counter = 0;
+	return ret > 0;
+}
+
 bool altpop_login_input_next_cmd(struct client *client)
 {
 	struct altpop_login_client *aclient =
 		container_of(client, struct altpop_login_client, common);
 	const struct login_command *cmd;
 	const unsigned char *data;
-	const char *line, *name, *args, *error;
 	size_t size, i;
 
 	if (aclient->current_cmd != NULL) {
 		/* AUTH waiting for the rest of its line */
-		cmd = login_command_find(aclient->current_cmd);
+		cmd = login_command_find(aclient->current_cmd,
+					 LOGIN_CMD_STATE_PLAIN);
 		i_assert(cmd != NULL && cmd->raw_func != NULL);
 		return login_run_raw(aclient, cmd);
 	}
@@ -154,42 +252,18 @@ bool altpop_login_input_next_cmd(struct client *client)
 	if (i == size && i <= LOGIN_MAX_CMD_NAME_LEN)
 		return FALSE;
 	if (i > 0 && i <= LOGIN_MAX_CMD_NAME_LEN &&
-	    (cmd = login_command_find(t_str_ucase(t_strndup(data, i)))) != NULL &&
-	    cmd->raw_func != NULL) {
+	    (cmd = login_command_find(t_str_ucase(t_strndup(data, i)),
+				      LOGIN_CMD_STATE_PLAIN)) != NULL &&
+	    cmd->args == LOGIN_CMD_ARGS_RAW) {
 		aclient->current_cmd = i_strdup(cmd->name);
 		i_stream_skip(client->input, i < size && data[i] == ' ' ? i + 1 : i);
 		return login_run_raw(aclient, cmd);
 	}
-
 	/* everything else is a whole line */
-	switch (pop3_line_read(client->input, &line)) {
-	case POP3_LINE_READ_MORE:
-	case POP3_LINE_READ_TOO_LONG:
-		/* login-common's client_read() ends a client whose input
-		   buffer fills up */
-		return FALSE;
-	case POP3_LINE_READ_BAD_BYTES:
-		e_debug(client->event, "Command line with NUL or bare CR");
-		return login_bad_command(aclient,
-			"Invalid characters in command line.");
-	case POP3_LINE_READ_OK:
-		break;
-	}
-	if (!pop3_line_split(line, &name, &args, &error))
-		return login_bad_command(aclient, error);
-	cmd = login_command_find(name);
-	if (cmd == NULL || cmd->func == NULL)
-		return login_bad_command(aclient, "Unknown command.");
-	if (strcmp(cmd->name, "PASS") == 0) {
-		/* RFC 1939: PASS has one argument that may contain spaces,
-		   leading ones too: it is the rest of the line after the
-		   single separating space (as Dovecot's pop3-login takes it) */
-		args = line + strlen(name);
-		if (*args == ' ')
-			args++;
-	}
-	if (!cmd->func(aclient, args))
-		return login_bad_command(aclient, "Invalid command arguments.");
-	client->bad_counter = 0;
-	return TRUE;
+	return login_command_run_line(aclient, LOGIN_CMD_STATE_PLAIN);
+}
+
+bool altpop_login_kpop_next_cmd(struct altpop_login_client *aclient)
+{
+	return login_command_run_line(aclient, LOGIN_CMD_STATE_KPOP);
 }

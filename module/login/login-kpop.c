@@ -31,7 +31,6 @@
 #include "str.h"
 #include "str-sanitize.h"
 #include "pop3-line.h"
-#include "pop3-line-reader.h"
 #include "kpop-services.h"
 #include "sendauth.h"
 #include "kpop-mech-msg.h"
@@ -88,31 +87,52 @@ static struct kpop_client *kpop_client_get(struct client *client)
 	return aclient->kpop;
 }
 
-static void kpop_set_timeout(struct kpop_client *kpop, unsigned int msecs)
-{
-	timeout_remove(&kpop->to);
-	kpop->to = timeout_add(msecs, kpop_timeout, kpop);
-}
+/* Every KPOP state with its name for log lines and the timeout that starts
+   when it is entered (0: the running timeout goes on). */
+static const struct {
+	const char *name;
+	unsigned int timeout_msecs;
+} kpop_states[] = {
+	[KPOP_STATE_SENDAUTH] = { "sendauth", KPOP_SENDAUTH_TIMEOUT_MSECS },
+	/* still bounded by the sendauth timeout */
+	[KPOP_STATE_WAIT_AUTH] = { "waiting for the auth server", 0 },
+	[KPOP_STATE_VERIFYING] = { "ticket verification",
+				   KPOP_VERIFY_TIMEOUT_MSECS },
+	[KPOP_STATE_COMMANDS] = { "USER/PASS", KPOP_COMMAND_TIMEOUT_MSECS },
+	[KPOP_STATE_LOGGING_IN] = { "login", KPOP_LOGIN_TIMEOUT_MSECS },
+	/* the failure reply follows after Dovecot's failure delay */
+	[KPOP_STATE_REJECTED] = { "ticket rejected", KPOP_VERIFY_TIMEOUT_MSECS },
+	/* destroyed on the next input callback */
+	[KPOP_STATE_FAILED] = { "failed", 0 },
+};
 
 static const char *kpop_state_name(enum kpop_state state)
 {
-	switch (state) {
-	case KPOP_STATE_SENDAUTH:
-		return "sendauth";
-	case KPOP_STATE_WAIT_AUTH:
-		return "waiting for the auth server";
-	case KPOP_STATE_VERIFYING:
-		return "ticket verification";
-	case KPOP_STATE_COMMANDS:
-		return "USER/PASS";
-	case KPOP_STATE_LOGGING_IN:
-		return "login";
-	case KPOP_STATE_REJECTED:
-		return "ticket rejected";
-	case KPOP_STATE_FAILED:
-		return "failed";
+	i_assert(state < N_ELEMENTS(kpop_states));
+	return kpop_states[state].name;
+}
+
+/* The one place that changes the KPOP state: sets the state's timeout and
+   logs the transition. */
+static void kpop_enter_state(struct kpop_client *kpop, enum kpop_state state)
+{
+	unsigned int msecs;
+
+	i_assert(state < N_ELEMENTS(kpop_states));
+	if (kpop->to == NULL) {
+		/* the first state (the struct starts zeroed) */
+		e_debug(kpop->client->event, "KPOP: state %s",
+			kpop_state_name(state));
+	} else if (kpop->state != state) {
+		e_debug(kpop->client->event, "KPOP: state %s -> %s",
+			kpop_state_name(kpop->state), kpop_state_name(state));
 	}
-	i_unreached();
+	kpop->state = state;
+	msecs = kpop_states[state].timeout_msecs;
+	if (msecs != 0) {
+		timeout_remove(&kpop->to);
+		kpop->to = timeout_add(msecs, kpop_timeout, kpop);
+	}
 }
 
 static void kpop_destroy(struct kpop_client *kpop, const char *reason)
@@ -173,14 +193,13 @@ static void kpop_begin_auth(struct kpop_client *kpop)
 
 	if (!auth_client_is_connected(auth_client)) {
 		/* clients_notify_auth_connected() wakes us up again */
-		kpop->state = KPOP_STATE_WAIT_AUTH;
+		kpop_enter_state(kpop, KPOP_STATE_WAIT_AUTH);
 		client->input_blocked = TRUE;
 		return;
 	}
 	client->input_blocked = FALSE;
 
-	kpop->state = KPOP_STATE_VERIFYING;
-	kpop_set_timeout(kpop, KPOP_VERIFY_TIMEOUT_MSECS);
+	kpop_enter_state(kpop, KPOP_STATE_VERIFYING);
 
 	initial = t_buffer_create(KPOP_MECH_INITIAL_HEADER_SIZE +
 				  I_MIN(ap_req->used, KPOP_MECH_CHUNK_SIZE));
@@ -288,9 +307,9 @@ static void kpop_fail(struct kpop_client *kpop, const char *reason)
 {
 	/* destroyed on the next input callback (which follows right away),
 	   not inside login-common's SASL callback */
-	kpop->state = KPOP_STATE_FAILED;
 	i_free(kpop->failure);
 	kpop->failure = i_strdup(reason);
+	kpop_enter_state(kpop, KPOP_STATE_FAILED);
 }
 
 static void kpop_send_banner(struct kpop_client *kpop, const buffer_t *ap_rep)
@@ -353,8 +372,7 @@ static void kpop_auth_send_challenge(struct client *client, const char *data)
 		ap_rep = t_buffer_create(size);
 		buffer_append(ap_rep, msg + 1, size - 1);
 		kpop->mutual = ap_rep->used > 0;
-		kpop->state = KPOP_STATE_COMMANDS;
-		kpop_set_timeout(kpop, KPOP_COMMAND_TIMEOUT_MSECS);
+		kpop_enter_state(kpop, KPOP_STATE_COMMANDS);
 		kpop_send_banner(kpop, ap_rep);
 		return;
 	case KPOP_MECH_CHALLENGE_REJECTED:
@@ -375,11 +393,10 @@ static void kpop_auth_send_challenge(struct client *client, const char *data)
 		}
 		i_free(kpop->failure);
 		kpop->failure = i_strdup(str_sanitize(reason, 256));
-		kpop->state = KPOP_STATE_REJECTED;
 		/* acknowledge; the failure reply follows after Dovecot's
 		   failure delay */
 		kpop->send_reject_ack = TRUE;
-		kpop_set_timeout(kpop, KPOP_VERIFY_TIMEOUT_MSECS);
+		kpop_enter_state(kpop, KPOP_STATE_REJECTED);
 		return;
 	default:
 		kpop_fail(kpop, "unknown reply from the auth process");
@@ -405,28 +422,11 @@ static void kpop_send_next_chunk(struct kpop_client *kpop)
 /* -------------------------------------------------------------------- */
 /* phase 3: POP3 commands until PASS */
 
-static bool kpop_bad_command(struct kpop_client *kpop, const char *error)
-{
-	struct client *client = kpop->client;
-	struct altpop_login_client *aclient =
-		container_of(client, struct altpop_login_client, common);
-
-	altpop_login_reply(client, ALTPOP_REPLY_ERROR, error);
-	if (++client->bad_counter >= aclient->set->altpop_login_max_bad_commands) {
-		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "Too many bad commands.");
-		kpop_destroy(kpop, "too many bad commands");
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static void kpop_send_user(struct kpop_client *kpop)
 {
 	string_t *b64;
 
-	kpop->state = KPOP_STATE_LOGGING_IN;
-	kpop_set_timeout(kpop, KPOP_LOGIN_TIMEOUT_MSECS);
+	kpop_enter_state(kpop, KPOP_STATE_LOGGING_IN);
 	b64 = t_str_new(MAX_BASE64_ENCODED_SIZE(strlen(kpop->user)) + 1);
 	base64_encode(kpop->user, strlen(kpop->user), b64);
 	/* removes the input handler: pipelined commands after PASS stay in
@@ -434,75 +434,76 @@ static void kpop_send_user(struct kpop_client *kpop)
 	client_auth_respond(kpop->client, str_c(b64));
 }
 
-/* Returns FALSE when no more lines may be handled now. */
-static bool kpop_command(struct kpop_client *kpop, const char *line)
+/* The KPOP entries of the pre-login command table (login-commands.c). */
+
+int altpop_kpop_cmd_user(struct altpop_login_client *aclient, const char *args)
 {
-	struct client *client = kpop->client;
-	const char *name, *args, *error;
+	struct client *client = &aclient->common;
+	struct kpop_client *kpop = kpop_client_get(client);
 
-	if (!pop3_line_split(line, &name, &args, &error))
-		return kpop_bad_command(kpop, error);
-
-	if (strcmp(name, "CAPA") == 0) {
-		/* the one CAPA of altpop-login: it knows the KPOP state */
-		(void)altpop_cmd_capa(container_of(client,
-			struct altpop_login_client, common), args);
-	} else if (strcmp(name, "USER") == 0) {
-		if (args[0] == '\0') {
-			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-					   "USER needs a user name.");
-			return TRUE;
-		}
-		if (strlen(args) > KPOP_MAX_USER_LEN ||
-		    strchr(args, ' ') != NULL) {
-			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-					   "Invalid user name.");
-			return TRUE;
-		}
-		i_free(kpop->user);
-		kpop->user = i_strdup(args);
-		altpop_login_reply(client, ALTPOP_REPLY_OK,
-			"Send PASS (any text) to log in with your "
-			"Kerberos ticket.");
-	} else if (strcmp(name, "PASS") == 0) {
-		/* the argument is not a password: fetchmail sends
-		   "krb_ticket", others the user name */
-		if (kpop->user == NULL) {
-			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				"No username given (send USER first).");
-			return TRUE;
-		}
-		kpop_send_user(kpop);
-		return FALSE;
-	} else if (strcmp(name, "QUIT") == 0) {
-		altpop_login_reply(client, ALTPOP_REPLY_OK, "Logging out");
-		kpop_destroy(kpop, CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
-		return FALSE;
-	} else if (strcmp(name, "STLS") == 0) {
-		bool starting = client_is_tls_enabled(client) &&
-			!altpop_client_tls(client);
-
-		/* forget everything said in plaintext; the TLS stream drops
-		   plaintext pipelined behind STLS */
-		i_free_and_null(kpop->user);
-		client_cmd_starttls(client);
-		/* after a refusal the next command may follow */
-		return !starting;
-	} else if (strcmp(name, "AUTH") == 0 || strcmp(name, "APOP") == 0) {
-		return kpop_bad_command(kpop, "This is the KPOP port: you are "
-			"authenticated by Kerberos, send USER <name> and PASS.");
-	} else {
-		return kpop_bad_command(kpop, "Unknown command: only CAPA, "
-			"STLS, USER, PASS and QUIT are allowed before login "
-			"on the KPOP port.");
+	if (args[0] == '\0') {
+		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
+				   "USER needs a user name.");
+		return 1;
 	}
-	return TRUE;
+	if (strlen(args) > KPOP_MAX_USER_LEN || strchr(args, ' ') != NULL) {
+		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
+				   "Invalid user name.");
+		return 1;
+	}
+	i_free(kpop->user);
+	kpop->user = i_strdup(args);
+	altpop_login_reply(client, ALTPOP_REPLY_OK,
+		"Send PASS (any text) to log in with your Kerberos ticket.");
+	return 1;
+}
+
+int altpop_kpop_cmd_pass(struct altpop_login_client *aclient,
+			 const char *args ATTR_UNUSED)
+{
+	struct client *client = &aclient->common;
+	struct kpop_client *kpop = kpop_client_get(client);
+
+	/* the argument is not a password: fetchmail sends "krb_ticket",
+	   others the user name */
+	if (kpop->user == NULL) {
+		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
+				   "No username given (send USER first).");
+		return 1;
+	}
+	kpop_send_user(kpop);
+	return 0;
+}
+
+int altpop_kpop_cmd_quit(struct altpop_login_client *aclient,
+			 const char *args ATTR_UNUSED)
+{
+	struct client *client = &aclient->common;
+
+	altpop_login_reply(client, ALTPOP_REPLY_OK, "Logging out");
+	kpop_destroy(kpop_client_get(client), CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
+	return 0;
+}
+
+int altpop_kpop_cmd_stls(struct altpop_login_client *aclient,
+			 const char *args ATTR_UNUSED)
+{
+	struct client *client = &aclient->common;
+	struct kpop_client *kpop = kpop_client_get(client);
+	bool starting = client_is_tls_enabled(client) &&
+		!altpop_client_tls(client);
+
+	/* forget everything said in plaintext; the TLS stream drops
+	   plaintext pipelined behind STLS */
+	i_free_and_null(kpop->user);
+	client_cmd_starttls(client);
+	/* after a refusal the next command may follow */
+	return starting ? 0 : 1;
 }
 
 static void kpop_commands_input(struct kpop_client *kpop)
 {
 	struct client *client = kpop->client;
-	const char *line;
 
 	if (!client_read(client))
 		return;
@@ -512,19 +513,11 @@ static void kpop_commands_input(struct kpop_client *kpop)
 	client_ref(client);
 	o_stream_cork(client->output);
 	while (kpop->state == KPOP_STATE_COMMANDS && !client->destroyed) {
-		enum pop3_line_read_result ret;
 		bool cont;
 
-		ret = pop3_line_read(client->input, &line);
-		if (ret == POP3_LINE_READ_MORE || ret == POP3_LINE_READ_TOO_LONG) {
-			/* a full buffer ends the client in client_read() */
-			break;
-		}
 		T_BEGIN {
-			cont = ret == POP3_LINE_READ_OK ?
-				kpop_command(kpop, line) :
-				kpop_bad_command(kpop, "Invalid characters in "
-						 "command line.");
+			cont = altpop_login_kpop_next_cmd(container_of(client,
+				struct altpop_login_client, common));
 		} T_END;
 		if (!cont)
 			break;
@@ -748,7 +741,7 @@ void altpop_kpop_start(struct client *client)
 		return;
 	}
 
-	kpop_set_timeout(kpop, KPOP_SENDAUTH_TIMEOUT_MSECS);
+	kpop_enter_state(kpop, KPOP_STATE_SENDAUTH);
 	/* the client speaks first: no greeting until the ticket is good */
 	client->io = io_add_istream(client->input, client_input, client);
 	io_set_pending(client->io);
