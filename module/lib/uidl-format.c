@@ -21,8 +21,10 @@ static const struct uidl_preset uidl_presets[] = {
 	{ "dovecot", "%08Xu%08Xv" },
 	/* Cyrus: uidvalidity.uid */
 	{ "cyrus", "%v.%u" },
-	/* Courier: uidvalidity-uid */
-	{ "courier", "%v-%u" },
+	/* Courier pop3d (courier-imap 4 and later, courier-pop 1.x): the
+	   POP3 UID and UIDVALIDITY it keeps in courierpop3dsizelist, which
+	   are not the IMAP ones */
+	{ "courier", "UID%u-%v" },
 	/* UW-IMAP / UW ipop3d: hex uidvalidity then hex uid */
 	{ "uw", "%08Xv%08Xu" },
 };

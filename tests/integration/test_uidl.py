@@ -87,7 +87,7 @@ PRESET_FORMS = {
     # docs give for them)
     "dovecot": lambda uid, uv: "%08x%08x" % (uid, uv),
     "cyrus": lambda uid, uv: "%d.%d" % (uv, uid),
-    "courier": lambda uid, uv: "%d-%d" % (uv, uid),
+    "courier": lambda uid, uv: "UID%d-%d" % (uid, uv),
     "uw": lambda uid, uv: "%08x%08x" % (uv, uid),
 }
 

@@ -30,7 +30,7 @@ static void test_uidl_presets(void)
 	/* stock Dovecot pop3 default %08Xu%08Xv: lower-case hex, padded */
 	test_assert_strcmp(expand("dovecot", &vars), "0000001a6553f100");
 	test_assert_strcmp(expand("cyrus", &vars), "1700000000.26");
-	test_assert_strcmp(expand("courier", &vars), "1700000000-26");
+	test_assert_strcmp(expand("courier", &vars), "UID26-1700000000");
 	test_assert_strcmp(expand("uw", &vars), "6553f1000000001a");
 	test_end();
 }
