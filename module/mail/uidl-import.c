@@ -5,8 +5,12 @@
    where header-md5 is the MD5 (hex) of the message's header as the old
    server's "TOP n 0" sent it: every header line with CRLF, without the
    empty line that ends the header. Lines starting with '#' are comments.
-   Messages are matched by header MD5 (and size when several share one);
-   a message that already has a permanent UIDL is never changed. */
+   Messages are matched by header MD5. When several legacy entries share
+   it, the one closest in size wins (migrations add or drop a few octets:
+   mbox separators, a final newline), and among equally close ones the
+   first in the old server's order (migrations keep the maildrop's
+   order). A message that already has a permanent UIDL is never changed;
+   its legacy entry (same UIDL) counts as kept. */
 
 #include "lib.h"
 #include "array.h"
@@ -27,19 +31,27 @@ struct legacy_entry {
 	uoff_t size;
 	const char *uidl;
 	bool used;
-	struct legacy_entry *next;	/* same header MD5 */
+	struct legacy_entry *next;	/* same header MD5, in file order */
+	struct legacy_entry *same_uidl;	/* next entry with the same UIDL */
 };
 
-HASH_TABLE_DEFINE_TYPE(legacy_by_md5, char *, struct legacy_entry *);
+/* the entries sharing one header MD5 */
+struct legacy_list {
+	struct legacy_entry *head, *tail;
+};
+
+HASH_TABLE_DEFINE_TYPE(legacy_by_md5, char *, struct legacy_list *);
+HASH_TABLE_DEFINE_TYPE(legacy_by_uidl, char *, struct legacy_entry *);
 
 struct uidl_import_stats {
 	unsigned int legacy_entries, matched, kept, unmatched_local,
-		ambiguous, conflicts;
+		by_size, by_order, conflicts;
 };
 
 struct uidl_import_read_context {
 	pool_t pool;
 	HASH_TABLE_TYPE(legacy_by_md5) table;
+	HASH_TABLE_TYPE(legacy_by_uidl) by_uidl;
 };
 
 static void uidl_import_read_entry(uoff_t size, const char *header_md5,
@@ -47,27 +59,37 @@ static void uidl_import_read_entry(uoff_t size, const char *header_md5,
 {
 	struct uidl_import_read_context *ctx = context;
 	struct legacy_entry *e;
-	char *md5;
+	struct legacy_list *list;
 
 	e = p_new(ctx->pool, struct legacy_entry, 1);
 	e->size = size;
 	e->uidl = p_strdup(ctx->pool, uidl);
-	md5 = p_strdup(ctx->pool, header_md5);
-	e->next = hash_table_lookup(ctx->table, md5);
-	hash_table_update(ctx->table, md5, e);
+	list = hash_table_lookup(ctx->table, header_md5);
+	if (list == NULL) {
+		list = p_new(ctx->pool, struct legacy_list, 1);
+		hash_table_insert(ctx->table, p_strdup(ctx->pool, header_md5),
+				  list);
+		list->head = e;
+	} else {
+		list->tail->next = e;
+	}
+	list->tail = e;
+	/* a UIDL the old server gave several messages (popa3d does, for
+	   identical headers): its entries are chained */
+	e->same_uidl = hash_table_lookup(ctx->by_uidl, e->uidl);
+	hash_table_update(ctx->by_uidl, (char *)e->uidl, e);
 }
 
 static int
-uidl_import_read_legacy(int fd, const char *path, pool_t pool,
-			HASH_TABLE_TYPE(legacy_by_md5) table,
+uidl_import_read_legacy(int fd, const char *path,
+			struct uidl_import_read_context *ctx,
 			unsigned int *count_r, const char **error_r)
 {
-	struct uidl_import_read_context ctx = { .pool = pool, .table = table };
 	struct istream *input;
 	int ret;
 
 	input = i_stream_create_fd(fd, UIDL_IMPORT_FILE_MAX_LINE);
-	ret = uidl_import_file_read(input, path, uidl_import_read_entry, &ctx,
+	ret = uidl_import_file_read(input, path, uidl_import_read_entry, ctx,
 				    count_r, error_r);
 	i_stream_unref(&input);
 	return ret;
@@ -97,40 +119,89 @@ static int uidl_import_header_md5(struct mail *mail, const char **md5_r)
 	return 0;
 }
 
+static uoff_t uidl_import_size_diff(uoff_t a, uoff_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/* The legacy entry for a message: the unused entry with its header MD5;
+   of several, the closest in size, then the first in file order. */
 static struct legacy_entry *
 uidl_import_match(HASH_TABLE_TYPE(legacy_by_md5) table, const char *md5,
-		  uoff_t size, bool *ambiguous_r)
+		  uoff_t size, struct uidl_import_stats *stats)
 {
-	struct legacy_entry *e, *found = NULL;
-	unsigned int candidates = 0, size_matches = 0;
+	struct legacy_list *list = hash_table_lookup(table, md5);
+	struct legacy_entry *e, *best = NULL;
+	unsigned int candidates = 0, best_count = 0;
 
-	*ambiguous_r = FALSE;
-	for (e = hash_table_lookup(table, md5); e != NULL; e = e->next) {
+	if (list == NULL)
+		return NULL;
+	for (e = list->head; e != NULL; e = e->next) {
 		if (e->used)
 			continue;
 		candidates++;
-		if (e->size == size) {
-			size_matches++;
-			found = e;
+		if (best == NULL || uidl_import_size_diff(e->size, size) <
+		    uidl_import_size_diff(best->size, size)) {
+			best = e;
+			best_count = 1;
+		} else if (uidl_import_size_diff(e->size, size) ==
+			   uidl_import_size_diff(best->size, size)) {
+			best_count++;
 		}
 	}
-	if (candidates == 1 && found == NULL) {
-		/* the old server may count octets differently: the header
-		   alone identifies it */
-		for (e = hash_table_lookup(table, md5); e->used; e = e->next) ;
-		return e;
+	if (candidates > 1) {
+		if (best_count == 1)
+			stats->by_size++;
+		else
+			stats->by_order++;
 	}
-	if (size_matches > 1) {
-		*ambiguous_r = TRUE;
-		return NULL;
+	return best;
+}
+
+/* A message kept its permanent UIDL: the legacy entry with that UIDL (if
+   any) belongs to it. */
+static void uidl_import_mark_kept(HASH_TABLE_TYPE(legacy_by_uidl) by_uidl,
+				  const char *uidl)
+{
+	struct legacy_entry *e = hash_table_lookup(by_uidl, uidl);
+
+	while (e != NULL && e->used)
+		e = e->same_uidl;
+	if (e != NULL)
+		e->used = TRUE;
+}
+
+static unsigned int
+uidl_import_unused(struct uidl_import_read_context *ctx)
+{
+	struct hash_iterate_context *iter;
+	struct legacy_list *list;
+	struct legacy_entry *e;
+	char *md5;
+	unsigned int count = 0;
+
+	iter = hash_table_iterate_init(ctx->table);
+	while (hash_table_iterate(iter, ctx->table, &md5, &list)) {
+		for (e = list->head; e != NULL; e = e->next) {
+			if (!e->used)
+				count++;
+		}
 	}
-	return found;
+	hash_table_iterate_deinit(&iter);
+	return count;
+}
+
+static void uidl_import_free(struct uidl_import_read_context *ctx)
+{
+	hash_table_destroy(&ctx->table);
+	hash_table_destroy(&ctx->by_uidl);
+	pool_unref(&ctx->pool);
 }
 
 int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 		       string_t *report, const char **error_r)
 {
-	HASH_TABLE_TYPE(legacy_by_md5) table;
+	struct uidl_import_read_context read_ctx;
 	struct uidl_import_stats stats;
 	struct mail_namespace *ns;
 	struct mailbox *box;
@@ -139,18 +210,19 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 	struct mail_search_context *ctx;
 	struct uidl_map *map = NULL;
 	struct mail *mail;
+	struct mailbox_status status;
 	uint32_t failed_uid = 0;
-	unsigned int dropped = 0;
-	pool_t pool;
+	unsigned int dropped = 0, unused_entries = 0;
 	int ret = 0;
 
 	i_zero(&stats);
-	pool = pool_alloconly_create("uidl import", 4096);
-	hash_table_create(&table, default_pool, 0, str_hash, strcmp);
-	if (uidl_import_read_legacy(fd, path, pool, table, &stats.legacy_entries,
+	i_zero(&read_ctx);
+	read_ctx.pool = pool_alloconly_create("uidl import", 4096);
+	hash_table_create(&read_ctx.table, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&read_ctx.by_uidl, default_pool, 0, str_hash, strcmp);
+	if (uidl_import_read_legacy(fd, path, &read_ctx, &stats.legacy_entries,
 				    error_r) < 0) {
-		hash_table_destroy(&table);
-		pool_unref(&pool);
+		uidl_import_free(&read_ctx);
 		return -1;
 	}
 
@@ -165,10 +237,10 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 	}
 	if (ret < 0) {
 		mailbox_free(&box);
-		hash_table_destroy(&table);
-		pool_unref(&pool);
+		uidl_import_free(&read_ctx);
 		return -1;
 	}
+	mailbox_get_open_status(box, STATUS_UIDVALIDITY, &status);
 
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	args = mail_search_build_init();
@@ -177,13 +249,13 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 				  NULL);
 	mail_search_args_unref(&args);
 	while (ret == 0 && mailbox_search_next(ctx, &mail)) T_BEGIN {
-		const char *backend, *guid, *md5;
+		const char *backend, *guid, *md5, *kept;
 		struct legacy_entry *e;
 		uoff_t size;
-		bool ambiguous;
 
 		if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND,
 				     &backend) == 0 && backend[0] != '\0') {
+			uidl_import_mark_kept(read_ctx.by_uidl, backend);
 			stats.kept++;
 		} else if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0 ||
 			   guid[0] == '\0' ||
@@ -192,19 +264,20 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 			/* the error is made outside this frame */
 			failed_uid = mail->uid;
 			ret = -1;
-		} else if (uidl_map_lookup(map, guid) != NULL) {
+		} else if ((kept = uidl_map_lookup_message(map, guid,
+				status.uidvalidity, mail->uid)) != NULL) {
+			uidl_import_mark_kept(read_ctx.by_uidl, kept);
 			stats.kept++;
-		} else if ((e = uidl_import_match(table, md5, size,
-						  &ambiguous)) == NULL) {
-			if (ambiguous)
-				stats.ambiguous++;
-			else
-				stats.unmatched_local++;
+		} else if ((e = uidl_import_match(read_ctx.table, md5, size,
+						  &stats)) == NULL) {
+			stats.unmatched_local++;
 		} else if (uidl_map_uidl_used(map, e->uidl)) {
+			e->used = TRUE;
 			stats.conflicts++;
 		} else {
 			e->used = TRUE;
-			(void)uidl_map_add(map, guid, e->uidl);
+			(void)uidl_map_add_message(map, guid,
+				status.uidvalidity, mail->uid, e->uidl);
 			stats.matched++;
 		}
 	} T_END;
@@ -226,21 +299,21 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 	stats.conflicts += dropped;
 	uidl_map_free(&map);
 	mailbox_free(&box);
-	hash_table_destroy(&table);
-	pool_unref(&pool);
+	unused_entries = uidl_import_unused(&read_ctx);
+	uidl_import_free(&read_ctx);
 
 	if (ret == 0) {
 		str_printfa(report, "legacy entries: %u\n"
 			    "matched and imported: %u\n"
 			    "kept (already had a permanent UIDL): %u\n"
 			    "not matched: %u\n"
-			    "ambiguous (skipped): %u\n"
+			    "same header, told apart by size: %u\n"
+			    "same header and size, matched in maildrop order: %u\n"
 			    "UIDL already in use (skipped): %u\n"
 			    "legacy entries without a message: %u\n",
 			    stats.legacy_entries, stats.matched, stats.kept,
-			    stats.unmatched_local, stats.ambiguous,
-			    stats.conflicts,
-			    stats.legacy_entries - stats.matched);
+			    stats.unmatched_local, stats.by_size,
+			    stats.by_order, stats.conflicts, unused_entries);
 	}
 	return ret;
 }

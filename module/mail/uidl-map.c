@@ -1,8 +1,16 @@
-/* The UIDL map: UIDLs that must never change, keyed by message GUID (which
-   survives UIDVALIDITY changes and index rebuilds). It holds UIDLs saved
-   the first time they were shown (altpop_save_uidl) and UIDLs imported
-   from a legacy server. One file per maildrop in INBOX's index directory,
-   in the format of uidl-map-file.h. */
+/* The UIDL map: UIDLs that must never change. It holds UIDLs saved the
+   first time they were shown (altpop_save_uidl) and UIDLs imported from a
+   legacy server. One file per maildrop in INBOX's index directory, in the
+   format of uidl-map-file.h.
+
+   An entry's key is the message GUID (which survives UIDVALIDITY changes
+   and index rebuilds). GUIDs are not always unique in a maildrop: doveadm
+   import from an mbox derives them from a Received: header, which may be
+   the same for every message. So an entry keyed by a plain GUID belongs
+   to the first message (in maildrop order) that has this GUID, and the
+   other messages with it are keyed "<guid>/<uidvalidity>/<uid>"
+   (uidl_map_lookup_message() and uidl_map_add_message() do this). A key
+   holds no '/' otherwise: GUIDs are hex or maildir base names. */
 
 #include "lib.h"
 #include "array.h"
@@ -38,6 +46,8 @@ struct uidl_map {
 	/* entries added since the map was read: merged into the file as it
 	   is when committing */
 	ARRAY_TYPE(uidl_map_entry) added;
+	/* plain-GUID keys a message of this maildrop already claimed */
+	HASH_TABLE_TYPE(uidl_map_str) claimed;
 };
 
 static void uidl_map_insert(struct uidl_map *map, const char *guid,
@@ -87,6 +97,7 @@ int uidl_map_open(struct mailbox *box, struct uidl_map **map_r,
 	map->path = p_strdup_printf(pool, "%s/"UIDL_MAP_FNAME, dir);
 	hash_table_create(&map->by_guid, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&map->by_uidl, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&map->claimed, default_pool, 0, str_hash, strcmp);
 	p_array_init(&map->added, pool, 16);
 	if (uidl_map_read(map, error_r) < 0) {
 		uidl_map_free(&map);
@@ -105,12 +116,53 @@ void uidl_map_free(struct uidl_map **_map)
 	*_map = NULL;
 	hash_table_destroy(&map->by_guid);
 	hash_table_destroy(&map->by_uidl);
+	hash_table_destroy(&map->claimed);
 	pool_unref(&map->pool);
 }
 
-const char *uidl_map_lookup(struct uidl_map *map, const char *guid)
+static const char *
+uidl_map_message_key(const char *guid, uint32_t uidvalidity, uint32_t uid)
 {
+	return t_strdup_printf("%s/%u/%u", guid, uidvalidity, uid);
+}
+
+/* The message a plain GUID key belongs to in this maildrop: the first
+   one looked up or added with that GUID. TRUE if that is this message. */
+static bool uidl_map_claim(struct uidl_map *map, const char *guid,
+			   uint32_t uidvalidity, uint32_t uid)
+{
+	const char *owner = t_strdup_printf("%u/%u", uidvalidity, uid);
+	const char *claimer = hash_table_lookup(map->claimed, guid);
+
+	if (claimer == NULL) {
+		hash_table_insert(map->claimed, p_strdup(map->pool, guid),
+				  p_strdup(map->pool, owner));
+		return TRUE;
+	}
+	return strcmp(claimer, owner) == 0;
+}
+
+const char *uidl_map_lookup_message(struct uidl_map *map, const char *guid,
+				    uint32_t uidvalidity, uint32_t uid)
+{
+	const char *value;
+
+	value = hash_table_lookup(map->by_guid,
+		uidl_map_message_key(guid, uidvalidity, uid));
+	if (value != NULL)
+		return value;
+	if (!uidl_map_claim(map, guid, uidvalidity, uid))
+		return NULL;
 	return hash_table_lookup(map->by_guid, guid);
+}
+
+bool uidl_map_add_message(struct uidl_map *map, const char *guid,
+			  uint32_t uidvalidity, uint32_t uid, const char *uidl)
+{
+	if (uidl_map_claim(map, guid, uidvalidity, uid))
+		return uidl_map_add(map, guid, uidl);
+	return uidl_map_add(map, uidl_map_message_key(guid, uidvalidity, uid),
+			    uidl);
 }
 
 bool uidl_map_uidl_used(struct uidl_map *map, const char *uidl)

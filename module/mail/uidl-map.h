@@ -9,12 +9,22 @@ int uidl_map_open(struct mailbox *box, struct uidl_map **map_r,
 		  const char **error_r);
 void uidl_map_free(struct uidl_map **map);
 
-const char *uidl_map_lookup(struct uidl_map *map, const char *guid);
+/* The map's UIDL of one message (NULL if none). Call it for the messages
+   of a maildrop in maildrop order: an entry keyed by a plain GUID belongs
+   to the first message with that GUID; the others with the same GUID
+   only find entries under their own key (guid, uidvalidity, uid). */
+const char *uidl_map_lookup_message(struct uidl_map *map, const char *guid,
+				    uint32_t uidvalidity, uint32_t uid);
+/* Add a message's UIDL (after uidl_map_lookup_message() found none): under
+   its plain GUID if no other message of the maildrop claimed that, else
+   under its own key. FALSE if the message already has one. */
+bool uidl_map_add_message(struct uidl_map *map, const char *guid,
+			  uint32_t uidvalidity, uint32_t uid, const char *uidl);
 bool uidl_map_uidl_used(struct uidl_map *map, const char *uidl);
 unsigned int uidl_map_count(struct uidl_map *map);
-/* Add a UIDL for a GUID that has none; FALSE if it already has one (an
+/* Add a UIDL under a key that has none; FALSE if it already has one (an
    existing entry is never changed). */
-bool uidl_map_add(struct uidl_map *map, const char *guid, const char *uidl);
+bool uidl_map_add(struct uidl_map *map, const char *key, const char *uidl);
 /* Write the map if anything was added: under the lock, the file is re-read
    and our additions merged into it. Entries already in the file win; the
    number of ours that lost (their GUID has another UIDL in the file, or

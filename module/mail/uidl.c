@@ -2,7 +2,8 @@
      1. a permanent UIDL the storage holds (MAIL_FETCH_UIDL_BACKEND:
         Dovecot's pop3-migration plugin or pop3_save_uidl),
      2. the UIDL map (saved by altpop_save_uidl, or imported from a legacy
-        server), keyed by message GUID,
+        server), keyed by message GUID (and UID where GUIDs repeat, see
+        uidl-map.c),
      3. altpop_uidl_format.
    Every UIDL shown is valid (1..70 of 0x21..0x7E) and unique within the
    maildrop: a duplicate gets "-<uid>" appended, which depends only on the
@@ -86,7 +87,8 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 		if (altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
 					"Message GUID", &guid) < 0)
 			return -1;
-		if ((value = uidl_map_lookup(map, guid)) != NULL) {
+		if ((value = uidl_map_lookup_message(map, guid,
+				client->uid_validity, mail->uid)) != NULL) {
 			item->guid = p_strdup(pool, guid);
 			item->uidl = p_strdup(pool, value);
 			item->permanent = TRUE;
@@ -250,7 +252,9 @@ static int altpop_uidl_item_resolve(struct altpop_client *client,
 		   logged why) */
 		if (altpop_uidl_item_guid(client, item) < 0)
 			return -1;
-		(void)uidl_map_add(map, item->guid, item->uidl);
+		(void)uidl_map_add_message(map, item->guid,
+					   client->uid_validity, item->uid,
+					   item->uidl);
 	}
 	return 0;
 }
@@ -283,8 +287,9 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 				} T_END;
 				if (ret < 0)
 					return -1;
-				(void)uidl_map_add(map, item->guid,
-						   item->uidl);
+				(void)uidl_map_add_message(map, item->guid,
+					client->uid_validity, item->uid,
+					item->uidl);
 			}
 		}
 		return 0;
