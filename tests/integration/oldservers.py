@@ -1,0 +1,363 @@
+"""Real legacy POP3 servers for migration tests: Courier pop3d, popa3d
+(and the message set they all serve).
+
+The servers come from the Debian packages of the release the test runs on.
+They conflict with dovecot-pop3d, so they are never installed: their .debs
+are fetched with `apt-get download` into a cache, unpacked with
+`dpkg-deb -x`, and each server runs inside a private mount namespace
+(`unshare -m`) where overlay mounts put the unpacked files and a private
+/etc (passwd, shadow, the server's configuration) over the system's.
+Servers listen on 127.0.0.1 on a free port and are stopped through the
+process group of the PID we started.
+
+OldServer(kind, workdir): kind is "courier" (Maildir, UIDLs from its
+courierpop3dsizelist) or "popa3d" (mbox in /var/mail); .add(raw) stores a
+message the way the server's own delivery would, .start(), .port, .stop().
+OldServer.unavailable(kind) says why a kind can't run here (or None).
+"""
+
+import contextlib
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+
+USER = "olduser"
+PASSWORD = "oldpw-%d" % 4711
+
+# packages to unpack per server (names differ between Debian releases)
+PACKAGES = {
+    "popa3d": {
+        "bookworm": ["popa3d", "courier-base", "libcourier-unicode4"],
+        "trixie": ["popa3d", "courier-base", "libcourier-unicode8"],
+    },
+    "courier": {
+        "bookworm": ["courier-pop", "courier-base", "libcourier-unicode4",
+                     "courier-authdaemon", "courier-authlib",
+                     "courier-authlib-userdb", "libltdl7"],
+        "trixie": ["courier-pop", "courier-base", "libcourier-unicode8",
+                   "courier-authdaemon", "courier-authlib",
+                   "courier-authlib-userdb", "libltdl7"],
+    },
+    # not a server: the mbox to Maildir converter admins use
+    "mb2md": {"bookworm": ["mb2md"], "trixie": ["mb2md"]},
+}
+
+START_TIMEOUT = 30
+
+
+class OldServerError(Exception):
+    pass
+
+
+def release():
+    with open("/etc/os-release") as f:
+        for line in f:
+            if line.startswith("VERSION_CODENAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    return "unknown"
+
+
+def cache_dir():
+    d = Path(tempfile.gettempdir()) / ("altpop-oldservers-" + release())
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def unpacked(kind):
+    """Directory with the unpacked packages of kind (fetched once)."""
+    pkgs = PACKAGES[kind].get(release())
+    if pkgs is None:
+        raise OldServerError("no package list for Debian %s" % release())
+    root = cache_dir() / ("root-" + kind)
+    stamp = root / ".complete"
+    if stamp.exists():
+        return root
+    debs = cache_dir() / "debs"
+    debs.mkdir(exist_ok=True)
+    os.chmod(debs, 0o755)
+    for pkg in pkgs:
+        if not list(debs.glob(pkg + "_*.deb")):
+            res = subprocess.run(["apt-get", "download", "-q", pkg], cwd=debs,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 timeout=300)
+            if res.returncode != 0:
+                raise OldServerError("apt-get download %s failed: %s"
+                                     % (pkg, res.stdout.decode()[-500:]))
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir()
+    for pkg in pkgs:
+        deb = sorted(debs.glob(pkg + "_*.deb"))[-1]
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True,
+                       timeout=120)
+    stamp.write_text("ok\n")
+    return root
+
+
+def unavailable(kind):
+    """Why kind can't run here, or None."""
+    if release() not in PACKAGES[kind]:
+        return "no %s package list for Debian %s" % (kind, release())
+    try:
+        unpacked(kind)
+    except (OldServerError, subprocess.SubprocessError) as e:
+        return str(e)
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def crypt_sha512(password):
+    res = subprocess.run(["openssl", "passwd", "-6", "-stdin"],
+                         input=password.encode(), stdout=subprocess.PIPE,
+                         check=True, timeout=30)
+    return res.stdout.decode().strip()
+
+
+# ---- the message set --------------------------------------------------------
+
+def message_set():
+    """Raw messages (LF line ends, as an MTA stores them), in delivery
+    order: varied sizes, one without a final newline, repeated header
+    fields, one message sent twice (identical bytes), two messages with
+    the same header and different bodies."""
+    msgs = []
+
+    def msg(n, extra="", body="body of message %d\n", subject=None):
+        subject = subject or "message %d" % n
+        return ("From: Sender <sender@example.org>\n"
+                "To: olduser@example.org\n"
+                "Subject: %s\n"
+                "Date: Mon, 2 Mar 2026 10:%02d:00 +0000\n"
+                "Message-ID: <m%d@example.org>\n%s"
+                "\n" % (subject, n, n, extra) + (body % n if "%d" in body else body)
+                ).encode()
+
+    msgs.append(msg(1))
+    msgs.append(msg(2, body="short"))                       # no final newline
+    msgs.append(msg(3, extra="Received: from a by b; Mon, 2 Mar 2026\n"
+                             "Received: from c by d; Mon, 2 Mar 2026\n"
+                             "X-Tag: one\nX-Tag: two\nX-Tag: one\n"))
+    msgs.append(msg(4, body="line %d\n" * 1 + "x" * 70000 + "\n"))  # large
+    twice = msg(5, body="the same message delivered twice\n")
+    msgs.append(twice)
+    msgs.append(msg(6, body="a\n\nb\n.\n..dots\n"))
+    msgs.append(twice)                                      # sent twice
+    same_hdr = ("From: robot@example.org\nTo: olduser@example.org\n"
+                "Subject: report\n\n").encode()
+    msgs.append(same_hdr + b"report one\n")                 # same header,
+    msgs.append(same_hdr + b"report number two\n")          # other bodies
+    msgs.append(msg(10, body="x" * 3000 + "\n"))
+    return msgs
+
+
+def new_messages():
+    """Mail that arrives after the migration."""
+    return [("From: new@example.org\nSubject: after the move %d\n"
+             "Message-ID: <new%d@example.org>\n\nnew mail %d\n"
+             % (i, i, i)).encode() for i in range(2)]
+
+
+def mbox_from_line(n):
+    return ("From sender@example.org Mon Mar  2 10:%02d:00 2026\n" % n).encode()
+
+
+def mbox_append(path, raw, n):
+    """Append raw as mbox stores it: a From_ line, >From quoting, and an
+    empty line after the message (after a newline added if missing)."""
+    body = raw if raw.endswith(b"\n") else raw + b"\n"
+    lines = body.split(b"\n")
+    quoted = b"\n".join(b">" + ln if ln.lstrip(b">").startswith(b"From ")
+                        else ln for ln in lines)
+    with open(path, "ab") as f:
+        f.write(mbox_from_line(n) + quoted + b"\n")
+
+
+# ---- servers ----------------------------------------------------------------
+
+class OldServer:
+    def __init__(self, kind, workdir):
+        self.kind = kind
+        self.dir = Path(workdir) / ("old-" + kind)
+        self.dir.mkdir()
+        # the server runs as the mail user: it must reach its home
+        for d in (Path(workdir), self.dir):
+            os.chmod(d, os.stat(d).st_mode | 0o711)
+        self.root = unpacked(kind)
+        self.uid, self.gid = harness.ensure_vmail()
+        self.etc = self.dir / "etc"
+        self.var = self.dir / "var"
+        self.home = self.dir / "home"
+        self.spool = self.dir / "spool"
+        for d in (self.etc, self.var, self.var / "lib" / "popa3d", self.spool):
+            d.mkdir(parents=True)
+        os.chmod(self.spool, 0o1777)
+        self.home.mkdir(mode=0o700)
+        os.chown(self.home, self.uid, self.gid)
+        self.port = free_port()
+        self.proc = None
+        self.count = 0
+        self._stamp = 0
+        self._write_etc()
+        if kind == "courier":
+            md = self.maildir
+            for d in (md, md / "cur", md / "new", md / "tmp"):
+                d.mkdir(mode=0o700)
+                os.chown(d, self.uid, self.gid)
+
+    # -- files
+
+    @property
+    def maildir(self):
+        return self.home / "Maildir"
+
+    @property
+    def mbox(self):
+        return self.spool / USER
+
+    def _write_etc(self):
+        pwhash = crypt_sha512(PASSWORD)
+        passwd = Path("/etc/passwd").read_text()
+        shadow = Path("/etc/shadow").read_text()
+        group = Path("/etc/group").read_text()
+        if "\npopa3d:" not in "\n" + passwd:
+            passwd += "popa3d:x:%d:%d::/nonexistent:/usr/sbin/nologin\n" % (
+                self.uid, self.gid)
+            shadow += "popa3d:*:20000:0:99999:7:::\n"
+        passwd += "%s:x:%d:%d::%s:/bin/sh\n" % (USER, self.uid, self.gid,
+                                                self.home)
+        shadow += "%s:%s:20000:0:99999:7:::\n" % (USER, pwhash)
+        (self.etc / "passwd").write_text(passwd)
+        (self.etc / "group").write_text(group)
+        (self.etc / "shadow").write_text(shadow)
+        os.chmod(self.etc / "shadow", 0o640)
+        courier = self.etc / "courier"
+        courier.mkdir()
+        (courier / "authdaemonrc").write_text(
+            'authmodulelist="authuserdb"\ndaemons=1\n'
+            'authdaemonvar=/run/courier/authdaemon\nDEBUG_LOGIN=0\n'
+            'DEFAULTOPTIONS=""\nLOGGEROPTS=""\n')
+        userdb = courier / "userdb"
+        userdb.write_text("%s\tuid=%d|gid=%d|home=%s|mail=%s|systempw=%s\n"
+                          % (USER, self.uid, self.gid, self.home, self.maildir,
+                             pwhash))
+        os.chmod(userdb, 0o600)
+
+    def add(self, raw):
+        """Store a message as the server's own delivery would."""
+        self.count += 1
+        if self.kind == "courier":
+            # Maildir delivery: the file holds the message as is (LF)
+            stamp = max(time.time_ns() // 1000, self._stamp + 1)
+            self._stamp = stamp
+            base = "%d.M%dP%dV%d.oldhost" % (stamp // 1000000, stamp % 1000000,
+                                             os.getpid(), self.count)
+            tmp = self.maildir / "tmp" / base
+            tmp.write_bytes(raw)
+            os.chown(tmp, self.uid, self.gid)
+            os.rename(tmp, self.maildir / "new" / base)
+        else:
+            mbox_append(self.mbox, raw, self.count)
+            os.chown(self.mbox, self.uid, self.gid)
+            os.chmod(self.mbox, 0o600)
+
+    # -- running
+
+    def _ns_script(self, command):
+        r = self.root
+        return "\n".join([
+            "set -e",
+            "mount -t overlay overlay -o lowerdir=%s:%s/etc:/etc /etc" % (self.etc, r),
+            "mount -t overlay overlay -o lowerdir=%s/usr:/usr /usr" % r,
+            "mount -t overlay overlay -o lowerdir=%s:/var /var" % self.var,
+            "mount --bind %s /var/mail" % self.spool,
+            "mount -t tmpfs -o mode=755 tmpfs /run",
+            "mkdir -p /run/courier/authdaemon",
+            "chmod 750 /run/courier/authdaemon",
+            command,
+        ])
+
+    def _run_ns(self, command, **kwargs):
+        return subprocess.run(["unshare", "-m", "--propagation", "private",
+                               "sh", "-c", self._ns_script(command)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=60, **kwargs)
+
+    def start(self):
+        tcpd = ("/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup "
+                "-noidentlookup -maxprocs=10 -maxperip=10 %d " % self.port)
+        if self.kind == "courier":
+            res = self._run_ns("/usr/sbin/makeuserdb -f %s/courier/userdb"
+                               % self.etc)
+            if res.returncode != 0:
+                raise OldServerError("makeuserdb: %s" % res.stdout.decode())
+            command = ("/usr/lib/courier/courier-authlib/authdaemond &\n"
+                       "for i in $(seq 100); do "
+                       "[ -S /run/courier/authdaemon/socket ] && break; "
+                       "sleep 0.1; done\n"
+                       "export MAILDIRPATH=Maildir POP3AUTH= POP3AUTH_TLS= "
+                       "POP3_PROXY=0\n"
+                       "exec " + tcpd +
+                       "/usr/lib/courier/courier/courierpop3login "
+                       "/usr/lib/courier/courier/courierpop3d Maildir")
+        else:
+            command = "exec " + tcpd + "/usr/sbin/popa3d"
+        self.log = open(self.dir / "server.log", "wb")
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             self._ns_script(command)],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise OldServerError("%s exited: %s" % (self.kind, self.log_text()))
+            with contextlib.suppress(OSError):
+                with socket.create_connection(("127.0.0.1", self.port), 2) as s:
+                    s.settimeout(10)
+                    if s.recv(512).startswith(b"+OK"):
+                        return self
+            time.sleep(0.1)
+        self.stop()
+        raise OldServerError("%s did not greet on port %d: %s"
+                             % (self.kind, self.port, self.log_text()))
+
+    def log_text(self):
+        with contextlib.suppress(OSError):
+            return (self.dir / "server.log").read_text(errors="replace")[-3000:]
+        return ""
+
+    def stop(self):
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        # authdaemond's children may outlive the leader briefly
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc = None
+        self.log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

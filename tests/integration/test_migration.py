@@ -1,0 +1,217 @@
+"""Migrations from real legacy POP3 servers (issue 16).
+
+A user keeps mail on a legacy server (Courier pop3d on Maildir, popa3d on
+mbox; Debian's packages, see oldservers.py) and fetches it with fetchmail
+(`keep`, id file) and mpop (`keep on`, `only_new on`, UIDL file). The
+admin moves the mail into Dovecot the usual way for that server, imports
+the old UIDLs with `altpop -I` as the README says, and the same clients
+with the same files poll altpop: nothing is downloaded again where the old
+server gave distinct UIDLs, the mail that arrives afterwards is picked up
+exactly once, and altpop shows the old server's UIDLs byte for byte. Stock
+Dovecot pop3 on the same maildrop is shown beside for comparison.
+"""
+
+import poplib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import harness
+import oldservers
+import tools
+from oldservers import USER, PASSWORD
+
+pytestmark = pytest.mark.altpop_only
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FETCHMAILRC = """\
+set no bouncemail
+set no syslog
+poll 127.0.0.1 service {port} protocol pop3 uidl
+  user "{user}" there with password "{password}" is {user} here
+  mda "{mda}"
+  keep
+  sslproto ''
+"""
+
+# (old server, how the mail moves, where the UIDLs come from)
+PATHS = [
+    ("courier", "copy-maildir", "sizelist"),
+    ("courier", "copy-maildir", "capture"),
+    ("popa3d", "mb2md", "capture"),
+    ("popa3d", "doveadm-import", "capture"),
+]
+
+
+class Clients:
+    """fetchmail and mpop with the files they keep between polls."""
+
+    def __init__(self, workdir):
+        self.work = Path(workdir) / "clients"
+        self.work.mkdir()
+        self.idfile = self.work / "fetchids"
+        self.polls = 0
+
+    def fetchmail(self, port):
+        self.polls += 1
+        mda, out = tools.make_mda(self.work, "fm%d" % self.polls)
+        rc = tools.write_private(self.work / "fetchmailrc", FETCHMAILRC.format(
+            port=port, mda=mda, user=USER, password=PASSWORD))
+        res = tools.run(["fetchmail", "-f", str(rc), "--nodetach", "-v",
+                         "--idfile", str(self.idfile),
+                         "--pidfile", str(self.work / "fetchmail.pid")],
+                        home=self.work, timeout=120)
+        # 1: no new mail
+        assert res.returncode in (0, 1), res.text[-3000:]
+        return tools.delivered(out)
+
+    def mpop(self, port):
+        self.polls += 1
+        mda, out = tools.make_mda(self.work, "mp%d" % self.polls)
+        rc = tools.write_private(self.work / "mpoprc", "\n".join([
+            "defaults", "timeout 60", "account old", "host 127.0.0.1",
+            "port %d" % port, "user %s" % USER, "password %s" % PASSWORD,
+            "auth user", "tls off", "keep on", "only_new on",
+            "received_header off", "uidls_file %s/mpop-uidls" % self.work,
+            'delivery mda "%s"' % mda]) + "\n")
+        res = tools.run(["mpop", "-C", str(rc), "--quiet", "old"], self.work)
+        assert res.returncode == 0, res.text[-3000:]
+        return tools.delivered(out)
+
+    def both(self, port):
+        return self.fetchmail(port), self.mpop(port)
+
+
+def pop_uidls(port):
+    conn = poplib.POP3("127.0.0.1", port, timeout=30)
+    try:
+        conn.user(USER)
+        conn.pass_(PASSWORD)
+        return [line.split()[1].decode() for line in conn.uidl()[1]]
+    finally:
+        conn.quit()
+
+
+def capture(old, workdir):
+    pwfile = tools.write_private(Path(workdir) / "oldpw", PASSWORD + "\n")
+    res = subprocess.run([tools.PYTHON, str(ROOT / "scripts" / "altpop-capture-uidls"),
+                          "--host", "127.0.0.1", "--port", str(old.port),
+                          "--user", USER, "--password-file", str(pwfile)],
+                         stdout=subprocess.PIPE, timeout=60, check=True)
+    return res.stdout
+
+
+def courier_sizelist(old):
+    res = subprocess.run([tools.PYTHON, str(ROOT / "scripts" / "altpop-courier-uidls"),
+                          str(old.maildir)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def chown_tree(path, uid, gid):
+    for p in [path] + list(Path(path).rglob("*")):
+        shutil.chown(p, uid, gid)
+
+
+def migrate(old, new, how, workdir):
+    md = new.maildir(USER)
+    if how == "copy-maildir":
+        for sub in ("cur", "new"):
+            for f in sorted((old.maildir / sub).iterdir()):
+                shutil.copy2(f, md / sub / f.name)
+    elif how == "mb2md":
+        root = oldservers.unpacked("mb2md")
+        res = subprocess.run(["perl", str(root / "usr/bin/mb2md"), "-s", str(old.mbox),
+                              "-d", str(md)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=120,
+                             env={"HOME": str(workdir), "PATH": "/usr/bin:/bin"})
+        assert res.returncode == 0, res.stdout.decode()
+    elif how == "doveadm-import":
+        location = "mbox:%s:INBOX=%s:INDEX=MEMORY" % (old.spool, old.mbox)
+        res = subprocess.run(new.ns_command(["doveadm", "-c", str(new.conf), "import",
+                                             "-u", USER, location, "", "all"]),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=120)
+        assert res.returncode == 0, res.stdout.decode()
+    chown_tree(md, new.uid, new.gid)
+
+
+def run_import(new, stage, path):
+    res = subprocess.run(new.ns_command([str(stage.mail), "-c", str(new.conf),
+                                         "-u", USER, "-I", str(path)]),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=60)
+    out = res.stdout.decode()
+    assert res.returncode == 0, out
+    return dict(line.rsplit(": ", 1) for line in out.splitlines()
+                if ": " in line and line.rsplit(": ", 1)[1].isdigit())
+
+
+@pytest.mark.parametrize("server,how,source", PATHS,
+                         ids=["-".join(p) for p in PATHS])
+def test_migration(make_instance, stage, workdir, server, how, source):
+    why = oldservers.unavailable(server)
+    if why:
+        pytest.skip(why)
+    old = oldservers.OldServer(server, workdir)
+    msgs = oldservers.message_set()
+    for raw in msgs:
+        old.add(raw)
+    clients = Clients(workdir)
+    with old:
+        old_uidls = pop_uidls(old.port)
+        fm, mp = clients.both(old.port)
+        assert len(fm) >= len(set(old_uidls)) and len(mp) >= len(set(old_uidls))
+        legacy = capture(old, workdir) if source == "capture" else None
+    if source == "sizelist":
+        legacy = courier_sizelist(old)
+    legacy_path = Path(workdir) / "olduser.uidls"
+    legacy_path.write_bytes(legacy)
+
+    new = make_instance(users={USER: PASSWORD})
+    migrate(old, new, how, workdir)
+    report = run_import(new, stage, legacy_path)
+    distinct = [u for u in old_uidls if old_uidls.count(u) == 1]
+    assert int(report["matched and imported"]) == len(set(old_uidls)), report
+    assert report["not matched"] == "0", report
+    again = run_import(new, stage, legacy_path)
+    assert again["matched and imported"] == "0", again
+    assert int(again["kept (already had a permanent UIDL)"]) == len(set(old_uidls)), again
+    # popa3d gives identical headers one UIDL: the second such message
+    # can't have it again
+    dups = len(old_uidls) - len(set(old_uidls))
+    assert again["UIDL already in use (skipped)"] == str(dups), again
+    assert again["legacy entries without a message"] == "0", again
+
+    altpop = pop_uidls(new.port("altpop", "pop3"))
+    stock = pop_uidls(new.port("pop3", "pop3"))
+    assert len(altpop) == len(old_uidls)
+    # byte-identical wherever the old server told the messages apart
+    for i, u in enumerate(old_uidls):
+        if u in distinct:
+            assert altpop[i] == u, (i + 1, altpop, old_uidls)
+    print("%s via %s (%s): old %s\n  altpop %s\n  stock  %s (%d of %d "
+          "UIDLs differ from the old server's)"
+          % (server, how, source, old_uidls, altpop, stock,
+             sum(1 for u in stock if u not in old_uidls), len(stock)))
+
+    port = new.port("altpop", "pop3")
+    fm, mp = clients.both(port)
+    # only a message whose UIDL the old server had given another one too
+    # (it needs a UIDL of its own now) is new to the clients
+    assert len(fm) == dups and len(mp) == dups, \
+        "downloaded again: %d (fetchmail), %d (mpop); the old server repeated " \
+        "%d UIDLs" % (len(fm), len(mp), dups)
+    news = oldservers.new_messages()
+    for raw in news:
+        new.deliver(USER, raw)
+    fm, mp = clients.both(port)
+    assert len(fm) == len(news) and len(mp) == len(news)
+    for got in (fm, mp):
+        assert [b"after the move %d" % i in m for i, m in enumerate(got)] == [True] * len(news)
+    fm, mp = clients.both(port)
+    assert fm == [] and mp == []
