@@ -15,10 +15,13 @@ BUILD_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi
 # sanitizer runtimes (clang 14 / libclang-rt-14-dev on Debian 12, clang 19 /
 # libclang-rt-19-dev on Debian 13).
 FUZZ_PKGS="clang libclang-rt-dev"
-# Tests: real clients, a real KDC, Python's pytest.
+# Tests: real clients, a real KDC, Python's pytest. (The migration tests
+# fetch the legacy servers' .debs themselves with apt-get download and
+# never install them; libtimedate-perl is what mb2md needs to run.)
 TEST_PKGS="python3 python3-pytest openssl ca-certificates procps iproute2
  util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl
- getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit"
+ getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit
+ libtimedate-perl"
 
 missing=""
 for p in $BUILD_PKGS $FUZZ_PKGS $TEST_PKGS; do

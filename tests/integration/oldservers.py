@@ -297,8 +297,10 @@ class OldServer:
                               timeout=60, **kwargs)
 
     def start(self):
+        # (couriertcpd 1.4 has no -noidentlookup; an ident lookup on
+        # loopback is refused at once)
         tcpd = ("/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup "
-                "-noidentlookup -maxprocs=10 -maxperip=10 %d " % self.port)
+                "-maxprocs=10 -maxperip=10 %d " % self.port)
         if self.kind == "courier":
             res = self._run_ns("/usr/sbin/makeuserdb -f %s/courier/userdb"
                                % self.etc)

@@ -131,9 +131,12 @@ def migrate(old, new, how, workdir):
                              env={"HOME": str(workdir), "PATH": "/usr/bin:/bin"})
         assert res.returncode == 0, res.stdout.decode()
     elif how == "doveadm-import":
-        location = "mbox:%s:INBOX=%s:INDEX=MEMORY" % (old.spool, old.mbox)
+        if harness.IS_24:
+            source = ["-p", "mail_inbox_path=%s" % old.mbox, "mbox:%s" % old.spool]
+        else:
+            source = ["mbox:%s:INBOX=%s:INDEX=MEMORY" % (old.spool, old.mbox)]
         res = subprocess.run(new.ns_command(["doveadm", "-c", str(new.conf), "import",
-                                             "-u", USER, location, "", "all"]),
+                                             "-u", USER] + source + ["", "all"]),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              timeout=120)
         assert res.returncode == 0, res.stdout.decode()
