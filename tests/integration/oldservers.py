@@ -11,8 +11,10 @@ Servers listen on 127.0.0.1 on a free port and are stopped through the
 process group of the PID we started.
 
 OldServer(kind, workdir): kind is "courier" (Maildir, UIDLs from its
-courierpop3dsizelist) or "popa3d" (mbox in /var/mail); .add(raw) stores a
-message the way the server's own delivery would, .start(), .port, .stop().
+courierpop3dsizelist), "cyrus" (Cyrus spool, mail delivered by its own
+lmtpd) or "popa3d" (mbox in /var/mail); .add(raw) stores a message the way
+the server's own delivery would (Cyrus: after .start()), .start(), .port,
+.stop().
 OldServer.unavailable(kind) says why a kind can't run here (or None).
 """
 
@@ -20,8 +22,10 @@ import contextlib
 import hashlib
 import os
 import pwd
+import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import tempfile
@@ -46,6 +50,12 @@ PACKAGES = {
         "trixie": ["courier-pop", "courier-base", "libcourier-unicode8",
                    "courier-authdaemon", "courier-authlib",
                    "courier-authlib-userdb", "libltdl7"],
+    },
+    # cyrus-common (master, lmtpd) comes with cyrus-clients, which the
+    # tests install anyway; pop3d and saslpasswd2 are unpacked
+    "cyrus": {
+        "bookworm": ["cyrus-pop3d", "sasl2-bin"],
+        "trixie": ["cyrus-pop3d", "sasl2-bin"],
     },
     # not a server: the mbox to Maildir converter admins use
     "mb2md": {"bookworm": ["mb2md"], "trixie": ["mb2md"]},
@@ -186,6 +196,13 @@ def mbox_append(path, raw, n):
         f.write(mbox_from_line(n) + quoted + b"\n")
 
 
+def cyrus_spool_to_mbox(files, path):
+    """What admins do to get an mbox out of a Cyrus spool: the message
+    files (CRLF) as mbox messages (LF), in UID order."""
+    for n, f in enumerate(files, 1):
+        mbox_append(path, f.read_bytes().replace(b"\r\n", b"\n"), n)
+
+
 # ---- servers ----------------------------------------------------------------
 
 class OldServer:
@@ -209,9 +226,12 @@ class OldServer:
         os.chown(self.home, self.uid, self.gid)
         self.port = free_port()
         self.proc = None
+        self.pending = []
         self.count = 0
         self._stamp = 0
         self._write_etc()
+        if kind == "cyrus":
+            self._write_cyrus()
         if kind == "courier":
             md = self.maildir
             for d in (md, md / "cur", md / "new", md / "tmp"):
@@ -256,10 +276,55 @@ class OldServer:
                              pwhash))
         os.chmod(userdb, 0o600)
 
+    def _write_cyrus(self):
+        cyr = self.dir / "cyrus"
+        self.cyrus_dir = cyr
+        cyr_pw = pwd.getpwnam("cyrus")
+        for d in ("lib", "spool", "sieve", "run", "run/proc", "run/lock",
+                  "run/socket"):
+            (cyr / d).mkdir(parents=True)
+            os.chown(cyr / d, cyr_pw.pw_uid, cyr_pw.pw_gid)
+        os.chmod(cyr, 0o755)
+        (cyr / "imapd.conf").write_text("\n".join([
+            "configdirectory: %s/lib" % cyr,
+            "proc_path: %s/run/proc" % cyr,
+            "mboxname_lockpath: %s/run/lock" % cyr,
+            "defaultpartition: default",
+            "partition-default: %s/spool" % cyr,
+            "sievedir: %s/sieve" % cyr,
+            "servername: oldhost",
+            "unixhierarchysep: yes",
+            "altnamespace: no",
+            "allowplaintext: yes",
+            "popminpoll: 0",
+            # a message sent twice is delivered twice
+            "duplicatesuppression: 0",
+            "autocreate_quota: 0",
+            "autocreate_post: 1",
+            "sasl_pwcheck_method: auxprop",
+            "sasl_auxprop_plugin: sasldb",
+            "sasl_sasldb_path: %s/sasldb2" % cyr,
+            "sasl_mech_list: PLAIN",
+            "lmtpsocket: %s/run/socket/lmtp" % cyr,
+            "idlesocket: %s/run/socket/idle" % cyr,
+            "notifysocket: %s/run/socket/notify" % cyr,
+            "syslog_prefix: oldcyrus",
+        ]) + "\n")
+        (cyr / "cyrus.conf").write_text(
+            'START {\n  recover cmd="ctl_cyrusdb -r -C %s/imapd.conf"\n}\n'
+            'SERVICES {\n'
+            '  pop3 cmd="pop3d -C %s/imapd.conf" listen="127.0.0.1:%d" prefork=0\n'
+            '  lmtpunix cmd="lmtpd -C %s/imapd.conf" listen="%s/run/socket/lmtp" '
+            'prefork=0\n}\nEVENTS {\n}\n'
+            % (cyr, cyr, self.port, cyr, cyr))
+
     def add(self, raw):
         """Store a message as the server's own delivery would."""
         self.count += 1
-        if self.kind == "courier":
+        if self.kind == "cyrus":
+            # delivered by start(), all in one LMTP session
+            self.pending.append(raw)
+        elif self.kind == "courier":
             # Maildir delivery: the file holds the message as is (LF)
             stamp = max(time.time_ns() // 1000, self._stamp + 1)
             self._stamp = stamp
@@ -275,6 +340,39 @@ class OldServer:
             os.chmod(self.mbox, 0o600)
 
     # -- running
+
+    def cyrus_deliver(self, raws):
+        """Deliver through Cyrus's lmtpd, in one LMTP session (so that the
+        Received: lines it adds are those of one delivery run)."""
+        # lmtpd's Received: line holds the time to the second: deliver
+        # within one second, as a burst of mail arrives
+        while time.time() % 1 > 0.3:
+            time.sleep(0.05)
+        lmtp = smtplib.LMTP(str(self.cyrus_dir / "run/socket/lmtp"), timeout=30)
+        try:
+            lmtp.ehlo()
+            for raw in raws:
+                wire = re.sub(rb"(?<!\r)\n", b"\r\n", raw)
+                if not wire.endswith(b"\r\n"):
+                    wire += b"\r\n"
+                code, msg = lmtp.mail("sender@example.org")
+                assert code == 250, msg
+                code, msg = lmtp.rcpt(USER)
+                if code != 250:
+                    raise OldServerError("Cyrus lmtpd refused RCPT: %r" % msg)
+                code, msg = lmtp.data(wire)
+                if code != 250:
+                    raise OldServerError("Cyrus lmtpd refused DATA: %r: %s"
+                                         % (msg, self.log_text()))
+        finally:
+            with contextlib.suppress(Exception):
+                lmtp.quit()
+
+    def cyrus_spool(self):
+        """The message files of the user's Cyrus INBOX, in UID order."""
+        files = [p for p in (self.cyrus_dir / "spool").rglob("*.")
+                 if p.is_file() and p.name[:-1].isdigit()]
+        return sorted(files, key=lambda p: int(p.name[:-1]))
 
     def _ns_script(self, command):
         r = self.root
@@ -315,6 +413,15 @@ class OldServer:
                        "exec " + tcpd +
                        "/usr/lib/courier/courier/courierpop3login "
                        "/usr/lib/courier/courier/courierpop3d Maildir")
+        elif self.kind == "cyrus":
+            cyr = self.cyrus_dir
+            res = self._run_ns("echo '%s' | /usr/sbin/saslpasswd2 -p -c -u oldhost "
+                               "-f %s/sasldb2 %s && chown cyrus %s/sasldb2"
+                               % (PASSWORD, cyr, USER, cyr))
+            if res.returncode != 0:
+                raise OldServerError("saslpasswd2: %s" % res.stdout.decode())
+            command = ("exec /usr/sbin/cyrmaster -C %s/imapd.conf -M %s/cyrus.conf "
+                       "-p %s/run/master.pid" % (cyr, cyr, cyr))
         else:
             command = "exec " + tcpd + "/usr/sbin/popa3d"
         self.log = open(self.dir / "server.log", "wb")
@@ -330,11 +437,16 @@ class OldServer:
                 with socket.create_connection(("127.0.0.1", self.port), 2) as s:
                     s.settimeout(10)
                     if s.recv(512).startswith(b"+OK"):
-                        return self
+                        break
             time.sleep(0.1)
-        self.stop()
-        raise OldServerError("%s did not greet on port %d: %s"
-                             % (self.kind, self.port, self.log_text()))
+        else:
+            self.stop()
+            raise OldServerError("%s did not greet on port %d: %s"
+                                 % (self.kind, self.port, self.log_text()))
+        if self.pending:
+            self.cyrus_deliver(self.pending)
+            self.pending = []
+        return self
 
     def log_text(self):
         with contextlib.suppress(OSError):
