@@ -117,6 +117,13 @@ def unavailable(kind):
     """Why kind can't run here, or None."""
     if release() not in PACKAGES[kind]:
         return "no %s package list for Debian %s" % (kind, release())
+    if kind == "cyrus":
+        try:
+            pwd.getpwnam("cyrus")
+        except KeyError:
+            return "no cyrus user: cyrus-common (with cyrus-clients) is not installed"
+        if not os.path.exists("/usr/sbin/cyrmaster"):
+            return "no /usr/sbin/cyrmaster: cyrus-common is not installed"
     try:
         unpacked(kind)
     except (OldServerError, subprocess.SubprocessError) as e:

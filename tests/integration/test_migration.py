@@ -42,6 +42,7 @@ PATHS = [
     ("courier", "copy-maildir", "sizelist"),
     ("courier", "copy-maildir", "capture"),
     ("cyrus", "copy-spool", "capture"),
+    ("cyrus", "copy-spool", "cyrus-store"),
     ("cyrus", "mbox-doveadm-import", "capture"),
     ("cyrus", "mbox-mb2md", "capture"),
     ("popa3d", "mb2md", "capture"),
@@ -110,6 +111,17 @@ def capture(old, workdir):
 def courier_sizelist(old):
     res = subprocess.run([tools.PYTHON, str(ROOT / "scripts" / "altpop-courier-uidls"),
                           str(old.maildir)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def cyrus_store(old):
+    """The UIDLs read from the stopped server's store (its mbexamine)."""
+    res = subprocess.run(["runuser", "-u", "cyrus", "--", tools.PYTHON,
+                          str(ROOT / "scripts" / "altpop-cyrus-uidls"),
+                          "-C", str(old.cyrus_dir / "imapd.conf"),
+                          "user/" + USER], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=60)
     assert res.returncode == 0, res.stderr
     return res.stdout
@@ -196,8 +208,11 @@ def test_migration(make_instance, stage, workdir, server, how, source):
         fm, mp = clients.both(old.port)
         assert len(fm) >= len(set(old_uidls)) and len(mp) >= len(set(old_uidls))
         legacy = capture(old, workdir) if source == "capture" else None
+    # from the old server's own files, the server stopped
     if source == "sizelist":
         legacy = courier_sizelist(old)
+    elif source == "cyrus-store":
+        legacy = cyrus_store(old)
     legacy_path = Path(workdir) / "olduser.uidls"
     legacy_path.write_bytes(legacy)
 
