@@ -118,10 +118,11 @@ def courier_sizelist(old):
 
 def cyrus_store(old):
     """The UIDLs read from the stopped server's store (its mbexamine)."""
-    res = subprocess.run(["runuser", "-u", "cyrus", "--", tools.PYTHON,
-                          str(ROOT / "scripts" / "altpop-cyrus-uidls"),
+    # the script on stdin: the cyrus user may not reach this tree
+    script = (ROOT / "scripts" / "altpop-cyrus-uidls").read_bytes()
+    res = subprocess.run(["runuser", "-u", "cyrus", "--", tools.PYTHON, "-",
                           "-C", str(old.cyrus_dir / "imapd.conf"),
-                          "user/" + USER], stdout=subprocess.PIPE,
+                          "user/" + USER], input=script, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=60)
     assert res.returncode == 0, res.stderr
     return res.stdout
