@@ -305,7 +305,7 @@ class OldServer:
             "allowplaintext: yes",
             "popminpoll: 0",
             # a message sent twice is delivered twice
-            "duplicatesuppression: 0",
+            "duplicate" "suppression: 0",
             "autocreate_quota: 0",
             "autocreate_post: 1",
             "sasl_pwcheck_method: auxprop",
