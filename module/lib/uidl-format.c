@@ -21,9 +21,9 @@ static const struct uidl_preset uidl_presets[] = {
 	{ "dovecot", "%08Xu%08Xv" },
 	/* Cyrus: uidvalidity.uid */
 	{ "cyrus", "%v.%u" },
-	/* Courier pop3d (courier-imap 4 and later, courier-pop 1.x): the
-	   POP3 UID and UIDVALIDITY it keeps in courierpop3dsizelist, which
-	   are not the IMAP ones */
+	/* Courier pop3d: the POP3 UID and UIDVALIDITY it keeps in
+	   courierpop3dsizelist (list versions 2 and 3), which are not the
+	   IMAP ones */
 	{ "courier", "UID%u-%v" },
 	/* UW-IMAP / UW ipop3d: hex uidvalidity then hex uid */
 	{ "uw", "%08Xv%08Xu" },
