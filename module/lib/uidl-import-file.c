@@ -7,22 +7,39 @@
 #include "uidl-format.h"
 #include "uidl-import-file.h"
 
+#include <ctype.h>
+
+static bool uidl_import_file_is_md5(const char *str)
+{
+	if (strlen(str) != MD5_RESULTLEN * 2)
+		return FALSE;
+	for (; *str != '\0'; str++) {
+		if (!i_isxdigit(*str))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 int uidl_import_file_parse_line(const char *line, uoff_t *size_r,
 				const char **header_md5_r,
-				const char **uidl_r)
+				const char **uidl_r, const char **body_md5_r)
 {
 	const char *const *args;
+	unsigned int count;
 
 	if (line[0] == '#' || line[0] == '\0')
 		return 0;
 	args = t_strsplit_spaces(line, " \t");
-	if (str_array_length(args) != 3 ||
+	count = str_array_length(args);
+	if ((count != 3 && count != 4) ||
 	    str_to_uoff(args[0], size_r) < 0 ||
-	    strlen(args[1]) != MD5_RESULTLEN * 2 ||
-	    !uidl_is_valid(args[2], strlen(args[2])))
+	    !uidl_import_file_is_md5(args[1]) ||
+	    !uidl_is_valid(args[2], strlen(args[2])) ||
+	    (count == 4 && !uidl_import_file_is_md5(args[3])))
 		return -1;
 	*header_md5_r = t_str_lcase(args[1]);
 	*uidl_r = args[2];
+	*body_md5_r = count == 4 ? t_str_lcase(args[3]) : NULL;
 	return 1;
 }
 
@@ -38,20 +55,21 @@ int uidl_import_file_read(struct istream *input, const char *path,
 	while (ret >= 0 && (line = i_stream_read_next_line(input)) != NULL) {
 		linenum++;
 		T_BEGIN {
-			const char *md5, *uidl;
+			const char *md5, *uidl, *body_md5;
 			uoff_t size;
 
 			ret = uidl_import_file_parse_line(line, &size, &md5,
-							  &uidl);
+							  &uidl, &body_md5);
 			if (ret > 0) {
-				callback(size, md5, uidl, context);
+				callback(size, md5, uidl, body_md5, context);
 				(*count_r)++;
 			}
 		} T_END;
 	}
 	if (ret < 0) {
 		*error_r = t_strdup_printf("%s line %u: expected "
-			"'<octets> <header-md5> <uidl>'", path, linenum);
+			"'<octets> <header-md5> <uidl> [<body-md5>]'",
+			path, linenum);
 		return -1;
 	}
 	if (input->stream_errno != 0) {

@@ -4,12 +4,16 @@
      <octets> <header-md5> <uidl>
    where header-md5 is the MD5 (hex) of the message's header as the old
    server's "TOP n 0" sent it: every header line with CRLF, without the
-   empty line that ends the header. Lines starting with '#' are comments.
+   empty line that ends the header. An optional fourth field is the body
+   MD5 (every body line with CRLF, trailing empty lines left out, so that
+   an mbox separator or an added final newline does not change it). Lines
+   starting with '#' are comments.
    Messages are matched by header MD5. When several legacy entries share
-   it, the one closest in size wins (migrations add or drop a few octets:
-   mbox separators, a final newline), and among equally close ones the
-   first in the old server's order (migrations keep the maildrop's
-   order). A message that already has a permanent UIDL is never changed;
+   it, those whose body MD5 (when the file has one) is the message's are
+   preferred, then the one closest in size wins (migrations add or drop a
+   few octets: mbox separators, a final newline), and among equally close
+   ones the first in the old server's order (migrations keep the
+   maildrop's order). A message that already has a permanent UIDL is never changed;
    its legacy entry (same UIDL) counts as kept. */
 
 #include "lib.h"
@@ -18,6 +22,7 @@
 #include "hex-binary.h"
 #include "istream.h"
 #include "md5.h"
+#include "message-size.h"
 #include "str.h"
 #include "mail-storage.h"
 #include "mail-search-build.h"
@@ -30,9 +35,12 @@
 struct legacy_entry {
 	uoff_t size;
 	const char *uidl;
+	const char *body_md5;		/* NULL if the file has none */
 	bool used;
 	struct legacy_entry *next;	/* same header MD5, in file order */
-	struct legacy_entry *same_uidl;	/* next entry with the same UIDL */
+	struct legacy_entry *same_uidl;	/* next entry with the same UIDL,
+					   in file order */
+	struct legacy_entry *last_same_uidl; /* in the first one: the last */
 };
 
 /* the entries sharing one header MD5 */
@@ -45,7 +53,7 @@ HASH_TABLE_DEFINE_TYPE(legacy_by_uidl, char *, struct legacy_entry *);
 
 struct uidl_import_stats {
 	unsigned int legacy_entries, matched, kept, unmatched_local,
-		by_size, by_order, conflicts;
+		by_body, by_size, by_order, conflicts;
 };
 
 struct uidl_import_read_context {
@@ -55,15 +63,17 @@ struct uidl_import_read_context {
 };
 
 static void uidl_import_read_entry(uoff_t size, const char *header_md5,
-				   const char *uidl, void *context)
+				   const char *uidl, const char *body_md5,
+				   void *context)
 {
 	struct uidl_import_read_context *ctx = context;
-	struct legacy_entry *e;
+	struct legacy_entry *e, *first;
 	struct legacy_list *list;
 
 	e = p_new(ctx->pool, struct legacy_entry, 1);
 	e->size = size;
 	e->uidl = p_strdup(ctx->pool, uidl);
+	e->body_md5 = p_strdup(ctx->pool, body_md5);
 	list = hash_table_lookup(ctx->table, header_md5);
 	if (list == NULL) {
 		list = p_new(ctx->pool, struct legacy_list, 1);
@@ -75,9 +85,15 @@ static void uidl_import_read_entry(uoff_t size, const char *header_md5,
 	}
 	list->tail = e;
 	/* a UIDL the old server gave several messages (popa3d does, for
-	   identical headers): its entries are chained */
-	e->same_uidl = hash_table_lookup(ctx->by_uidl, e->uidl);
-	hash_table_update(ctx->by_uidl, (char *)e->uidl, e);
+	   identical headers): its entries are chained in file order */
+	first = hash_table_lookup(ctx->by_uidl, e->uidl);
+	if (first == NULL) {
+		hash_table_insert(ctx->by_uidl, (char *)e->uidl, e);
+		e->last_same_uidl = e;
+	} else {
+		first->last_same_uidl->same_uidl = e;
+		first->last_same_uidl = e;
+	}
 }
 
 static int
@@ -119,27 +135,85 @@ static int uidl_import_header_md5(struct mail *mail, const char **md5_r)
 	return 0;
 }
 
+/* MD5 of the body: every line with CRLF, trailing empty lines left out. */
+static int uidl_import_body_md5(struct mail *mail, const char **md5_r)
+{
+	struct message_size hdr_size;
+	struct istream *input;
+	struct md5_context ctx;
+	unsigned char digest[MD5_RESULTLEN];
+	const char *line;
+	unsigned int empty_lines = 0;
+
+	if (mail_get_stream(mail, &hdr_size, NULL, &input) < 0)
+		return -1;
+	i_stream_skip(input, hdr_size.physical_size);
+	md5_init(&ctx);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		size_t len = strlen(line);
+
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len == 0) {
+			empty_lines++;
+			continue;
+		}
+		for (; empty_lines > 0; empty_lines--)
+			md5_update(&ctx, "\r\n", 2);
+		md5_update(&ctx, line, len);
+		md5_update(&ctx, "\r\n", 2);
+	}
+	if (input->stream_errno != 0)
+		return -1;
+	md5_final(&ctx, digest);
+	*md5_r = binary_to_hex(digest, sizeof(digest));
+	return 0;
+}
+
 static uoff_t uidl_import_size_diff(uoff_t a, uoff_t b)
 {
 	return a > b ? a - b : b - a;
 }
 
 /* The legacy entry for a message: the unused entry with its header MD5;
-   of several, the closest in size, then the first in file order. */
-static struct legacy_entry *
-uidl_import_match(HASH_TABLE_TYPE(legacy_by_md5) table, const char *md5,
-		  uoff_t size, struct uidl_import_stats *stats)
+   of several, those with the message's body MD5 (if the file has body
+   MD5s and any matches), then the closest in size, then the first in file
+   order. -1 if the body couldn't be read. */
+static int
+uidl_import_match(HASH_TABLE_TYPE(legacy_by_md5) table, struct mail *mail,
+		  const char *md5, uoff_t size, struct uidl_import_stats *stats,
+		  struct legacy_entry **entry_r)
 {
 	struct legacy_list *list = hash_table_lookup(table, md5);
 	struct legacy_entry *e, *best = NULL;
-	unsigned int candidates = 0, best_count = 0;
+	const char *body_md5 = NULL;
+	unsigned int candidates = 0, with_body = 0, body_matches = 0;
+	unsigned int best_count = 0;
 
+	*entry_r = NULL;
 	if (list == NULL)
-		return NULL;
+		return 0;
 	for (e = list->head; e != NULL; e = e->next) {
 		if (e->used)
 			continue;
 		candidates++;
+		if (e->body_md5 != NULL)
+			with_body++;
+	}
+	if (candidates > 1 && with_body > 0) {
+		if (uidl_import_body_md5(mail, &body_md5) < 0)
+			return -1;
+		for (e = list->head; e != NULL; e = e->next) {
+			if (!e->used && null_strcmp(e->body_md5, body_md5) == 0)
+				body_matches++;
+		}
+		if (body_matches == 0)
+			body_md5 = NULL;
+	}
+	for (e = list->head; e != NULL; e = e->next) {
+		if (e->used ||
+		    (body_md5 != NULL && null_strcmp(e->body_md5, body_md5) != 0))
+			continue;
 		if (best == NULL || uidl_import_size_diff(e->size, size) <
 		    uidl_import_size_diff(best->size, size)) {
 			best = e;
@@ -150,12 +224,15 @@ uidl_import_match(HASH_TABLE_TYPE(legacy_by_md5) table, const char *md5,
 		}
 	}
 	if (candidates > 1) {
-		if (best_count == 1)
+		if (body_matches == 1)
+			stats->by_body++;
+		else if (best_count == 1)
 			stats->by_size++;
 		else
 			stats->by_order++;
 	}
-	return best;
+	*entry_r = best;
+	return 0;
 }
 
 /* A message kept its permanent UIDL: the legacy entry with that UIDL (if
@@ -268,8 +345,11 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 				status.uidvalidity, mail->uid)) != NULL) {
 			uidl_import_mark_kept(read_ctx.by_uidl, kept);
 			stats.kept++;
-		} else if ((e = uidl_import_match(read_ctx.table, md5, size,
-						  &stats)) == NULL) {
+		} else if (uidl_import_match(read_ctx.table, mail, md5, size,
+					     &stats, &e) < 0) {
+			failed_uid = mail->uid;
+			ret = -1;
+		} else if (e == NULL) {
 			stats.unmatched_local++;
 		} else if (uidl_map_uidl_used(map, e->uidl)) {
 			e->used = TRUE;
@@ -307,12 +387,13 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 			    "matched and imported: %u\n"
 			    "kept (already had a permanent UIDL): %u\n"
 			    "not matched: %u\n"
+			    "same header, told apart by body: %u\n"
 			    "same header, told apart by size: %u\n"
 			    "same header and size, matched in maildrop order: %u\n"
 			    "UIDL already in use (skipped): %u\n"
 			    "legacy entries without a message: %u\n",
 			    stats.legacy_entries, stats.matched, stats.kept,
-			    stats.unmatched_local, stats.by_size,
+			    stats.unmatched_local, stats.by_body, stats.by_size,
 			    stats.by_order, stats.conflicts, unused_entries);
 	}
 	return ret;

@@ -10,14 +10,21 @@
 
 #include <ctype.h>
 
+static void assert_md5(const char *md5)
+{
+	i_assert(strlen(md5) == MD5_RESULTLEN * 2);
+	for (const char *p = md5; *p != '\0'; p++)
+		i_assert(i_isxdigit(*p) && !i_isupper(*p));
+}
+
 static void import_entry(uoff_t size ATTR_UNUSED, const char *header_md5,
-			 const char *uidl, void *context)
+			 const char *uidl, const char *body_md5, void *context)
 {
 	unsigned int *count = context;
 
-	i_assert(strlen(header_md5) == MD5_RESULTLEN * 2);
-	for (const char *p = header_md5; *p != '\0'; p++)
-		i_assert(!i_isupper(*p));
+	assert_md5(header_md5);
+	if (body_md5 != NULL)
+		assert_md5(body_md5);
 	i_assert(uidl_is_valid(uidl, strlen(uidl)));
 	(*count)++;
 }
