@@ -156,6 +156,11 @@ const char *uidl_map_lookup_message(struct uidl_map *map, const char *guid,
 	return hash_table_lookup(map->by_guid, guid);
 }
 
+bool uidl_map_guid_has_entry(struct uidl_map *map, const char *guid)
+{
+	return hash_table_lookup(map->by_guid, guid) != NULL;
+}
+
 bool uidl_map_add_message(struct uidl_map *map, const char *guid,
 			  uint32_t uidvalidity, uint32_t uid, const char *uidl)
 {

@@ -15,6 +15,10 @@ void uidl_map_free(struct uidl_map **map);
    only find entries under their own key (guid, uidvalidity, uid). */
 const char *uidl_map_lookup_message(struct uidl_map *map, const char *guid,
 				    uint32_t uidvalidity, uint32_t uid);
+/* TRUE if the map has an entry under the plain GUID (after
+   uidl_map_lookup_message() found nothing for a message with this GUID:
+   the entry is another message's). */
+bool uidl_map_guid_has_entry(struct uidl_map *map, const char *guid);
 /* Add a message's UIDL (after uidl_map_lookup_message() found none): under
    its plain GUID if no other message of the maildrop claimed that, else
    under its own key. FALSE if the message already has one. */

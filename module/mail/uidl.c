@@ -33,6 +33,10 @@ struct altpop_uidl_item {
 				   the final value after resolving */
 	const char *guid;	/* for the map, when it was looked up */
 	bool permanent;
+	/* another message with the same GUID has the map's plain-GUID entry:
+	   this one's UIDL is remembered under its own key, or it would take
+	   that entry over once the other message is expunged */
+	bool guid_shared;
 };
 
 static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
@@ -97,6 +101,7 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 		if (permanent_only)
 			return 0;
 		item->guid = p_strdup(pool, guid);
+		item->guid_shared = uidl_map_guid_has_entry(map, guid);
 	}
 	if (permanent_only)
 		return 0;
@@ -246,7 +251,8 @@ static int altpop_uidl_item_resolve(struct altpop_client *client,
 	hash_table_insert(seen, (char *)item->uidl, (char *)item->uidl);
 	/* A renamed duplicate is always remembered: it must not turn into
 	   the plain UIDL when the message it collided with is expunged. */
-	if ((client->set->save_uidl || renamed) && !item->permanent) {
+	if ((client->set->save_uidl || renamed || item->guid_shared) &&
+	    !item->permanent) {
 		/* without its GUID it can't be saved, and an unsaved
 		   (renamed) UIDL may change later: show none (the lookup
 		   logged why) */

@@ -11,6 +11,8 @@ exactly once, and altpop shows the old server's UIDLs byte for byte. Stock
 Dovecot pop3 on the same maildrop is shown beside for comparison.
 """
 
+import hashlib
+import os
 import poplib
 import shutil
 import subprocess
@@ -159,16 +161,20 @@ def migrate(old, new, how, workdir):
                              env={"HOME": str(workdir), "PATH": "/usr/bin:/bin"})
         assert res.returncode == 0, res.stdout.decode()
     elif how == "doveadm-import":
-        if harness.IS_24:
-            source = ["-p", "mail_inbox_path=%s" % mbox, "mbox:%s" % mbox.parent]
-        else:
-            source = ["mbox:%s:INBOX=%s:INDEX=MEMORY" % (mbox.parent, mbox)]
-        res = subprocess.run(new.ns_command(["doveadm", "-c", str(new.conf), "import",
-                                             "-u", USER] + source + ["", "all"]),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             timeout=120)
-        assert res.returncode == 0, res.stdout.decode()
+        doveadm_import(new, mbox)
     chown_tree(md, new.uid, new.gid)
+
+
+def doveadm_import(new, mbox):
+    if harness.IS_24:
+        source = ["-p", "mail_inbox_path=%s" % mbox, "mbox:%s" % mbox.parent]
+    else:
+        source = ["mbox:%s:INBOX=%s:INDEX=MEMORY" % (mbox.parent, mbox)]
+    res = subprocess.run(new.ns_command(["doveadm", "-c", str(new.conf), "import",
+                                         "-u", USER] + source + ["", "all"]),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout.decode()
 
 
 def message_guids(new):
@@ -279,3 +285,45 @@ def test_migration(make_instance, stage, workdir, server, how, source):
         assert [b"after the move %d" % i in m for i, m in enumerate(got)] == [True] * len(news)
     fm, mp = clients.both(port)
     assert fm == [] and mp == []
+
+
+def test_shared_guid_keeps_its_own_uidl(make_instance, stage, workdir):
+    """Two messages with one GUID (doveadm import from mbox of a message
+    sent twice): the imported UIDL belongs to the first only, and the
+    second keeps the UIDL it was shown when the first is expunged (it
+    must not take the first one's over: a client that saw that UIDL would
+    never download it)."""
+    new = make_instance(users={USER: PASSWORD})
+    twice = (b"Received: from relay by mx; Mon, 2 Mar 2026 10:00:00 +0000\n"
+             b"From: a@example.org\nSubject: twice\n\nsent twice\n")
+    other = b"From: b@example.org\nSubject: other\n\nanother\n"
+    os.chmod(workdir, 0o711)            # the mail user reads the export
+    mbox = Path(workdir) / "export" / USER
+    mbox.parent.mkdir()
+    for n, raw in enumerate((twice, twice, other), 1):
+        oldservers.mbox_append(mbox, raw, n)
+    chown_tree(mbox.parent, new.uid, new.gid)
+    md = new.maildir(USER)
+    doveadm_import(new, mbox)
+    chown_tree(md, new.uid, new.gid)
+    guids = message_guids(new)
+    assert len(guids) == 3 and guids[0] == guids[1] != guids[2], (
+        guids, mbox.read_bytes())
+
+    header = twice.split(b"\n\n", 1)[0].split(b"\n")
+    legacy = Path(workdir) / "legacy.uidls"
+    legacy.write_text("%d %s OLD-1\n" % (
+        len(twice) + twice.count(b"\n"),
+        hashlib.md5(b"".join(h + b"\r\n" for h in header)).hexdigest()))
+    report = run_import(new, stage, legacy)
+    assert report["matched and imported"] == "1", report
+    port = new.port("altpop", "pop3")
+    before = pop_uidls(port)
+    assert before[0] == "OLD-1" and "OLD-1" not in before[1:], before
+
+    conn = poplib.POP3("127.0.0.1", port, timeout=30)
+    conn.user(USER)
+    conn.pass_(PASSWORD)
+    conn.dele(1)
+    conn.quit()
+    assert pop_uidls(port) == before[1:]
