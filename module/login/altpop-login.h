@@ -64,6 +64,10 @@ int altpop_kpop_cmd_quit(struct altpop_login_client *client, const char *args);
 int altpop_kpop_cmd_stls(struct altpop_login_client *client, const char *args);
 
 /* login-main.c */
+/* TRUE if the client's inet_listener is in the space/comma separated list
+   of listener names (altpop_*_listeners; "*" = all, empty = none). */
+bool altpop_login_listener_listed(struct client *client,
+				  const char *listeners);
 void altpop_login_reply(struct client *client, enum altpop_reply reply,
 			const char *text);
 

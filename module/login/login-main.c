@@ -83,10 +83,32 @@ static void altpop_login_send_banner(struct client *client)
 	client->banner_sent = TRUE;
 }
 
+bool altpop_login_listener_listed(struct client *client,
+				  const char *listeners)
+{
+	const char *name = client->listener_name;
+
+	if (listeners[0] == '\0')
+		return FALSE;
+	if (strcmp(listeners, "*") == 0)
+		return TRUE;
+	if (name == NULL)
+		return FALSE;
+	for (const char *const *l = t_strsplit_spaces(listeners, " ,");
+	     *l != NULL; l++) {
+		if (strcmp(*l, name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static void altpop_login_notify_auth_ready(struct client *client)
 {
-	if (client->listener_name != NULL &&
-	    strcmp(client->listener_name, "kpop") == 0) {
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+
+	if (altpop_login_listener_listed(client,
+					 aclient->set->altpop_kpop_listeners)) {
 		/* Kerberos V5 sendauth first, the greeting comes after the
 		   ticket was accepted */
 		altpop_kpop_start(client);

@@ -15,21 +15,8 @@
 
 bool altpop_sdps_enabled(struct altpop_login_client *aclient)
 {
-	const char *listeners = aclient->set->altpop_sdps_listeners;
-	const char *name = aclient->common.listener_name;
-
-	if (listeners[0] == '\0')
-		return FALSE;
-	if (strcmp(listeners, "*") == 0)
-		return TRUE;
-	if (name == NULL)
-		return FALSE;
-	for (const char *const *l = t_strsplit_spaces(listeners, " ,");
-	     *l != NULL; l++) {
-		if (strcmp(*l, name) == 0)
-			return TRUE;
-	}
-	return FALSE;
+	return altpop_login_listener_listed(&aclient->common,
+					    aclient->set->altpop_sdps_listeners);
 }
 
 void altpop_sdps_reset(struct altpop_login_client *aclient)

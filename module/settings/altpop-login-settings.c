@@ -18,6 +18,7 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(STR, altpop_sdps_listeners),
 	DEF(STR, altpop_sdps_separators),
 	DEF(ALTPOP_FORMAT, altpop_sdps_auth_user),
+	DEF(STR, altpop_kpop_listeners),
 	DEF(STR, altpop_kpop_services),
 	SETTING_DEFINE_LIST_END
 };
@@ -27,6 +28,7 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_sdps_listeners = "",
 	.altpop_sdps_separators = "@+",
 	.altpop_sdps_auth_user = "%{host}",
+	.altpop_kpop_listeners = "kpop",
 	.altpop_kpop_services = KPOP_SERVICES_DEFAULT,
 };
 

@@ -10,6 +10,8 @@ struct altpop_login_settings {
 	const char *altpop_sdps_separators;
 	/* the Dovecot user an SDPS name authenticates as */
 	const char *altpop_sdps_auth_user;
+	/* KPOP: on which inet_listeners ("*" = all) */
+	const char *altpop_kpop_listeners;
 	/* KPOP: services of the principals tickets may be for */
 	const char *altpop_kpop_services;
 };

@@ -423,6 +423,21 @@ def test_k5principals_passdb_field(kinst, realm, ccache):
     kinst.wait_log(LOGGED_IN + r": user=<carol>, method=KPOP", start=mark)
 
 
+def test_kpop_listener_named_by_setting(kpop_stage, realm, ccache):
+    """altpop_kpop_listeners decides which listeners speak KPOP, not the
+    listener's name: listed, the listener named pop3 takes tickets; the one
+    named kpop, no longer listed, greets in plain POP3."""
+    inst = make_kpop_instance(
+        kpop_stage, realm, extra=kpop_settings(realm)
+        + harness.setting("altpop_kpop_listeners", "pop3"))
+    with inst:
+        res = kpop_client(realm, ccache, inst.port("altpop", "pop3"), "-c", "STAT")
+        assert res.returncode == 0, res
+        assert "S: +OK Logged in." in res.lines, res
+        data, _ = raw_session(kport(inst), [b"QUIT\r\n"], harness.next_source_ip())
+        assert data.startswith(b"+OK ") and b"+OK Logging out" in data, data
+
+
 # --------------------------------------------------------------------------
 # refusals: each one closes the connection, logs why, and the server keeps
 # serving
