@@ -10,7 +10,13 @@
      "user"                            CAPA announced USER before login
      "sasl\t" <mech> { " " <mech> }     CAPA announced these SASL mechanisms
    RFC 2449 section 5: what CAPA announced before login it announces after
-   login too, so the altpop process needs to know it. */
+   login too, so the altpop process needs to know it.
+
+   The contract between the two binaries: altpop-login always sends it
+   (module/login/login-handoff-send.c); the altpop process refuses a
+   session that comes without it or with another version
+   (module/mail/main.c). A change of format changes the number in the
+   magic. */
 
 #define LOGIN_HANDOFF_MAGIC "ALTPOP-HANDOFF 1"
 /* a handoff line is never longer than this (SDPS names of at most 255

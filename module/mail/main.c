@@ -142,6 +142,7 @@ altpop_login_finished(const struct mail_storage_service_input *input,
 	struct login_handoff handoff;
 	const char *error;
 	size_t consumed;
+	int ret;
 
 	if (altpop_client_create_from_input(input, fd, fd, &client,
 					    &error) < 0) {
@@ -150,14 +151,28 @@ altpop_login_finished(const struct mail_storage_service_input *input,
 		master_service_client_connection_destroyed(master_service);
 		return;
 	}
-	/* what altpop-login says about the login, then the commands the
-	   client pipelined behind it */
-	if (login_handoff_parse(data, size, &handoff, &consumed) < 0) {
-		i_error("Invalid login handoff from the login process: "
-			"is altpop-login of the same version?");
+	/* what altpop-login says about the login (include/login-handoff.h),
+	   then the commands the client pipelined behind it */
+	ret = login_handoff_parse(data, size, &handoff, &consumed);
+	if (ret <= 0) {
+		if (ret < 0) {
+			i_error("Invalid login handoff from the login process: "
+				"is altpop-login of the same version?");
+		} else {
+			/* not from altpop-login: e.g. another login service
+			   pointed at the altpop service's login socket */
+			i_error("Login without the altpop login handoff ("
+				LOGIN_HANDOFF_MAGIC "): only altpop-login may "
+				"hand sessions to the altpop service; check "
+				"that no other login service uses the "
+				"login/altpop socket and that altpop-login and "
+				"altpop are of the same altpop version");
+		}
 		altpop_client_send_line(client, "-ERR [SYS/TEMP] "
 					MAIL_ERRSTR_CRITICAL_MSG);
-		altpop_client_destroy(client, "Invalid login handoff");
+		altpop_client_destroy(client, ret < 0 ?
+				      "Invalid login handoff" :
+				      "Missing login handoff");
 		return;
 	}
 	if (handoff.sdps)

@@ -641,3 +641,19 @@ def test_pipelined_failed_login_then_good(endpoint, three, instance, source_ip):
     assert c.readline().startswith(b"+OK")
     assert c.readline().startswith(b"+OK 3 ")
     c.quit()
+
+
+def test_session_without_login_handoff_refused(make_instance):
+    """The altpop service takes sessions only with altpop-login's handoff
+    (include/login-handoff.h). Stock pop3-login pointed at the altpop
+    service's login socket sends none: the client gets -ERR [SYS/TEMP]
+    instead of a session, and the log says what to check."""
+    inst = make_instance(
+        extra="service pop3-login {\n  executable = pop3-login -l altpop\n}\n")
+    mark = len(inst.log_text())
+    c = popclient.RawPop3(inst.port("pop3", "pop3"))
+    assert c.cmd("USER alice").startswith(b"+OK")
+    status = c.cmd("PASS alicepw")
+    assert status.startswith(b"-ERR [SYS/TEMP]"), status
+    inst.wait_log(r"altpop\(alice\).*Login without the altpop login handoff.*"
+                  r"login/altpop socket", start=mark)
