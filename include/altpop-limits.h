@@ -3,10 +3,6 @@
 
 /* Limits shared by both binaries. */
 
-/* RFC 1939 allows 255 octets of arguments; keep headroom for long user
-   names and APOP digests, but never grow without bound. */
-#define ALTPOP_MAX_COMMAND_NAME_LEN 4
-#define ALTPOP_MAX_LINE_LEN 2048
 /* A UIDL is 1..70 characters in the range 0x21..0x7E (RFC 1939). */
 #define ALTPOP_UIDL_MAX_LEN 70
 /* how often UIDLs are worked out again when another writer saved

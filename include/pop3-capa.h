@@ -10,8 +10,6 @@ enum pop3_capa_flags {
 	POP3_CAPA_FLAG_USER = 0x02,
 	/* SDPS extensions (*ENV) available */
 	POP3_CAPA_FLAG_SDPS = 0x04,
-	/* LAST command enabled */
-	POP3_CAPA_FLAG_LAST = 0x08,
 };
 
 /* Append a complete multi-line CAPA reply ("+OK ..." through ".") to dest.

@@ -24,8 +24,6 @@ void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,
 		}
 		str_append(dest, "\r\n");
 	}
-	if ((flags & POP3_CAPA_FLAG_LAST) != 0)
-		str_append(dest, "LAST\r\n");
 	if ((flags & POP3_CAPA_FLAG_SDPS) != 0)
 		str_append(dest, "X-SDPS\r\n");
 	str_append(dest, "IMPLEMENTATION "POP3_CAPA_IMPLEMENTATION"\r\n");

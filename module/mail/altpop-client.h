@@ -165,8 +165,9 @@ void altpop_client_set_sdps(struct altpop_client *client, const char *user,
 			    const char *host);
 
 /* sdps.c */
-/* Reads the envelope of a message; returns FALSE if the message is not in
-   this session's view. */
+/* Reads the envelope of a message into env_r; *in_view_r is FALSE if the
+   message is not in this session's view. Returns 0, or -1 on a storage
+   error. */
 int altpop_sdps_message_envelope(struct altpop_client *client,
 				 struct mail *mail, bool *in_view_r,
 				 struct altpop_sdps_envelope *env_r);

@@ -310,15 +310,16 @@ static int cmd_not_now(struct altpop_client *client,
 	return -1;
 }
 
+/* Commands run only in the TRANSACTION state: the client is created in
+   AUTHORIZATION but enters TRANSACTION before its first command. */
 #define TRANS ALTPOP_STATE_TRANSACTION
-#define AUTHZ ALTPOP_STATE_AUTHORIZATION
 
 static const struct altpop_command altpop_commands[] = {
-	{ "CAPA", TRANS | AUTHZ, cmd_capa },
+	{ "CAPA", TRANS, cmd_capa },
 	{ "DELE", TRANS, cmd_dele },
 	{ "LIST", TRANS, cmd_list },
 	{ "NOOP", TRANS, cmd_noop },
-	{ "QUIT", TRANS | AUTHZ, cmd_quit },
+	{ "QUIT", TRANS, cmd_quit },
 	{ "RETR", TRANS, cmd_retr },
 	{ "RSET", TRANS, cmd_rset },
 	{ "STAT", TRANS, cmd_stat },
@@ -326,12 +327,13 @@ static const struct altpop_command altpop_commands[] = {
 	{ "UIDL", TRANS, cmd_uidl },
 	/* SDPS */
 	{ "*ENV", TRANS, altpop_cmd_env },
-	/* AUTHORIZATION-state commands belong to altpop-login */
-	{ "USER", AUTHZ, cmd_not_now },
-	{ "PASS", AUTHZ, cmd_not_now },
-	{ "APOP", AUTHZ, cmd_not_now },
-	{ "AUTH", AUTHZ, cmd_not_now },
-	{ "STLS", AUTHZ, cmd_not_now },
+	/* no state: AUTHORIZATION-state commands, which belong to
+	   altpop-login */
+	{ "USER", 0, cmd_not_now },
+	{ "PASS", 0, cmd_not_now },
+	{ "APOP", 0, cmd_not_now },
+	{ "AUTH", 0, cmd_not_now },
+	{ "STLS", 0, cmd_not_now },
 };
 
 int altpop_command_execute(struct altpop_client *client, const char *name,
@@ -350,9 +352,9 @@ int altpop_command_execute(struct altpop_client *client, const char *name,
 					 name);
 		return -1;
 	}
+	if (cmd->states == 0)
+		return cmd->func(client, args);
 	if ((cmd->states & client->state) == 0) {
-		if ((cmd->states & ALTPOP_STATE_AUTHORIZATION) != 0)
-			return cmd_not_now(client, args);
 		altpop_client_send_linef(client, "-ERR %s is not valid in "
 					 "this state.", name);
 		return -1;
