@@ -291,6 +291,8 @@ class Stage:
         self.mail = None
         self.settings_modules = []
         self.auth_modules = []
+        # ASan/UBSan runtimes the build links (configure --enable-sanitizers)
+        self.sanitizer_runtimes = []
         if self.root is not None and available:
             self._scan()
 
@@ -320,6 +322,8 @@ class Stage:
             self.failed = True
             self.reason = ("make install did not stage: " + ", ".join(missing)
                            + " (under %s)" % self.root)
+            return
+        self.sanitizer_runtimes = sanitizer_runtimes(self.mail)
 
     @property
     def has_kpop(self):
@@ -360,6 +364,70 @@ def stage_altpop(destdir, repo=REPO_ROOT, timeout=600):
     if stage.available:
         check_stage(stage)
     return stage
+
+
+# --------------------------------------------------------------------------
+# sanitizer builds (configure --enable-sanitizers)
+#
+# The altpop binaries carry the ASan/UBSan runtime; its modules load into
+# Dovecot's own processes (the master and the doveconf it runs, config,
+# auth), which get the runtime preloaded (LD_PRELOAD).  The report settings
+# reach every process (import_environment).  Every report goes to files in
+# <instance>/sanitizer/ (stderr and the Dovecot log are scanned too), and an
+# instance with a report fails its test when it is removed.
+
+SANITIZER_DIR = "sanitizer"
+SANITIZER_SUPPRESSIONS = REPO_ROOT / "tests" / "sanitizer" / "lsan.supp"
+SANITIZER_LOG_RX = re.compile(
+    r"^.*(?:ERROR: (?:Address|Leak)Sanitizer|runtime error:|"
+    r"SUMMARY: (?:Address|Leak|UndefinedBehavior)Sanitizer|"
+    r"Sanitizer has encountered a fatal error|ERROR: Can't open file).*$", re.M)
+
+
+def sanitizer_runtimes(binary):
+    """Paths of the ASan/UBSan runtimes binary is linked with ([] for a
+    build without sanitizers), libasan first (it must come first)."""
+    try:
+        out = subprocess.run(["ldd", str(binary)], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    libs = re.findall(r"^\s*lib(asan|ubsan)\.so\S* => (\S+)",
+                      out.decode("utf-8", "replace"), re.M)
+    return [path for _, path in sorted(libs)]
+
+
+def sanitizer_environment(directory):
+    """Environment for the processes of an instance whose reports go to
+    files in directory."""
+    common = "log_path=%s/%%s:log_exe_name=1" % directory
+    return {
+        # halt on the first error (ASan's default), leaks checked at exit
+        "ASAN_OPTIONS": (common % "asan") + ":detect_leaks=1:disable_coredump=1",
+        "LSAN_OPTIONS": "suppressions=%s/lsan.supp:print_suppressions=0"
+                        % Path(directory).parent,
+        # built with -fno-sanitize-recover=undefined: the first report ends
+        # the process
+        "UBSAN_OPTIONS": (common % "ubsan") + ":print_stacktrace=1:halt_on_error=1",
+    }
+
+
+def sanitizer_reports(directory, texts=()):
+    """Report files in directory and sanitizer lines in texts, as one string
+    ("" when there are none)."""
+    found = []
+    d = Path(directory)
+    if d.is_dir():
+        for f in sorted(d.iterdir()):
+            text = f.read_text(errors="replace")
+            if not text.strip():
+                continue
+            found.append("== %s\n%s" % (f.name, text[:6000]))
+    for name, text in texts:
+        lines = SANITIZER_LOG_RX.findall(text or "")
+        if lines:
+            found.append("== %s\n%s" % (name, "\n".join(lines[:40])))
+    return "\n".join(found)
 
 
 def check_stage(stage):
@@ -614,6 +682,8 @@ class DovecotInstance:
         # user -> passdb extra fields ("k5principals=a@R nologin"), set
         # before setup()
         self.passdb_fields = {}
+        self.sanitize = bool(stage is not None and stage.available and
+                             stage.sanitizer_runtimes)
 
     # ---- set-up ---------------------------------------------------------
 
@@ -627,6 +697,13 @@ class DovecotInstance:
             _write_pid_file(self.tmp / "owner.pid", os.getpid())
         for d in ("run", "state", "home", "ssl", "modules"):
             (self.tmp / d).mkdir()
+        if self.sanitize:
+            # written by processes of every user
+            (self.tmp / SANITIZER_DIR).mkdir()
+            os.chmod(self.tmp / SANITIZER_DIR, 0o1777)
+            # readable for them (the tree may be in root's home)
+            shutil.copy(SANITIZER_SUPPRESSIONS, self.tmp / "lsan.supp")
+            os.chmod(self.tmp / "lsan.supp", 0o644)
         make_cert(self.tmp / "ssl")
         self._write_passwd()
         for user in self.users:
@@ -708,7 +785,41 @@ class DovecotInstance:
             (self.tmp / "altpop.conf").write_text(self._subst(alt, values))
         main = (template_dir() / "dovecot.conf.in").read_text()
         self.conf = self.tmp / "dovecot.conf"
-        self.conf.write_text(self._subst(main, values))
+        self.conf.write_text(self._subst(main, values) + self._sanitizer_conf())
+
+    def _sanitizer_conf(self):
+        """Settings a sanitizer build needs, after everything else."""
+        if not self.sanitize:
+            return ""
+        names = ["ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS",
+                 "PR_SET_DUMPABLE"]
+        if IS_24:
+            env = " ".join(names)
+        else:
+            # 2.3: the last import_environment wins: keep a test's own
+            m = re.findall(r"^\s*import_environment\s*=(.*)$", self.extra, re.M)
+            env = " ".join([m[-1].strip() if m else "TZ CORE_OUTOFMEM CORE_ERROR"]
+                           + names)
+        preload = "LD_PRELOAD=" + ":".join(self.stage.sanitizer_runtimes)
+        opts = sanitizer_environment(self.tmp / SANITIZER_DIR)
+        text = ("\n# sanitizer build: the report settings reach every process\n"
+                "# (PR_SET_DUMPABLE keeps the post-login process traceable\n"
+                "# for LeakSanitizer after it drops privileges); the\n"
+                "# processes that load altpop's modules get the runtime\n"
+                "# preloaded; altpop-login is not chrooted (its report files)\n"
+                "# and has no leak check: login processes cannot fork\n"
+                "# (RLIMIT_NPROC 1), which LeakSanitizer's tracer needs\n"
+                + setting("default_vsz_limit", "unlimited" if IS_24 else "0")
+                + setting("import_environment", env))
+        for svc, exe in (("config", "config"), ("auth", "auth"),
+                         ("auth-worker", "auth -w")):
+            text += ("service %s {\n  executable = /usr/bin/env %s %s/%s\n}\n"
+                     % (svc, preload, DOVECOT_LIBEXECDIR, exe))
+        if "altpop" in self.protocols:
+            text += ("service altpop-login {\n"
+                     "  executable = /usr/bin/env ASAN_OPTIONS=%s:detect_leaks=0 %s\n"
+                     "  chroot =\n}\n" % (opts["ASAN_OPTIONS"], self.stage.login))
+        return text
 
     # ---- namespace ------------------------------------------------------
 
@@ -721,6 +832,13 @@ class DovecotInstance:
             "shift 2\n"
             'exec "$@"\n'
         )
+        if self.sanitize:
+            # only the final program (dovecot, doveconf) and what it starts
+            env = sanitizer_environment(self.tmp / SANITIZER_DIR)
+            # dovecot and the doveconf it runs load the settings module
+            env["LD_PRELOAD"] = ":".join(self.stage.sanitizer_runtimes)
+            env["PR_SET_DUMPABLE"] = "1"
+            argv = ["env"] + ["%s=%s" % kv for kv in sorted(env.items())] + list(argv)
         return (["unshare", "--mount", "--propagation", "private",
                  "sh", "-c", script, "sh", str(self.tmp), SYS_MODULEDIR] + list(argv))
 
@@ -817,6 +935,9 @@ class DovecotInstance:
         # Whatever of the snapshot is still running (same pid, same start
         # time, not yet a zombie) gets SIGTERM, then SIGKILL.
         deadline = time.monotonic() + STOP_TIMEOUT
+        # a sanitizer build's processes check for leaks when they exit:
+        # give them the time before SIGKILL
+        term_until = time.monotonic() + (STOP_TIMEOUT / 2 if self.sanitize else 0)
         sig = signal.SIGTERM
         while True:
             left = [pid for pid, st in ours.items()
@@ -829,12 +950,28 @@ class DovecotInstance:
             if time.monotonic() > deadline:
                 raise HarnessError("processes of the instance survive: %s" % left)
             time.sleep(0.1)
-            sig = signal.SIGKILL
+            if time.monotonic() >= term_until:
+                sig = signal.SIGKILL
         self._out.close()
 
+    def sanitizer_reports(self):
+        """What the sanitizers reported in this instance ("" for nothing)."""
+        if not self.sanitize or self.tmp is None:
+            return ""
+        out = self.tmp / "dovecot.stdout"
+        texts = [("dovecot log", self.log_text()),
+                 ("dovecot stdout/stderr",
+                  out.read_text(errors="replace") if out.exists() else "")]
+        return sanitizer_reports(self.tmp / SANITIZER_DIR, texts)
+
     def cleanup(self):
+        reports = self.sanitizer_reports()
         if self.tmp is not None and not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if reports:
+            raise HarnessError("sanitizer reports (a sanitizer build runs "
+                               "with zero reports, leaks included):\n%s"
+                               % reports[:20000])
 
     def __enter__(self):
         try:
