@@ -34,24 +34,15 @@ if [ "$umount_only" = yes ]; then
 	exit 0
 fi
 
-# The mirror this machine's apt uses (deb822 or one-line sources).
-mirror_url() {
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f"
-	done | head -n 1
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk '$1 == "deb" && $2 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^(http|https|file):/) { print $i; exit } }' "$f"
-	done | head -n 1
-}
+# The mirror this machine's apt uses: debian_mirror_url
+. "$here/debian-mirror.sh"
 
 if [ ! -x "$DIR/usr/bin/apt-get" ] || [ ! -f "$DIR/.altpop-debootstrap-done" ]; then
 	if ! command -v debootstrap >/dev/null 2>&1; then
 		DEBIAN_FRONTEND=noninteractive apt-get update
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap
 	fi
-	MIRROR=$(mirror_url | head -n 1)
+	MIRROR=$(debian_mirror_url)
 	if [ -z "$MIRROR" ]; then
 		echo "debian13-chroot.sh: no Debian mirror found in /etc/apt/sources.list(.d)" >&2
 		exit 1
