@@ -10,7 +10,8 @@
 #   tests/run.sh --dovecot 2.4       only Dovecot 2.4: on Debian 13 directly,
 #                                    on Debian 12 inside a Debian 13 chroot
 #                                    (scripts/debian13-chroot.sh builds it)
-#   tests/run.sh --dovecot all       2.3 here, then 2.4 in the chroot
+#   tests/run.sh --dovecot all       2.3 here, then 2.4 in the chroot, then
+#                                    the Debian package test (tests/package/run.sh)
 # Further arguments go to pytest (e.g. -x, -k fetchmail, a test file).
 # ALTPOP_SANITIZE=1: build with ASan + UBSan (SANITIZE=1 scripts/build.sh)
 # and run the unit and integration tests with it (no benchmark smoke run);
@@ -93,8 +94,11 @@ all-2.3)
 	sh tests/run.sh --dovecot 2.3 "$@" || rc=1
 	# the 2.4 run is the sanitizer pass (see README, Sanitizers)
 	ALTPOP_SANITIZE=1 sh tests/run.sh --dovecot 2.4 "$@" || rc=1
-	[ $rc = 0 ] && echo "== tests/run.sh: Dovecot 2.3 and 2.4 passed" ||
-		echo "== tests/run.sh: FAILED on Dovecot 2.3 or 2.4 (see above)" >&2
+	# the Debian packages, built and exercised in clean Debian 12 and 13
+	# chroots (once, not per version)
+	sh tests/package/run.sh all || rc=1
+	[ $rc = 0 ] && echo "== tests/run.sh: Dovecot 2.3 and 2.4 and the packages passed" ||
+		echo "== tests/run.sh: FAILED on Dovecot 2.3 or 2.4 or the packages (see above)" >&2
 	exit $rc ;;
 all-2.4)
 	echo "tests/run.sh: this machine has Dovecot 2.4; 2.3 needs a Debian 12 machine: running 2.4 only" >&2
