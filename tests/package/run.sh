@@ -341,8 +341,8 @@ done
 if [ "$want" = all ] && [ $rc = 0 ]; then
 	REL="Debian 12 package on Debian 13"
 	deb=$CACHE/bookworm-out/dovecot-altpop_${NEW_VERSION}_amd64.deb
-	cp "$deb" "$CACHE/trixie-base/tmp/"
-	if chroot "$CACHE/trixie-base" apt-get install -s -q "./tmp/$(basename "$deb")" \
+	cp "$deb" "$CACHE/trixie-base/root/"
+	if chroot "$CACHE/trixie-base" apt-get install -s -q "./root/$(basename "$deb")" \
 		> "$CACHE/cross.log" 2>&1; then
 		echo "== package test: FAILED: apt accepts the Debian 12 package on Debian 13's Dovecot" >&2
 		rc=1
@@ -351,7 +351,7 @@ if [ "$want" = all ] && [ $rc = 0 ]; then
 			{ cat "$CACHE/cross.log"; echo "== package test: FAILED: refused, but not for the ABI" >&2; rc=1; }
 		[ $rc != 0 ] || say "refused by apt (depends on dovecot-abi-2.3.abiv19)"
 	fi
-	rm -f "$CACHE/trixie-base/tmp/$(basename "$deb")"
+	rm -f "$CACHE/trixie-base/root/$(basename "$deb")"
 fi
 REL=
 if [ $rc = 0 ]; then
