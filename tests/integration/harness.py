@@ -467,13 +467,34 @@ def ensure_vmail():
     return pw.pw_uid, pw.pw_gid
 
 
+# Test servers listen on ports below the kernel's ephemeral range: a port
+# from that range (what bind(0) hands out) can be taken as the source port of
+# some client connection between our check and Dovecot's bind.
+PORT_RANGE_LOW = 20000
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_ports(count, host="127.0.0.1"):
-    """Ports that were free on host (all held at once, so distinct)."""
+    """Distinct ports that were free on host, picked at random below the
+    ephemeral range (all held at once while checking)."""
+    import random
+    high = max(_ephemeral_low(), PORT_RANGE_LOW + 1000)
     socks = []
     try:
-        for _ in range(count):
+        while len(socks) < count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((host, 0))
+            try:
+                s.bind((host, random.randrange(PORT_RANGE_LOW, high)))
+            except OSError:
+                s.close()
+                continue
             socks.append(s)
         return [s.getsockname()[1] for s in socks]
     finally:

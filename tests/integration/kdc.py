@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import harness
+
 REALM = "ALTPOP.TEST"
 # The host part of the service principal.  Clients name the server by the
 # host they connect to: "localhost" resolves to 127.0.0.1 everywhere.
@@ -63,9 +65,10 @@ def _free_port():
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
+            # below the ephemeral range, as the harness's listeners
+            port = harness.free_ports(1)[0]
             try:
+                t.bind(("127.0.0.1", port))
                 u.bind(("127.0.0.1", port))
             except OSError:
                 continue

@@ -132,9 +132,7 @@ def unavailable(kind):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return harness.free_ports(1)[0]
 
 
 def crypt_sha512(password):
