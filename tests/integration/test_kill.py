@@ -9,6 +9,7 @@
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -72,11 +73,16 @@ def test_kill_during_quit_expunge_loses_nothing_unmarked(instance):
         assert c.cmd("DELE %d" % n).startswith(b"+OK")
     pid = _session_pid(instance)
     left_before = instance.message_count("alice")
-    c.send(b"QUIT\r\n")
-    # stop it once the expunge has begun (files are going), then kill it
-    assert wait_until(lambda: instance.message_count("alice") < left_before,
-                      30, interval=0.001)
+    # let the process run in short slices after QUIT, stopped in between,
+    # until the expunge has begun (files are going); then kill it
     os.kill(pid, signal.SIGSTOP)
+    c.send(b"QUIT\r\n")
+    deadline = time.monotonic() + 60
+    while instance.message_count("alice") == left_before:
+        assert time.monotonic() < deadline, "QUIT did not start expunging"
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.0005)
+        os.kill(pid, signal.SIGSTOP)
     removed = left_before - instance.message_count("alice")
     _kill9(instance, pid)
     assert 0 < removed, removed
