@@ -240,7 +240,7 @@ if [ "${1:-}" = "--in-namespace" ]; then
 	say "enable altpop (README.Debian), start Dovecot, deliver, fetch with curl"
 	innet /bin/sh /root/pkgtest/src/debian/tests/enable-and-fetch ||
 		fail "debian/tests/enable-and-fetch with $OLD_VERSION"
-	grep -Eq '^1 [0-9]+-[0-9]+$' "$W/root/artifacts/uidl" ||
+	grep -Eq '^1 UID[0-9]+-[0-9]+$' "$W/root/artifacts/uidl" ||
 		fail "UIDL is not in the edited format (courier): $(cat "$W/root/artifacts/uidl")"
 
 	say "upgrade to $NEW_VERSION (apt-get install ./)"
@@ -259,7 +259,7 @@ if [ "${1:-}" = "--in-namespace" ]; then
 		fail "dovecot-altpop $NEW_VERSION not installed"
 	innet /bin/sh /root/pkgtest/src/debian/tests/enable-and-fetch ||
 		fail "debian/tests/enable-and-fetch after the upgrade"
-	grep -Eq '^1 [0-9]+-[0-9]+$' "$W/root/artifacts/uidl" ||
+	grep -Eq '^1 UID[0-9]+-[0-9]+$' "$W/root/artifacts/uidl" ||
 		fail "UIDL after the upgrade not in the edited format: $(cat "$W/root/artifacts/uidl")"
 
 	say "apt-get remove: the configuration is kept, Dovecot's still loads"
