@@ -4,8 +4,9 @@
 # FUZZ_CPPFLAGS, FUZZ_LIBS, FUZZ_LIB_SOURCES, FUZZ_TARGETS).
 # usage: build.sh SRCDIR OUTDIR
 # Each tests/fuzz/fuzz-<name>.c becomes OUTDIR/fuzz-<name>, linked with
-# fuzz-common.c, module/lib's sources (compiled again with the
-# sanitizers) and libdovecot. A target is rebuilt when any source or
+# fuzz-common.c, the test helpers in tests/lib (shared with the unit
+# tests), module/lib's sources (compiled again with the sanitizers) and
+# libdovecot. A target is rebuilt when any source or
 # header is newer than it.
 set -e
 srcdir=$1
@@ -22,15 +23,17 @@ done
 for name in $FUZZ_TARGETS; do
 	out=$outdir/fuzz-$name
 	src="$srcdir/tests/fuzz/fuzz-$name.c $srcdir/tests/fuzz/fuzz-common.c"
+	src="$src $(echo "$srcdir"/tests/lib/*.c)"
 	if [ -f "$out" ] && [ -z "$(find $src $lib_sources \
 	     "$srcdir"/include/*.h "$srcdir"/tests/fuzz/*.h \
+	     "$srcdir"/tests/lib/*.h \
 	     -newer "$out" 2>/dev/null)" ]; then
 		continue
 	fi
 	echo "  FUZZ     $out"
 	# shellcheck disable=SC2086
 	$FUZZ_CC $FUZZ_CFLAGS $FUZZ_CPPFLAGS -I"$srcdir/include" \
-		-I"$srcdir/tests/fuzz" -o "$out.tmp" $src $lib_sources \
-		$FUZZ_LIBS
+		-I"$srcdir/tests/fuzz" -I"$srcdir/tests/lib" -o "$out.tmp" \
+		$src $lib_sources $FUZZ_LIBS
 	mv "$out.tmp" "$out"
 done
