@@ -170,7 +170,7 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 	client->inbox_ns = mail_namespace_find_inbox(client->user->namespaces);
 	i_assert(client->inbox_ns != NULL);
 
-	if (client->set->lock_session) {
+	if (client->set->altpop_lock_session) {
 		if ((ret = altpop_session_lock(client)) <= 0) {
 			altpop_client_send_line(client, ret < 0 ?
 				"-ERR [SYS/TEMP] Failed to create the "
@@ -184,7 +184,7 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 		}
 	}
 
-	if (!client->set->no_flag_updates)
+	if (!client->set->altpop_no_flag_updates)
 		flags |= MAILBOX_FLAG_DROP_RECENT;
 	client->mailbox = mailbox_alloc(client->inbox_ns->list, "INBOX", flags);
 	if (mailbox_open(client->mailbox) < 0) {
@@ -196,7 +196,7 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 	if (altpop_mailbox_sync_read(client, error_r) < 0)
 		return -1;
 
-	if (!client->set->no_flag_updates && client->messages_count > 0) {
+	if (!client->set->altpop_no_flag_updates && client->messages_count > 0) {
 		client->seen_bitmask =
 			i_malloc(ALTPOP_BITMASK_SIZE(client->messages_count));
 	}

@@ -86,7 +86,7 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 			  "altpop_uidl_format instead", mail->uid);
 	}
 	if (uidl_map_count(map) > 0 ||
-	    (!permanent_only && (client->set->save_uidl ||
+	    (!permanent_only && (client->set->altpop_save_uidl ||
 				 (vars_needed & UIDL_VAR_GUID) != 0))) {
 		if (altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
 					"Message GUID", &guid) < 0)
@@ -251,7 +251,7 @@ static int altpop_uidl_item_resolve(struct altpop_client *client,
 	hash_table_insert(seen, (char *)item->uidl, (char *)item->uidl);
 	/* A renamed duplicate is always remembered: it must not turn into
 	   the plain UIDL when the message it collided with is expunged. */
-	if ((client->set->save_uidl || renamed || item->guid_shared) &&
+	if ((client->set->altpop_save_uidl || renamed || item->guid_shared) &&
 	    !item->permanent) {
 		/* without its GUID it can't be saved, and an unsaved
 		   (renamed) UIDL may change later: show none (the lookup
@@ -284,7 +284,7 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 	    uidl_format_is_injective(client->set->parsed_uidl_format)) {
 		/* Nothing can collide (the usual case): no uniqueness
 		   table needed, which keeps large maildrops small. */
-		if (client->set->save_uidl) {
+		if (client->set->altpop_save_uidl) {
 			array_foreach_modifiable(items, item) {
 				/* a UIDL that can't be saved isn't shown */
 				T_BEGIN {

@@ -16,11 +16,11 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(BOOL, verbose_proctitle),
 	DEF(ALTPOP_VARS, rawlog_dir),
 
-	DEF(STR, altpop_lock_session),
-	DEF(STR, altpop_no_flag_updates),
+	DEF(ALTPOP_BOOL, altpop_lock_session),
+	DEF(ALTPOP_BOOL, altpop_no_flag_updates),
 	DEF(ALTPOP_FORMAT, altpop_logout_format),
 	DEF(ALTPOP_FORMAT, altpop_uidl_format),
-	DEF(STR, altpop_save_uidl),
+	DEF(ALTPOP_BOOL, altpop_save_uidl),
 	DEF(TIME, altpop_idle_timeout),
 	DEF(UINT, altpop_max_bad_commands),
 	DEF(STR, altpop_sdps_sender_headers),
@@ -33,31 +33,16 @@ static const struct altpop_settings altpop_default_settings = {
 	.verbose_proctitle = FALSE,
 	.rawlog_dir = "",
 
-	.altpop_lock_session = "yes",
-	.altpop_no_flag_updates = "no",
+	ALTPOP_BOOL_DEFAULT(altpop_lock_session, TRUE),
+	ALTPOP_BOOL_DEFAULT(altpop_no_flag_updates, FALSE),
 	.altpop_logout_format = ALTPOP_LOGOUT_FORMAT_DEFAULT,
 	.altpop_uidl_format = "dovecot",
-	.altpop_save_uidl = "no",
+	ALTPOP_BOOL_DEFAULT(altpop_save_uidl, FALSE),
 	.altpop_idle_timeout = 10*60,
 	.altpop_max_bad_commands = 20,
 	.altpop_sdps_sender_headers = "Return-Path",
 	.altpop_sdps_recipient_headers = "Delivered-To X-Original-To",
 };
-
-static bool altpop_settings_parse_bool(const char *name, const char *value,
-				       bool *result_r, const char **error_r)
-{
-	if (strcasecmp(value, "yes") == 0)
-		*result_r = TRUE;
-	else if (strcasecmp(value, "no") == 0)
-		*result_r = FALSE;
-	else {
-		*error_r = t_strdup_printf("%s: invalid value '%s' (use yes "
-					   "or no)", name, value);
-		return FALSE;
-	}
-	return TRUE;
-}
 
 static bool
 altpop_settings_check(void *_set, pool_t pool, const char **error_r)
@@ -65,15 +50,9 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 	struct altpop_settings *set = _set;
 	const char *format, *error;
 
-	if (!altpop_settings_parse_bool("altpop_lock_session",
-					set->altpop_lock_session,
-					&set->lock_session, error_r) ||
-	    !altpop_settings_parse_bool("altpop_no_flag_updates",
-					set->altpop_no_flag_updates,
-					&set->no_flag_updates, error_r) ||
-	    !altpop_settings_parse_bool("altpop_save_uidl",
-					set->altpop_save_uidl,
-					&set->save_uidl, error_r))
+	if (!ALTPOP_BOOL_CHECK(set, altpop_lock_session, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_no_flag_updates, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_save_uidl, error_r))
 		return FALSE;
 
 	if (uidl_format_resolve(set->altpop_uidl_format, &format, &error) < 0) {

@@ -3,6 +3,8 @@
 
 /* Settings of the post-login process "altpop" (protocol altpop { }). */
 
+#include "settings-compat.h"
+
 /* altpop_idle_timeout bounds, in seconds. The upper one keeps the timer's
    milliseconds well inside unsigned int (which wraps after 49.7 days). */
 #define ALTPOP_IDLE_TIMEOUT_MIN_SECS 10
@@ -13,13 +15,12 @@ struct altpop_settings {
 	bool verbose_proctitle;
 	const char *rawlog_dir;
 
-	/* yes/no settings are strings checked by altpop itself, so that a
-	   typo gives an error naming the setting */
-	const char *altpop_lock_session;
-	const char *altpop_no_flag_updates;
+	/* yes/no settings: see ALTPOP_BOOL() in settings-compat.h */
+	ALTPOP_BOOL(altpop_lock_session);
+	ALTPOP_BOOL(altpop_no_flag_updates);
 	const char *altpop_logout_format;
 	const char *altpop_uidl_format;
-	const char *altpop_save_uidl;
+	ALTPOP_BOOL(altpop_save_uidl);
 	unsigned int altpop_idle_timeout;
 	unsigned int altpop_max_bad_commands;
 	/* SDPS envelope: header names delivery wrote, first found wins */
@@ -28,7 +29,6 @@ struct altpop_settings {
 
 	/* generated: */
 	const char *parsed_uidl_format;
-	bool lock_session, no_flag_updates, save_uidl;
 };
 
 extern const struct setting_parser_info altpop_setting_parser_info;

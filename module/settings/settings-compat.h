@@ -10,6 +10,53 @@
 
 #include <stddef.h>
 
+/* yes/no settings. In the struct: ALTPOP_BOOL(name); the define:
+   DEF(ALTPOP_BOOL, name); the default: ALTPOP_BOOL_DEFAULT(name, value);
+   the check function: ALTPOP_BOOL_CHECK(set, name, error_r). Code reads
+   set->name, a bool, on both versions.
+
+   2.4: a typed BOOL; Dovecot's parser refuses a bad value with an error
+   that names the setting ("altpop_lock_session: Invalid boolean value:
+   maybe (use yes or no)").
+   2.3: Dovecot's parser's error for a bad boolean does not name the setting
+   (doveconf 2.3.19.1 says only "Invalid boolean value: maybe (use yes or
+   no)" after the file and line), and altpop promises that a typo's error
+   names the setting (tests/integration/test_settings.py). So on 2.3 the
+   config process keeps the value as a string (name##_yesno) and the check
+   function turns it into the bool with altpop_settings_get_bool(), which
+   accepts what Dovecot's boolean parser accepts and names the setting. */
+#ifdef ALTPOP_DOVECOT_24
+#  define ALTPOP_BOOL(name) bool name
+#  define SETTING_DEFINE_STRUCT_ALTPOP_BOOL SETTING_DEFINE_STRUCT_BOOL
+#  define ALTPOP_BOOL_DEFAULT(name, value) .name = (value)
+#  define ALTPOP_BOOL_CHECK(set, name, error_r) TRUE
+#else
+#  define ALTPOP_BOOL(name) bool name; const char *name##_yesno
+#  define SETTING_DEFINE_STRUCT_ALTPOP_BOOL(key, name, struct_name) \
+	SETTING_DEFINE_STRUCT_STR(key, name##_yesno, struct_name)
+#  define ALTPOP_BOOL_DEFAULT(name, value) \
+	.name##_yesno = ((value) ? "yes" : "no")
+#  define ALTPOP_BOOL_CHECK(set, name, error_r) \
+	altpop_settings_get_bool(#name, (set)->name##_yesno, &(set)->name, \
+				 error_r)
+static inline bool
+altpop_settings_get_bool(const char *name, const char *value, bool *result_r,
+			 const char **error_r)
+{
+	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "y") == 0 ||
+	    strcmp(value, "1") == 0)
+		*result_r = TRUE;
+	else if (strcasecmp(value, "no") == 0)
+		*result_r = FALSE;
+	else {
+		*error_r = t_strdup_printf("%s: Invalid boolean value: %s "
+					   "(use yes or no)", name, value);
+		return FALSE;
+	}
+	return TRUE;
+}
+#endif
+
 #ifdef ALTPOP_DOVECOT_24
 /* A string the settings reader expands (%{user}, %{home}, ...). */
 #  define SETTING_DEFINE_STRUCT_ALTPOP_VARS SETTING_DEFINE_STRUCT_STR
