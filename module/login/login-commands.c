@@ -222,7 +222,9 @@ static bool login_command_run_line(struct altpop_login_client *aclient,
 			args++;
 	}
 	ret = cmd->func(aclient, args);
-	if (ret > 0 && state == LOGIN_CMD_STATE_PLAIN)
+	/* one rule in every state: a command the table ran ends the run of
+	   bad commands */
+	if (ret > 0)
 		client->bad_counter = 0;
 	return ret > 0;
 }

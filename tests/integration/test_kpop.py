@@ -399,6 +399,25 @@ def test_commands_before_login(kinst, realm, ccache):
     kinst.wait_log(ABORTED + r": KPOP: " + harness.LOG_LOGOUT_BEFORE_LOGIN, start=mark)
 
 
+def test_good_command_resets_bad_counter(kinst, realm, ccache):
+    """After the ticket the bad-command rule is the plain port's: a command
+    that works (CAPA) starts the count again, three bad ones in a row
+    (altpop_login_max_bad_commands, default 3) end the connection."""
+    mark = log_mark(kinst)
+    res = kpop_client(realm, ccache, kport(kinst), "-N", "-C", "NOOP", "-C", "NOOP",
+                      "-C", "CAPA", "-C", "NOOP", "-C", "NOOP", "-C", "CAPA",
+                      "-C", "QUIT")
+    assert not any("Too many bad commands" in l for l in res.lines), res
+    assert res.lines.count("S: IMPLEMENTATION altpop") == 2, res
+    assert res.lines[-2:] == ["S: +OK Logging out", "CLOSED"], res
+    kinst.wait_log(ABORTED + r": KPOP: " + harness.LOG_LOGOUT_BEFORE_LOGIN, start=mark)
+
+    res = kpop_client(realm, ccache, kport(kinst), "-N", "-C", "NOOP", "-C", "NOOP",
+                      "-C", "CAPA", "-C", "NOOP", "-C", "NOOP", "-C", "NOOP",
+                      "-C", "QUIT")
+    assert res.lines[-2:] == ["S: -ERR Too many bad commands.", "CLOSED"], res
+
+
 def test_nul_and_bare_cr_in_user_refused(kinst, realm, ccache):
     """After the ticket, USER with a NUL or a bare CR in it is refused as a
     bad line (as before login on the plain port): the name is never cut at
