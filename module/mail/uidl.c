@@ -17,6 +17,7 @@
 #include "mail-search-build.h"
 #include "altpop-limits.h"
 #include "uidl-format.h"
+#include "uidl-unique.h"
 #include "uidl-map.h"
 #include "altpop-client.h"
 
@@ -132,37 +133,22 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 	return 1;
 }
 
-static bool altpop_uidl_taken(HASH_TABLE_TYPE(altpop_uidl_set) seen,
-			      struct uidl_map *map, const char *uidl,
-			      bool permanent)
+/* Who holds a UIDL while UIDLs are resolved. */
+struct altpop_uidl_taken_context {
+	HASH_TABLE_TYPE(altpop_uidl_set) seen;
+	struct uidl_map *map;
+	bool permanent;
+};
+
+static bool altpop_uidl_taken(const char *uidl, void *context)
 {
-	if (hash_table_lookup(seen, uidl) != NULL)
+	struct altpop_uidl_taken_context *ctx = context;
+
+	if (hash_table_lookup(ctx->seen, uidl) != NULL)
 		return TRUE;
 	/* a new UIDL must not look like one the map keeps for another
 	   message */
-	return !permanent && uidl_map_uidl_used(map, uidl);
-}
-
-/* Make str unique: append "-<uid>" (then "-<uid>-N") within 70 chars. */
-static void altpop_uidl_make_unique(string_t *str, uint32_t uid,
-				    HASH_TABLE_TYPE(altpop_uidl_set) seen,
-				    struct uidl_map *map, bool permanent)
-{
-	const char *base, *suffix;
-	unsigned int n = 1;
-
-	if (!altpop_uidl_taken(seen, map, str_c(str), permanent))
-		return;
-	base = t_strdup(str_c(str));
-	do {
-		suffix = n == 1 ? t_strdup_printf("-%u", uid) :
-			t_strdup_printf("-%u-%u", uid, n);
-		str_truncate(str, 0);
-		str_append_data(str, base, I_MIN(strlen(base),
-			ALTPOP_UIDL_MAX_LEN - strlen(suffix)));
-		str_append(str, suffix);
-		n++;
-	} while (altpop_uidl_taken(seen, map, str_c(str), permanent));
+	return !ctx->permanent && uidl_map_uidl_used(ctx->map, uidl);
 }
 
 /* The GUID of an item, looked up now if it wasn't needed before. */
@@ -237,17 +223,17 @@ static int altpop_uidl_item_resolve(struct altpop_client *client,
 				    struct uidl_map *map,
 				    struct altpop_uidl_item *item)
 {
-	bool renamed = FALSE;
+	struct altpop_uidl_taken_context taken_ctx = {
+		.seen = seen, .map = map, .permanent = item->permanent,
+	};
+	string_t *str = t_str_new(128);
+	bool renamed;
 
-	if (altpop_uidl_taken(seen, map, item->uidl, item->permanent)) {
-		string_t *str = t_str_new(128);
-
-		str_append(str, item->uidl);
-		altpop_uidl_make_unique(str, item->uid, seen, map,
-					item->permanent);
+	str_append(str, item->uidl);
+	renamed = uidl_make_unique(str, item->uid, altpop_uidl_taken,
+				   &taken_ctx);
+	if (renamed)
 		item->uidl = p_strdup(client->uidl_pool, str_c(str));
-		renamed = TRUE;
-	}
 	hash_table_insert(seen, (char *)item->uidl, (char *)item->uidl);
 	/* A renamed duplicate is always remembered: it must not turn into
 	   the plain UIDL when the message it collided with is expunged. */
