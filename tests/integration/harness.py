@@ -921,7 +921,7 @@ class DovecotInstance:
                                    % (self.proc.returncode, self.diagnostics()))
             ns = _mnt_ns(self.proc.pid)
             ready = ns is not None and ns != _mnt_ns("self")
-            ready = ready and wanted <= listening_tcp_ports()
+            ready = ready and wanted <= self._listening()
             if "lmtp" in self.protocols:
                 ready = ready and lmtp_sock.exists()
             if ready:
@@ -932,6 +932,10 @@ class DovecotInstance:
                                    % (timeout, sorted(self.ports.items()),
                                       self.diagnostics()))
             time.sleep(0.05)
+
+    def _listening(self):
+        """(ip, port) pairs listening where this instance's listeners are."""
+        return listening_tcp_ports()
 
     def stop(self):
         proc, self.proc = self.proc, None

@@ -1,0 +1,61 @@
+"""altpop as the front tier of several POP3 backends (issue 14).
+
+One front (altpop) and three backends (stock pop3, altpop, stock pop3),
+each in a network namespace of its own (topology.py).  Clients run in the
+front's namespace and compare what they get through the front with what
+they get from the backend directly."""
+
+import pytest
+
+import mailgen
+import popclient
+import topology
+
+pytestmark = pytest.mark.altpop_only
+
+# user -> (backend index, password, extra front passdb fields)
+USERS = {
+    "p0": (0, "p0pw", ""),
+    "a1": (1, "a1pw", ""),
+    "p2": (2, "p2pw", ""),
+}
+
+
+@pytest.fixture(scope="module")
+def topo(stage):
+    with topology.Topology(stage, users=USERS) as t:
+        for user in USERS:
+            b = t.backend_of(user)
+            for i, (_, raw) in enumerate(mailgen.standard_set()):
+                b.deliver(user, raw)
+            b.deliver(user, mailgen.numbered(1, subject=user.encode()))
+        yield t
+
+
+def _fetch_all(client):
+    n, _ = client.stat()
+    return [client.retr(i) for i in range(1, n + 1)], client.uidl()
+
+
+def _login_rx(service, user, rest):
+    return r"%s-login: Info: Log(?:in|ged in): user=<%s>.*%s" % (service, user, rest)
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_user_pass_through_the_front_is_the_backends_maildrop(topo, user):
+    password = USERS[user][1]
+    with topo.front_ns.inside():
+        c = popclient.RawPop3(topo.front_port(), source="127.0.0.9")
+        d = popclient.RawPop3(*reversed(topo.direct_port(user)))
+    c.login(user, password)
+    via_front = _fetch_all(c)
+    c.quit()
+    d.login(user, password)
+    direct = _fetch_all(d)
+    d.quit()
+    assert via_front == direct
+    assert any(user.encode() in m for m in via_front[0])
+    # the backend saw the client's own address and the front's session id
+    b = topo.backend_of(user)
+    service = "altpop" if "altpop" in b.protocols else "pop3"
+    b.wait_log(_login_rx(service, user, r"rip=127\.0\.0\.9"))
