@@ -1,12 +1,16 @@
 /* Proxying an authenticated client to a backend POP3 server (passdb
-   "proxy" field): banner, optional STLS and XCLIENT, then USER/PASS. */
+   "proxy" field): banner, optional STLS and XCLIENT, then USER/PASS, or
+   AUTH with the passdb's proxy_mech (PLAIN or LOGIN; login-common picks
+   PLAIN itself for a passdb "master" user). */
 
 #include "login-common.h"
 #include "ioloop.h"
 #include "istream.h"
 #include "ostream.h"
+#include "base64.h"
 #include "str.h"
 #include "str-sanitize.h"
+#include "dsasl-client.h"
 #include "login-proxy.h"
 #include "altpop-login.h"
 
@@ -17,6 +21,10 @@ static const char *altpop_proxy_state_names[ALTPOP_PROXY_STATE_COUNT] = {
 	"banner", "starttls", "xclient", "login1", "login2"
 };
 
+/* The proxy_mech values altpop drives to a backend: both carry the
+   password of the passdb reply (the user's own or the master user's). */
+static const char *const altpop_proxy_mechs[] = { "PLAIN", "LOGIN" };
+
 static void proxy_fail(struct client *client,
 		       enum login_proxy_failure_type type, const char *reason)
 {
@@ -25,18 +33,99 @@ static void proxy_fail(struct client *client,
 			   type, reason);
 }
 
+static bool proxy_mech_forwardable(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(altpop_proxy_mechs); i++) {
+		if (strcasecmp(name, altpop_proxy_mechs[i]) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Appends "AUTH <mech> <initial response>\r\n" to str and starts the
+   SASL client of the proxied login. */
+static int proxy_start_sasl(struct client *client, string_t *str)
+{
+	struct dsasl_client_settings sasl_set;
+	const unsigned char *data;
+	const char *mech_name, *error;
+	size_t len;
+
+	mech_name = dsasl_client_mech_get_name(client->proxy_mech);
+	if (!proxy_mech_forwardable(mech_name)) {
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG,
+			   t_strdup_printf("altpop forwards logins to a backend "
+				"with USER/PASS, proxy_mech=plain or "
+				"proxy_mech=login only: change proxy_mech=%s "
+				"in the passdb reply", mech_name));
+		return -1;
+	}
+	i_zero(&sasl_set);
+	sasl_set.authid = client->proxy_master_user != NULL ?
+		client->proxy_master_user : client->proxy_user;
+	sasl_set.authzid = client->proxy_user;
+	sasl_set.password = client->proxy_password;
+	dsasl_client_free(&client->proxy_sasl_client);
+	client->proxy_sasl_client =
+		dsasl_client_new(client->proxy_mech, &sasl_set);
+	if (dsasl_client_output(client->proxy_sasl_client,
+				&data, &len, &error) < 0) {
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_INTERNAL,
+			   t_strdup_printf("SASL mechanism %s to the backend "
+					   "failed to start: %s",
+					   mech_name, error));
+		return -1;
+	}
+	str_printfa(str, "AUTH %s", mech_name);
+	if (len > 0) {
+		str_append_c(str, ' ');
+		base64_encode(data, len, str);
+	}
+	str_append(str, "\r\n");
+	return 0;
+}
+
+/* The backend's "+ <base64>" challenge of the proxied SASL login:
+   answers it. */
+static int proxy_continue_sasl(struct client *client, struct ostream *output,
+			       const char *challenge)
+{
+	string_t *str = t_str_new(128);
+	const unsigned char *data;
+	const char *error;
+	size_t len;
+
+	if (altpop_base64_decode(challenge, strlen(challenge), str) < 0) {
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_PROTOCOL,
+			   t_strdup_printf("Invalid base64 in the backend's "
+				"AUTH challenge: %s",
+				str_sanitize(challenge, PROXY_LOG_LINE_MAX)));
+		return -1;
+	}
+	if (dsasl_client_input(client->proxy_sasl_client, str_data(str),
+			       str_len(str), &error) < 0 ||
+	    dsasl_client_output(client->proxy_sasl_client,
+				&data, &len, &error) < 0) {
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_PROTOCOL,
+			   t_strdup_printf("The backend's AUTH challenge "
+					   "was refused: %s", error));
+		return -1;
+	}
+	str_truncate(str, 0);
+	base64_encode(data, len, str);
+	str_append(str, "\r\n");
+	o_stream_nsend(output, str_data(str), str_len(str));
+	return 0;
+}
+
 static int proxy_send_login(struct altpop_login_client *aclient,
 			    struct ostream *output)
 {
 	struct client *client = &aclient->common;
 	string_t *str = t_str_new(128);
 
-	if (client->proxy_mech != NULL) {
-		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG,
-			   "altpop proxies with USER/PASS only: remove "
-			   "proxy_mech from the passdb reply");
-		return -1;
-	}
 	if (aclient->proxy_xclient && !client->proxy_not_trusted) {
 		str_printfa(str, "XCLIENT ADDR=%s PORT=%u SESSION=%s TTL=%u\r\n",
 			    net_ip2addr(&client->ip), client->remote_port,
@@ -44,9 +133,13 @@ static int proxy_send_login(struct altpop_login_client *aclient,
 			    client->proxy_ttl - 1);
 		aclient->proxy_state = ALTPOP_PROXY_XCLIENT;
 	} else {
-		aclient->proxy_state = ALTPOP_PROXY_LOGIN1;
+		aclient->proxy_state = client->proxy_mech == NULL ?
+			ALTPOP_PROXY_LOGIN1 : ALTPOP_PROXY_LOGIN2;
 	}
-	str_printfa(str, "USER %s\r\n", client->proxy_user);
+	if (client->proxy_mech == NULL)
+		str_printfa(str, "USER %s\r\n", client->proxy_user);
+	else if (proxy_start_sasl(client, str) < 0)
+		return -1;
 	o_stream_nsend(output, str_data(str), str_len(str));
 	return 0;
 }
@@ -98,7 +191,8 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 				   str_sanitize(line, PROXY_LOG_LINE_MAX)));
 			return -1;
 		}
-		aclient->proxy_state = ALTPOP_PROXY_LOGIN1;
+		aclient->proxy_state = client->proxy_mech == NULL ?
+			ALTPOP_PROXY_LOGIN1 : ALTPOP_PROXY_LOGIN2;
 		return 0;
 	case ALTPOP_PROXY_LOGIN1:
 		if (!proxy_line_ok(line))
@@ -108,6 +202,9 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 		aclient->proxy_state = ALTPOP_PROXY_LOGIN2;
 		return 0;
 	case ALTPOP_PROXY_LOGIN2:
+		if (client->proxy_sasl_client != NULL &&
+		    altpop_str_begins(line, "+ "))
+			return proxy_continue_sasl(client, output, line + 2);
 		if (!proxy_line_ok(line))
 			break;
 		/* logged in: the client sees the backend's reply */

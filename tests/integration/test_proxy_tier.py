@@ -18,12 +18,19 @@ USERS = {
     "p0": (0, "p0pw", ""),
     "a1": (1, "a1pw", ""),
     "p2": (2, "p2pw", ""),
+    # SASL to the backend
+    "s0": (0, "s0pw", "proxy_mech=plain"),
+    "l1": (1, "l1pw", "proxy_mech=login"),
+    # the front logs in as the user through a master user
+    "m2": (2, "m2pw", "master=mu pass=mupw", "m2-password-the-front-never-knew"),
+    "m1": (1, "m1pw", "master=mu pass=mupw", "m1-password-the-front-never-knew"),
 }
+MASTERS = {"mu": "mupw"}
 
 
 @pytest.fixture(scope="module")
 def topo(stage):
-    with topology.Topology(stage, users=USERS) as t:
+    with topology.Topology(stage, users=USERS, masters=MASTERS) as t:
         for user in USERS:
             b = t.backend_of(user)
             for i, (_, raw) in enumerate(mailgen.standard_set()):
@@ -41,7 +48,7 @@ def _login_rx(service, user, rest):
     return r"%s-login: Info: Log(?:in|ged in): user=<%s>.*%s" % (service, user, rest)
 
 
-@pytest.mark.parametrize("user", sorted(USERS))
+@pytest.mark.parametrize("user", ["p0", "a1", "p2", "s0", "l1", "m2", "m1"])
 def test_user_pass_through_the_front_is_the_backends_maildrop(topo, user):
     password = USERS[user][1]
     with topo.front_ns.inside():
@@ -50,7 +57,9 @@ def test_user_pass_through_the_front_is_the_backends_maildrop(topo, user):
     c.login(user, password)
     via_front = _fetch_all(c)
     c.quit()
-    d.login(user, password)
+    # directly: with the backend's password (a master-user login's
+    # password is the front's only)
+    d.login(user, topo.users[user][3])
     direct = _fetch_all(d)
     d.quit()
     assert via_front == direct
@@ -59,3 +68,21 @@ def test_user_pass_through_the_front_is_the_backends_maildrop(topo, user):
     b = topo.backend_of(user)
     service = "altpop" if "altpop" in b.protocols else "pop3"
     b.wait_log(_login_rx(service, user, r"rip=127\.0\.0\.9"))
+
+
+@pytest.mark.parametrize("user,mech", [("s0", "PLAIN"), ("l1", "LOGIN"),
+                                       ("m2", "PLAIN")])
+def test_sasl_client_through_the_front(topo, user, mech):
+    # the client's own SASL login at the front, SASL (proxy_mech or the
+    # master user's PLAIN) from the front to the backend
+    with topo.front_ns.inside():
+        c = popclient.RawPop3(topo.front_port())
+    r = c.auth_plain(user, USERS[user][1])
+    assert r.startswith(b"+OK"), r
+    n, _ = c.stat()
+    assert n == len(mailgen.standard_set()) + 1
+    c.quit()
+    b = topo.backend_of(user)
+    service = "altpop" if "altpop" in b.protocols else "pop3"
+    b.wait_log(_login_rx(service, user, r"method=%s" % mech))
+

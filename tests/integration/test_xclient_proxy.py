@@ -1,5 +1,6 @@
 """XCLIENT from trusted and untrusted networks, passdb proxying to a POP3
-backend (plain and STLS, a refused backend login, proxy_mech), and altpop
+backend (plain and STLS, a refused backend login, a proxy_mech altpop
+cannot forward), and altpop
 settings that follow the TLS SNI name (local_name filters).
 
 Every test runs against stock pop3 and altpop (the `endpoint` fixture)
@@ -95,16 +96,19 @@ def test_proxy_backend_refuses_login(endpoint, instance):
 
 
 @pytest.mark.dovecot(extra=TRUSTED)
-def test_proxy_mech_is_refused_with_a_log_line(altpop_stage, instance):
+def test_unforwardable_proxy_mech_is_refused_with_a_log_line(altpop_stage, instance):
+    # PLAIN and LOGIN are forwarded (test_proxy_tier.py); a mechanism
+    # that needs more than the password is not
     backend = instance.port("pop3", "pop3")
     _proxy_user(instance, "proxy host=127.0.0.1 port=%d destuser=alice "
-                "pass=alicepw proxy_mech=plain" % backend)
+                "pass=alicepw proxy_mech=oauthbearer" % backend)
     c = popclient.RawPop3(instance.port("altpop", "pop3"))
     c.ok("USER px")
     r = c.cmd("PASS pxpw")
     assert r.startswith(b"-ERR") and b"temporarily unavailable" in r, r
     # the admin is told what to change
-    instance.wait_log(r"altpop proxies with USER/PASS only: remove proxy_mech")
+    instance.wait_log(r"proxy_mech=plain or proxy_mech=login only: "
+                      r"change proxy_mech=OAUTHBEARER in the passdb reply")
 
 
 @pytest.mark.dovecot(

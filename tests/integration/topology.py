@@ -20,9 +20,12 @@ import contextlib
 import ctypes
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import harness
 
@@ -142,18 +145,25 @@ class Topology:
     """One front (altpop, plus stock pop3) and one backend per entry of
     backends ("pop3" or "altpop"), each in its own network namespace.
 
-    users: name -> (backend index, password, extra front passdb fields);
-    the front's passdb proxies name to that backend (USER/PASS unless the
-    fields say otherwise), the backend has name with that password.
+    users: name -> (backend index, password, extra front passdb fields
+    [, password on the backend]); the front's passdb proxies name to that
+    backend (USER/PASS unless the fields say otherwise), the backend has
+    name with that password (or the fourth one: for users the front logs
+    in as a master user).
+    masters: name -> password of master users every backend accepts (a
+    passdb with master=yes).
     front_extra / backend_extra: settings text for the instances.
     """
 
     def __init__(self, stage, backends=("pop3", "altpop", "pop3"), users=None,
-                 front_extra="", backend_extra="", front_kwargs=None,
-                 backend_kwargs=None):
+                 masters=None, front_extra="", backend_extra="",
+                 front_kwargs=None, backend_kwargs=None):
         self.stage = stage
         self.kinds = list(backends)
-        self.users = dict(users or {})
+        self.users = {name: (tuple(v) + (v[1],))[:4]
+                      for name, v in (users or {}).items()}
+        self.masters = dict(masters or {})
+        self.tmp = None
         self.front_extra = front_extra
         self.backend_extra = backend_extra
         self.front_kwargs = dict(front_kwargs or {})
@@ -183,7 +193,7 @@ class Topology:
         back_ns.run(["ip", "link", "set", "f", "up"])
 
     def proxy_fields(self, name):
-        i, _, extra = self.users[name]
+        i, _, extra, _ = self.users[name]
         b = self.backends[i]
         return ("proxy host=%s port=%d %s"
                 % (self.backend_address(i), b.pop3_port(), extra)).strip()
@@ -196,9 +206,29 @@ class Topology:
             raise
         return self
 
+    def _master_passdb(self):
+        """Settings text of the backends' master-user passdb."""
+        if not self.masters:
+            return ""
+        path = self.tmp / "masters"
+        path.write_text("".join("%s:{PLAIN}%s\n" % kv
+                                for kv in self.masters.items()))
+        os.chmod(path, 0o644)
+        if harness.IS_24:
+            return ("passdb masters {\n  driver = passwd-file\n"
+                    "  master = yes\n  passwd_file_path = %s\n}\n" % path)
+        return ("passdb {\n  driver = passwd-file\n  master = yes\n"
+                "  args = %s\n}\n" % path)
+
     def _start(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix=harness.INSTANCE_PREFIX + "topo-",
+                                         dir="/tmp"))
+        os.chmod(self.tmp, 0o755)
+        # lets reap_stale_instances() remove it should this process die
+        harness._write_pid_file(self.tmp / "owner.pid", os.getpid())
         trusted = harness.setting("login_trusted_networks",
                                   "127.0.0.0/8 " + TOPOLOGY_NET)
+        backend_extra = trusted + self._master_passdb() + self.backend_extra
         self.front_ns = Netns("front")
         self.namespaces.append(self.front_ns)
         for i, kind in enumerate(self.kinds):
@@ -208,9 +238,9 @@ class Topology:
             protocols = ["pop3"] if kind == "pop3" else ["altpop"]
             b = NsInstance(ns, self.backend_address(i), protocols=protocols,
                            stage=self.stage, name="back%d" % i,
-                           extra=trusted + self.backend_extra,
+                           extra=backend_extra,
                            **self.backend_kwargs)
-            for user, (j, password, _) in self.users.items():
+            for user, (j, _, _, password) in self.users.items():
                 if j == i:
                     b.users[user] = password
             b.setup()
@@ -221,7 +251,7 @@ class Topology:
                                 protocols=["pop3", "altpop"], stage=self.stage,
                                 name="front", extra=trusted + self.front_extra,
                                 **self.front_kwargs)
-        for user, (_, password, _) in self.users.items():
+        for user, (_, password, _, _) in self.users.items():
             self.front.users[user] = password
             self.front.passdb_fields[user] = self.proxy_fields(user)
         self.front.start()
@@ -249,6 +279,9 @@ class Topology:
         for ns in reversed(self.namespaces):
             ns.stop()
         self.namespaces = []
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
         if errors:
             raise errors[0]
 
