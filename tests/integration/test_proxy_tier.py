@@ -86,3 +86,55 @@ def test_sasl_client_through_the_front(topo, user, mech):
     service = "altpop" if "altpop" in b.protocols else "pop3"
     b.wait_log(_login_rx(service, user, r"method=%s" % mech))
 
+
+
+# a backend that is down is reported within this long (Dovecot's proxy
+# connects, retries and gives up: connection refused is immediate)
+DOWN_REPORT_SECONDS = 10
+
+
+def _login_via_front(topo, user):
+    with topo.front_ns.inside():
+        c = popclient.RawPop3(topo.front_port())
+    c.ok("USER %s" % user)
+    return c, c.cmd("PASS %s" % USERS[user][1])
+
+
+@pytest.mark.parametrize("user,other", [("p0", "a1"), ("a1", "p2")])
+def test_backend_dies_during_and_between_sessions(topo, user, other):
+    import time
+    b = topo.backend_of(user)
+    n = len(mailgen.standard_set()) + 1
+    c, r = _login_via_front(topo, user)
+    assert r.startswith(b"+OK"), r
+    assert c.stat()[0] == n
+    c.ok("DELE 1")
+    try:
+        # during a session: the backend goes away, the client is
+        # disconnected (no QUIT: nothing may be deleted)
+        b.stop()
+        t0 = time.monotonic()
+        with pytest.raises((EOFError, ConnectionError)):
+            c.cmd("NOOP")
+            c.cmd("NOOP")
+        assert time.monotonic() - t0 < DOWN_REPORT_SECONDS
+        # between sessions: a temporary failure, quickly
+        t0 = time.monotonic()
+        c, r = _login_via_front(topo, user)
+        assert r.startswith(b"-ERR [SYS/TEMP]"), r
+        assert time.monotonic() - t0 < DOWN_REPORT_SECONDS
+        c.close()
+        # the other backends' users are served meanwhile
+        c, r = _login_via_front(topo, other)
+        assert r.startswith(b"+OK"), r
+        assert c.stat()[0] == n
+        c.quit()
+    finally:
+        if not b.running:
+            b.start()
+    # back again: served, and every message still there
+    c, r = _login_via_front(topo, user)
+    assert r.startswith(b"+OK"), r
+    assert c.stat()[0] == n
+    c.quit()
+    topo.front.wait_log(r"proxy\(%s,.*(?:Connection refused|connect.*failed)" % user)
