@@ -104,6 +104,15 @@ bool altpop_sdps_enabled(struct altpop_login_client *client);
 const char *altpop_sdps_map_user(struct altpop_login_client *client,
 				 const char *name);
 void altpop_sdps_reset(struct altpop_login_client *client);
+/* Proxying: the login name for the backend. After an SDPS login with a
+   user part (a view of a host account), "user<sep>account" with the
+   backend's account name (the passdb's destuser or the host account),
+   so that an altpop backend with SDPS on its listener shows the same
+   view; otherwise account itself. */
+const char *altpop_sdps_proxy_user(struct altpop_login_client *client,
+				   const char *account);
+/* TRUE when the login is an SDPS view (user@host) */
+bool altpop_sdps_is_view(struct altpop_login_client *client);
 /* sasl_check_login: hands the SDPS view to the post-login process */
 bool altpop_login_check_login(struct client *client);
 

@@ -46,14 +46,24 @@ static bool proxy_mech_forwardable(const char *name)
 
 /* Appends "AUTH <mech> <initial response>\r\n" to str and starts the
    SASL client of the proxied login. */
-static int proxy_start_sasl(struct client *client, string_t *str)
+static int proxy_start_sasl(struct altpop_login_client *aclient,
+			    string_t *str)
 {
+	struct client *client = &aclient->common;
 	struct dsasl_client_settings sasl_set;
 	const unsigned char *data;
 	const char *mech_name, *error;
 	size_t len;
 
 	mech_name = dsasl_client_mech_get_name(client->proxy_mech);
+	if (altpop_sdps_is_view(aclient)) {
+		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG,
+			   "an SDPS view (user@host) is forwarded to the "
+			   "backend with USER/PASS only: remove proxy_mech "
+			   "and master from the passdb reply of SDPS "
+			   "host accounts");
+		return -1;
+	}
 	if (!proxy_mech_forwardable(mech_name)) {
 		proxy_fail(client, LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG,
 			   t_strdup_printf("altpop forwards logins to a backend "
@@ -136,9 +146,10 @@ static int proxy_send_login(struct altpop_login_client *aclient,
 		aclient->proxy_state = client->proxy_mech == NULL ?
 			ALTPOP_PROXY_LOGIN1 : ALTPOP_PROXY_LOGIN2;
 	}
-	if (client->proxy_mech == NULL)
-		str_printfa(str, "USER %s\r\n", client->proxy_user);
-	else if (proxy_start_sasl(client, str) < 0)
+	if (client->proxy_mech == NULL) {
+		str_printfa(str, "USER %s\r\n",
+			    altpop_sdps_proxy_user(aclient, client->proxy_user));
+	} else if (proxy_start_sasl(aclient, str) < 0)
 		return -1;
 	o_stream_nsend(output, str_data(str), str_len(str));
 	return 0;

@@ -68,3 +68,19 @@ const char *altpop_sdps_map_user(struct altpop_login_client *aclient,
 	aclient->sdps_host = i_strdup(sname.host);
 	return auth_user;
 }
+
+bool altpop_sdps_is_view(struct altpop_login_client *aclient)
+{
+	return aclient->sdps_login && aclient->sdps_user != NULL &&
+		aclient->sdps_user[0] != '\0';
+}
+
+const char *altpop_sdps_proxy_user(struct altpop_login_client *aclient,
+				   const char *account)
+{
+	const char *seps = aclient->set->altpop_sdps_separators;
+
+	if (!altpop_sdps_is_view(aclient) || seps[0] == '\0')
+		return account;
+	return t_strdup_printf("%s%c%s", aclient->sdps_user, seps[0], account);
+}
