@@ -7,8 +7,13 @@ they get from the backend directly."""
 
 import pytest
 
+import harness
 import mailgen
 import popclient
+import test_curl
+import test_fetchmail
+import test_mpop
+import tools
 import topology
 
 pytestmark = pytest.mark.altpop_only
@@ -24,14 +29,28 @@ USERS = {
     # the front logs in as the user through a master user
     "m2": (2, "m2pw", "master=mu pass=mupw", "m2-password-the-front-never-knew"),
     "m1": (1, "m1pw", "master=mu pass=mupw", "m1-password-the-front-never-knew"),
+    # real clients
+    "f1": (1, "f1pw", ""),
+    "f0": (0, "f0pw", ""),
+    "mp2": (2, "mp2pw", "proxy_mech=login"),
+    "mp1": (1, "mp1pw", "proxy_mech=plain"),
+    "c0": (0, "c0pw", ""),
+    "c1": (1, "c1pw", ""),
 }
+CLIENT_USERS = ("f1", "f0", "mp2", "mp1", "c0", "c1")
 MASTERS = {"mu": "mupw"}
 
 
 @pytest.fixture(scope="module")
 def topo(stage):
-    with topology.Topology(stage, users=USERS, masters=MASTERS) as t:
+    # a front offers the mechanisms that give it the password to forward
+    # (CRAM-MD5 and the like would need pass= in every passdb reply)
+    front = harness.setting("auth_mechanisms", "plain login")
+    with topology.Topology(stage, users=USERS, masters=MASTERS,
+                           front_extra=front) as t:
         for user in USERS:
+            if user in CLIENT_USERS:
+                continue
             b = t.backend_of(user)
             for i, (_, raw) in enumerate(mailgen.standard_set()):
                 b.deliver(user, raw)
@@ -138,3 +157,54 @@ def test_backend_dies_during_and_between_sessions(topo, user, other):
     assert c.stat()[0] == n
     c.quit()
     topo.front.wait_log(r"proxy\(%s,.*(?:Connection refused|connect.*failed)" % user)
+
+
+def _load(topo, user):
+    msgs = mailgen.standard_set()
+    b = topo.backend_of(user)
+    for p in b.messages(user):
+        p.unlink()
+    for _, raw in msgs:
+        b.deliver(user, raw)
+    return b, msgs
+
+
+@pytest.mark.parametrize("user", ["f1", "f0"])
+def test_fetchmail_through_the_front(topo, workdir, user):
+    b, msgs = _load(topo, user)
+    with topo.front_ns.inside():
+        res, out = test_fetchmail.run_fetchmail(
+            workdir, topo.front_port(), keep=False, user=user,
+            password=USERS[user][1])
+    assert res.returncode == 0, res.text[-3000:]
+    # byte for byte what the backend stored; deleted there at QUIT
+    test_fetchmail._assert_delivered(out, msgs, res)
+    assert b.message_count(user) == 0
+
+
+@pytest.mark.parametrize("user", ["mp2", "mp1"])
+def test_mpop_sasl_through_the_front(topo, workdir, user):
+    b, msgs = _load(topo, user)
+    with topo.front_ns.inside():
+        res, out = test_mpop.run_mpop(workdir, topo.front_port(), keep=True,
+                                      auth="plain", user=user,
+                                      password=USERS[user][1])
+    assert res.returncode == 0, res.text[-3000:]
+    test_mpop._assert_delivered(out, msgs, res)
+    assert b.message_count(user) == len(msgs)
+
+
+@pytest.mark.parametrize("user", ["c0", "c1"])
+def test_curl_through_the_front_is_byte_identical_to_direct(topo, workdir, user):
+    _, msgs = _load(topo, user)
+    addr, port = topo.direct_port(user)
+    auth = "%s:%s" % (user, USERS[user][1])
+    for i in range(1, len(msgs) + 1):
+        with topo.front_ns.inside():
+            via = test_curl.curl(workdir, "pop3://127.0.0.1:%d/%d"
+                                 % (topo.front_port(), i), "-u", auth)
+            direct = test_curl.curl(workdir, "pop3://%s:%d/%d" % (addr, port, i),
+                                    "-u", auth)
+        assert via.returncode == 0 and direct.returncode == 0, via.text[-2000:]
+        assert via.stdout == direct.stdout
+        assert via.stdout == mailgen.expected_pop3_bytes(msgs[i - 1][1])

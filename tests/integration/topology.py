@@ -141,6 +141,19 @@ class NsInstance(harness.DovecotInstance):
         return self.port(proto, "pop3")
 
 
+def performance_mode(services, client_limit=1000):
+    """Settings text: the login services in high-performance mode (one
+    process serves many connections), as a proxy front is run."""
+    text = ""
+    for name in services:
+        text += ("service %s {\n%s  process_min_avail = 2\n"
+                 "  client_limit = %d\n}\n"
+                 % (name, "  " + harness.setting(
+                     "service_count", "unlimited" if harness.IS_24 else "0"),
+                    client_limit))
+    return text
+
+
 class Topology:
     """One front (altpop, plus stock pop3) and one backend per entry of
     backends ("pop3" or "altpop"), each in its own network namespace.
