@@ -5,6 +5,8 @@ each in a network namespace of its own (topology.py).  Clients run in the
 front's namespace and compare what they get through the front with what
 they get from the backend directly."""
 
+import re
+
 import pytest
 
 import harness
@@ -46,8 +48,10 @@ def topo(stage):
     # a front offers the mechanisms that give it the password to forward
     # (CRAM-MD5 and the like would need pass= in every passdb reply)
     front = harness.setting("auth_mechanisms", "plain login")
+    # backends count sessions per user and client address strictly
+    backend = harness.setting("mail_max_userip_connections", "1")
     with topology.Topology(stage, users=USERS, masters=MASTERS,
-                           front_extra=front) as t:
+                           front_extra=front, backend_extra=backend) as t:
         for user in USERS:
             if user in CLIENT_USERS:
                 continue
@@ -208,3 +212,36 @@ def test_curl_through_the_front_is_byte_identical_to_direct(topo, workdir, user)
         assert via.returncode == 0 and direct.returncode == 0, via.text[-2000:]
         assert via.stdout == direct.stdout
         assert via.stdout == mailgen.expected_pop3_bytes(msgs[i - 1][1])
+
+
+@pytest.mark.parametrize("user", ["p2"])
+def test_backend_counts_the_real_client_per_address(topo, user):
+    """mail_max_userip_connections = 1 on the backends: the front forwards
+    each client's own address (XCLIENT), so two clients are two addresses
+    there, while a second session from the same client is refused.  (A
+    stock backend: altpop allows one session per maildrop anyway.)"""
+    password = USERS[user][1]
+    sessions = []
+    with topo.front_ns.inside():
+        for src in ("127.0.3.1", "127.0.3.2", "127.0.3.1"):
+            c = popclient.RawPop3(topo.front_port(), source=src)
+            c.ok("USER %s" % user)
+            sessions.append((c, c.cmd("PASS %s" % password)))
+    try:
+        assert sessions[0][1].startswith(b"+OK"), sessions[0][1]
+        assert sessions[1][1].startswith(b"+OK"), sessions[1][1]
+        r = sessions[2][1]
+        assert r.startswith(b"-ERR ") and b"Maximum number of connections" in r, r
+    finally:
+        for c, r in sessions:
+            if r.startswith(b"+OK"):
+                c.quit()
+            else:
+                c.close()
+    # the backend logged the front's session id for the client's session
+    m = topo.front.wait_log(r"proxy\(%s,[^)]*\): Started proxying.*"
+                            r"rip=127\.0\.3\.2, .*session=<([^>]+)>" % user)
+    b = topo.backend_of(user)
+    service = "altpop" if "altpop" in b.protocols else "pop3"
+    b.wait_log(_login_rx(service, user, r"rip=127\.0\.3\.2, .*session=<%s>"
+                         % re.escape(m.group(1))))
