@@ -15,8 +15,6 @@
 #define ALTPOP_LOCK_FNAME "dovecot-pop3-session.lock"
 /* a lock not refreshed for this long belongs to a dead session */
 #define ALTPOP_LOCK_STALE_SECS (5*60)
-/* how long a new session waits for the lock before saying [IN-USE] */
-#define ALTPOP_LOCK_WAIT_SECS 10
 
 static void altpop_session_lock_refresh(struct altpop_client *client)
 {
@@ -33,6 +31,7 @@ int altpop_session_lock(struct altpop_client *client)
 	const struct mail_storage_settings *mail_set =
 		altpop_mailbox_list_get_mail_set(list);
 	struct dotlock_settings set;
+	enum dotlock_create_flags flags = 0;
 	enum mailbox_list_path_type type;
 	const char *dir, *path;
 	int ret;
@@ -57,14 +56,18 @@ int altpop_session_lock(struct altpop_client *client)
 	path = t_strdup_printf("%s/"ALTPOP_LOCK_FNAME, dir);
 
 	i_zero(&set);
-	set.timeout = ALTPOP_LOCK_WAIT_SECS;
+	/* stock pop3 waits 10 s for the lock; a session answered [IN-USE]
+	   at once lets the client retry without holding a process */
+	set.timeout = client->set->altpop_lock_session_wait;
+	if (set.timeout == 0)
+		flags |= DOTLOCK_CREATE_FLAG_NONBLOCK;
 	set.stale_timeout = ALTPOP_LOCK_STALE_SECS;
 	set.lock_suffix = "";
 	set.use_io_notify = TRUE;
 	set.use_excl_lock = mail_set->dotlock_use_excl;
 	set.nfs_flush = mail_set->mail_nfs_storage;
 
-	ret = file_dotlock_create(&set, path, 0, &client->session_dotlock);
+	ret = file_dotlock_create(&set, path, flags, &client->session_dotlock);
 	if (ret < 0) {
 		e_error(client->event, "altpop_lock_session: "
 			"file_dotlock_create(%s) failed: %m", path);

@@ -25,6 +25,7 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(UINT, altpop_max_bad_commands),
 	DEF(STR, altpop_sdps_sender_headers),
 	DEF(STR, altpop_sdps_recipient_headers),
+	DEF(TIME, altpop_lock_session_wait),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -42,6 +43,7 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_max_bad_commands = 20,
 	.altpop_sdps_sender_headers = "Return-Path",
 	.altpop_sdps_recipient_headers = "Delivered-To X-Original-To",
+	.altpop_lock_session_wait = 0,
 };
 
 static bool
@@ -81,6 +83,15 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 	}
 	if (set->altpop_max_bad_commands == 0) {
 		*error_r = "altpop_max_bad_commands: must be at least 1";
+		return FALSE;
+	}
+	if (set->altpop_lock_session_wait > ALTPOP_LOCK_SESSION_WAIT_MAX_SECS) {
+		*error_r = t_strdup_printf(
+			"altpop_lock_session_wait: %u seconds is more than the "
+			"maximum of %u (a client waiting that long has given "
+			"up; use 0 to answer [IN-USE] at once)",
+			set->altpop_lock_session_wait,
+			ALTPOP_LOCK_SESSION_WAIT_MAX_SECS);
 		return FALSE;
 	}
 	return TRUE;

@@ -9,6 +9,8 @@
    milliseconds well inside unsigned int (which wraps after 49.7 days). */
 #define ALTPOP_IDLE_TIMEOUT_MIN_SECS 10
 #define ALTPOP_IDLE_TIMEOUT_MAX_SECS (24*60*60)
+/* altpop_lock_session_wait upper bound, in seconds */
+#define ALTPOP_LOCK_SESSION_WAIT_MAX_SECS 60
 
 struct altpop_settings {
 	pool_t pool;
@@ -26,6 +28,9 @@ struct altpop_settings {
 	/* SDPS envelope: header names delivery wrote, first found wins */
 	const char *altpop_sdps_sender_headers;
 	const char *altpop_sdps_recipient_headers;
+	/* how long a new session waits for a locked maildrop before
+	   answering [IN-USE]; 0 = answer at once */
+	unsigned int altpop_lock_session_wait;
 
 	/* generated: */
 	const char *parsed_uidl_format;

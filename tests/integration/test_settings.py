@@ -30,6 +30,7 @@ LOGOUT_FORMAT_CUSTOM = ("retr=%{retr_count} del=%{deleted_count}" if harness.IS_
 DEFAULTS = {
     "altpop_idle_timeout": "10 mins",
     "altpop_lock_session": "yes",
+    "altpop_lock_session_wait": "0",
     "altpop_login_max_bad_commands": "3",
     "altpop_logout_format": LOGOUT_FORMAT_DEFAULT,
     "altpop_max_bad_commands": "20",
@@ -43,6 +44,7 @@ CUSTOM = {
     # 2.3's doveconf shows a time normalised, 2.4's as written
     "altpop_idle_timeout": ("90s", "90s" if harness.IS_24 else "90 secs"),
     "altpop_lock_session": ("no", "no"),
+    "altpop_lock_session_wait": ("5s", "5s" if harness.IS_24 else "5 secs"),
     "altpop_login_max_bad_commands": ("7", "7"),
     "altpop_logout_format": (LOGOUT_FORMAT_CUSTOM, LOGOUT_FORMAT_CUSTOM),
     "altpop_max_bad_commands": ("9", "9"),
@@ -219,6 +221,8 @@ BAD_VALUES = [
     ("altpop_max_bad_commands", "-1"),
     ("altpop_login_max_bad_commands", "0"),
     ("altpop_login_max_bad_commands", "many"),
+    ("altpop_lock_session_wait", "2 hours"),
+    ("altpop_lock_session_wait", "later"),
 ]
 # The typos an admin makes most; the error must name the setting.
 TYPOS = [
