@@ -387,6 +387,7 @@ static int do_sendauth(krb5_ccache ccache, krb5_principal server)
 	krb5_error *err = NULL;
 	krb5_ap_rep_enc_part *rep = NULL;
 	krb5_error_code ret;
+	int status = 2;
 
 	ret = krb5_sendauth(ctx, &auth_ctx, (krb5_pointer)&fd,
 			    (char *)opt.appl_version, NULL, server,
@@ -394,37 +395,34 @@ static int do_sendauth(krb5_ccache ccache, krb5_principal server)
 			    NULL, NULL, ccache, &err, &rep, NULL);
 	if (ret == KRB5_SENDAUTH_BADAUTHVERS) {
 		out("VERDICT 1");
-		return 2;
-	}
-	if (ret == KRB5_SENDAUTH_BADAPPLVERS) {
+	} else if (ret == KRB5_SENDAUTH_BADAPPLVERS) {
 		out("VERDICT 2");
-		return 2;
-	}
-	if (ret == KRB5_SENDAUTH_REJECTED) {
+	} else if (ret == KRB5_SENDAUTH_REJECTED) {
 		out("VERDICT 0");
-		if (err != NULL) {
+		if (err != NULL)
 			print_krb_error(err);
-			krb5_free_error(ctx, err);
-		} else {
+		else
 			out("REJECTED code=? text=");
-		}
-		return 2;
-	}
-	if (ret != 0) {
+	} else if (ret != 0) {
 		const char *msg = krb5_get_error_message(ctx, ret);
 
 		out("SENDAUTH-FAILED %s", msg);
 		krb5_free_error_message(ctx, msg);
-		return 2;
+	} else {
+		out("VERDICT 0");
+		out("ACCEPTED");
+		if (opt.mutual && rep != NULL)
+			out("AP-REP ok");
+		status = 0;
 	}
-	out("VERDICT 0");
-	out("ACCEPTED");
-	if (opt.mutual && rep != NULL)
-		out("AP-REP ok");
+	/* every path frees what krb5_sendauth() allocated */
+	if (err != NULL)
+		krb5_free_error(ctx, err);
 	if (rep != NULL)
 		krb5_free_ap_rep_enc_part(ctx, rep);
-	krb5_auth_con_free(ctx, auth_ctx);
-	return 0;
+	if (auth_ctx != NULL)
+		krb5_auth_con_free(ctx, auth_ctx);
+	return status;
 }
 
 static void read_file(const char *path, krb5_data *data)
@@ -478,10 +476,11 @@ static int do_raw(krb5_ccache ccache, krb5_principal server)
 {
 	krb5_auth_context auth_ctx = NULL;
 	krb5_creds in_creds, *creds = NULL;
-	krb5_data ap_req, msg;
+	krb5_data ap_req = { 0, 0, NULL }, msg = { 0, 0, NULL };
 	krb5_error_code ret;
 	unsigned char *buf = NULL, verdict;
 	size_t len = 0;
+	int status = 2;
 
 	/* the service ticket first: a skewed clock would upset the KDC */
 	if (opt.replay_file == NULL) {
@@ -504,11 +503,11 @@ static int do_raw(krb5_ccache ccache, krb5_principal server)
 	len = 0;
 	if (!read_exact(&verdict, 1)) {
 		out(read_timed_out ? "TIMEOUT" : "EOF");
-		return 2;
+		goto done;
 	}
 	out("VERDICT %u", verdict);
 	if (verdict != 0)
-		return 2;
+		goto done;
 
 	ret = krb5_auth_con_init(ctx, &auth_ctx);
 	if (ret != 0)
@@ -533,11 +532,10 @@ static int do_raw(krb5_ccache ccache, krb5_principal server)
 	if (opt.pipeline)
 		append_login(&buf, &len);
 	write_all(buf, len);
-	free(buf);
 
 	if (!read_frame(&msg)) {
 		out(read_timed_out ? "TIMEOUT" : "EOF");
-		return 2;
+		goto done;
 	}
 	if (msg.length > 0) {
 		krb5_error *err;
@@ -547,16 +545,17 @@ static int do_raw(krb5_ccache ccache, krb5_principal server)
 			die_krb5(ret, "krb5_rd_error");
 		print_krb_error(err);
 		krb5_free_error(ctx, err);
-		return 2;
+		goto done;
 	}
 	out("ACCEPTED");
-	free(msg.data);
 	if (opt.mutual) {
 		krb5_ap_rep_enc_part *rep;
 
+		free(msg.data);
+		msg.data = NULL;
 		if (!read_frame(&msg)) {
 			out(read_timed_out ? "TIMEOUT" : "EOF");
-			return 2;
+			goto done;
 		}
 		if (opt.replay_file != NULL) {
 			out("AP-REP unchecked");
@@ -567,12 +566,21 @@ static int do_raw(krb5_ccache ccache, krb5_principal server)
 			krb5_free_ap_rep_enc_part(ctx, rep);
 			out("AP-REP ok");
 		}
-		free(msg.data);
 	}
+	status = 0;
+done:
+	/* one way out: free everything on every path */
+	free(buf);
+	free(msg.data);
+	if (opt.replay_file != NULL)
+		free(ap_req.data);
+	else
+		krb5_free_data_contents(ctx, &ap_req);
 	if (creds != NULL)
 		krb5_free_creds(ctx, creds);
-	krb5_auth_con_free(ctx, auth_ctx);
-	return 0;
+	if (auth_ctx != NULL)
+		krb5_auth_con_free(ctx, auth_ctx);
+	return status;
 }
 
 /* After a refused login: report whether the server closes the connection
@@ -587,12 +595,79 @@ static int end_after_error(void)
 	return 1;
 }
 
+/* The connection, the Kerberos exchange and the POP3 commands; the caller
+   frees the Kerberos state on every outcome. */
+static int session(krb5_ccache ccache, krb5_principal server)
+{
+	unsigned int i;
+	int status;
+
+	net_connect();
+	status = opt.raw ? do_raw(ccache, server) : do_sendauth(ccache, server);
+	if (status != 0) {
+		/* the server must close the connection now */
+		const char *line = read_line();
+
+		if (line == NULL)
+			out(read_timed_out ? "TIMEOUT" : "CLOSED");
+		else
+			out("S: %s", line);
+		return status;
+	}
+
+	/* the greeting */
+	if (!read_reply(NULL))
+		return end_after_error();
+	status = 0;
+	for (i = 0; i < opt.pre_command_count; i++) {
+		char line[1024];
+		size_t len;
+
+		len = unescape_command(opt.pre_commands[i], line, sizeof(line));
+		write_all(line, len);
+		if (!read_reply(opt.pre_commands[i]))
+			status = 1;
+	}
+	if (opt.no_login) {
+		if (read_line() == NULL)
+			out(read_timed_out ? "TIMEOUT" : "CLOSED");
+		return status;
+	}
+	if (!opt.pipeline) {
+		char line[1024];
+
+		snprintf(line, sizeof(line), "USER %s\r\n", opt.user);
+		write_all(line, strlen(line));
+		if (!read_reply("USER"))
+			return end_after_error();
+		snprintf(line, sizeof(line), "PASS %s\r\n", opt.pass);
+		write_all(line, strlen(line));
+		if (!read_reply("PASS"))
+			return end_after_error();
+		for (i = 0; i < opt.command_count; i++) {
+			snprintf(line, sizeof(line), "%s\r\n", opt.commands[i]);
+			write_all(line, strlen(line));
+			if (!read_reply(opt.commands[i]))
+				status = 1;
+		}
+	} else {
+		if (!read_reply("USER") || !read_reply("PASS"))
+			return end_after_error();
+		for (i = 0; i < opt.command_count; i++) {
+			if (!read_reply(opt.commands[i]))
+				status = 1;
+		}
+	}
+	if (read_line() == NULL)
+		out(read_timed_out ? "TIMEOUT" : "CLOSED");
+	return status;
+}
+
 int main(int argc, char *argv[])
 {
 	krb5_ccache ccache;
 	krb5_principal server;
 	krb5_error_code ret;
-	unsigned int i;
 	int c, status;
 
 	opt.service = "pop";
@@ -661,64 +736,7 @@ int main(int argc, char *argv[])
 		opt.user = default_user(ccache);
 	server = server_principal();
 
-	net_connect();
-	status = opt.raw ? do_raw(ccache, server) : do_sendauth(ccache, server);
-	if (status != 0) {
-		/* the server must close the connection now */
-		const char *line = read_line();
-
-		if (line == NULL)
-			out(read_timed_out ? "TIMEOUT" : "CLOSED");
-		else
-			out("S: %s", line);
-		return status;
-	}
-
-	/* the greeting */
-	if (!read_reply(NULL))
-		return end_after_error();
-	status = 0;
-	for (i = 0; i < opt.pre_command_count; i++) {
-		char line[1024];
-		size_t len;
-
-		len = unescape_command(opt.pre_commands[i], line, sizeof(line));
-		write_all(line, len);
-		if (!read_reply(opt.pre_commands[i]))
-			status = 1;
-	}
-	if (opt.no_login) {
-		if (read_line() == NULL)
-			out(read_timed_out ? "TIMEOUT" : "CLOSED");
-		return status;
-	}
-	if (!opt.pipeline) {
-		char line[1024];
-
-		snprintf(line, sizeof(line), "USER %s\r\n", opt.user);
-		write_all(line, strlen(line));
-		if (!read_reply("USER"))
-			return end_after_error();
-		snprintf(line, sizeof(line), "PASS %s\r\n", opt.pass);
-		write_all(line, strlen(line));
-		if (!read_reply("PASS"))
-			return end_after_error();
-		for (i = 0; i < opt.command_count; i++) {
-			snprintf(line, sizeof(line), "%s\r\n", opt.commands[i]);
-			write_all(line, strlen(line));
-			if (!read_reply(opt.commands[i]))
-				status = 1;
-		}
-	} else {
-		if (!read_reply("USER") || !read_reply("PASS"))
-			return end_after_error();
-		for (i = 0; i < opt.command_count; i++) {
-			if (!read_reply(opt.commands[i]))
-				status = 1;
-		}
-	}
-	if (read_line() == NULL)
-		out(read_timed_out ? "TIMEOUT" : "CLOSED");
+	status = session(ccache, server);
 	krb5_free_principal(ctx, server);
 	krb5_cc_close(ctx, ccache);
 	krb5_free_context(ctx);
