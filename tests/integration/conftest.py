@@ -14,6 +14,10 @@ source_ip     (function) a fresh 127.0.x.y source address (auth penalty)
 workdir       (function) an empty private directory, removed afterwards
 altpop_stage  (function) the stage, or skip/fail when altpop is not usable
 @pytest.mark.altpop_only  skip (or fail, see below) when altpop is not usable
+@pytest.mark.plain_build  the test says nothing in a sanitizer build (configure
+                          --enable-sanitizers) and is skipped there; a
+                          sanitizer run of tests/run.sh runs exactly these
+                          again in a plain build (pytest -m plain_build)
 
 A broken altpop build (make install fails, or doveconf rejects the staged
 modules) does not stop the stock pop3 cases: the instance then runs without
@@ -60,6 +64,9 @@ def pytest_configure(config):
         "(users, extra, extra_pop3, extra_altpop, protocols, lmtp)")
     config.addinivalue_line(
         "markers", "altpop_only: the test needs altpop (skipped when not built)")
+    config.addinivalue_line(
+        "markers", "plain_build: the test says nothing in a sanitizer build "
+        "(skipped there)")
 
 
 def pytest_generate_tests(metafunc):
@@ -105,6 +112,14 @@ def altpop_stage(stage):
 def _altpop_only(request):
     if request.node.get_closest_marker("altpop_only"):
         skip_without_altpop(request.getfixturevalue("stage"))
+
+
+@pytest.fixture(autouse=True)
+def _plain_build(request):
+    marker = request.node.get_closest_marker("plain_build")
+    if marker and request.getfixturevalue("stage").sanitizer_runtimes:
+        pytest.skip("sanitizer build: %s (run in a plain build: "
+                    "pytest -m plain_build)" % marker.kwargs.get("reason", ""))
 
 
 def _instance_kwargs(request, stage):
