@@ -99,13 +99,13 @@ def start():
             realm, extra, kpop_help = None, "", ""
     inst = harness.DovecotInstance(["pop3", "altpop"], users={"demo": "demo"},
                                    stage=stage, keep=True, name="demo",
-                                   default_users=False, extra=extra)
-    inst.fixed_ports = PORTS
+                                   default_users=False, extra=extra,
+                                   fixed_ports=PORTS)
     inst.setup()
     inst.start()
     for raw in MESSAGES:
         inst.deliver("demo", raw)
-    PIDFILE.write_text(str(inst.proc.pid))
+    PIDFILE.write_text(str(inst.pid))
     if realm is not None:
         client = REPO / "tests" / "kpop-client" / "kpop-client"
         kpop_help = ("\nKPOP (Kerberos V5 POP, realm %s) on 127.0.0.1:%d, with a "
@@ -136,10 +136,10 @@ Try:
 %s
 The log is %s/dovecot.log.
 Stop it with: scripts/demo.sh stop
-""" % (inst.proc.pid, inst.tmp, alt, alts, inst.port("pop3", "pop3"),
+""" % (inst.pid, inst.tmp, alt, alts, inst.port("pop3", "pop3"),
        len(MESSAGES), alt, alt, alts, alt, kpop_help, inst.tmp))
     # leave Dovecot running: the instance is stopped by "demo.sh stop"
-    inst.proc = None
+    inst.detach()
     return 0
 
 

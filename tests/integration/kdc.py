@@ -79,7 +79,7 @@ def _free_port():
     raise KDCError("no free port for the KDC")
 
 
-class KDC:
+class KDC(harness.StartStopContext):
     def __init__(self, realm=REALM, host=SERVICE_HOST, users=("alice", "bob"),
                  services=(), keep=None, clockskew=300):
         self.realm = realm
@@ -275,36 +275,12 @@ class KDC:
     def stop(self):
         proc, self.proc = self.proc, None
         if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(proc.pid, signal.SIGKILL)
-                    proc.wait(STOP_TIMEOUT)
+            harness.stop_child(proc, STOP_TIMEOUT)
             self._out.close()
 
     def cleanup(self):
         if self.dir is not None and not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            self.cleanup()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            self.stop()
-        finally:
-            self.cleanup()
-        return False
 
     def diagnostics(self):
         out = []

@@ -1,0 +1,85 @@
+"""Ports and addresses for test servers and clients: free ports below the
+kernel's ephemeral range, what listens now, loopback source addresses."""
+
+import random
+import socket
+
+from harness_dovecot import HarnessError
+
+# Test servers listen on ports below the kernel's ephemeral range: a port
+# from that range (what bind(0) hands out) can be taken as the source port of
+# some client connection between our check and Dovecot's bind.
+PORT_RANGE_LOW = 20000
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(count, host="127.0.0.1"):
+    """Distinct ports that were free on host, picked at random below the
+    ephemeral range (all held at once while checking)."""
+    high = max(_ephemeral_low(), PORT_RANGE_LOW + 1000)
+    socks = []
+    try:
+        while len(socks) < count:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind((host, random.randrange(PORT_RANGE_LOW, high)))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def port_is_free(port, host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def listening_tcp_ports():
+    """Set of (ip, port) in LISTEN state, read from /proc (no connection made)."""
+    result = set()
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] != "0A":
+                        continue
+                    addr, port = parts[1].split(":")
+                    if len(addr) == 8:
+                        ip = socket.inet_ntoa(bytes.fromhex(addr)[::-1])
+                    else:
+                        ip = addr
+                    result.add((ip, int(port, 16)))
+        except FileNotFoundError:
+            pass
+    return result
+
+
+_source_counter = [1]
+
+
+def next_source_ip():
+    """A loopback address not handed out before in this process (127.0.0.2..)."""
+    _source_counter[0] += 1
+    n = _source_counter[0]
+    if n > 250 * 250:
+        raise HarnessError("out of loopback source addresses")
+    return "127.0.%d.%d" % (n // 250, 2 + n % 250)
