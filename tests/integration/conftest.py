@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import pytest
 
 import harness
+import mailgen
 
 PROTOS = ("pop3", "altpop")
 
@@ -146,6 +147,16 @@ def instance(request, stage):
         request.node._altpop_instances = getattr(request.node, "_altpop_instances", [])
         request.node._altpop_instances.append(inst)
         yield inst
+
+
+@pytest.fixture
+def loaded(instance):
+    """alice's maildrop holds mailgen.standard_set(); returns its (name,
+    raw) pairs in delivery order."""
+    msgs = mailgen.standard_set()
+    for _, raw in msgs:
+        instance.deliver("alice", raw)
+    return msgs
 
 
 @pytest.fixture

@@ -227,3 +227,15 @@ def wait_until(predicate, timeout, interval=0.05):
 
 def pid_alive(pid):
     return os.path.exists("/proc/%d" % pid)
+
+
+def session_pid(instance, comm="altpop"):
+    """pid of the one post-login process (named comm) of instance, waiting
+    up to 10 s for there to be exactly one."""
+    pids = []
+
+    def one():
+        pids[:] = processes(instance, comm)
+        return len(pids) == 1
+    assert wait_until(one, 10), "%s processes: %r" % (comm, pids)
+    return pids[0]

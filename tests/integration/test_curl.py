@@ -22,14 +22,6 @@ def curl(workdir, url, *args):
     return res
 
 
-@pytest.fixture
-def loaded(instance):
-    msgs = mailgen.standard_set()
-    for _, raw in msgs:
-        instance.deliver("alice", raw)
-    return msgs
-
-
 def test_retr_each(endpoint, loaded, workdir):
     for i, (name, raw) in enumerate(loaded, 1):
         res = curl(workdir, "pop3://127.0.0.1:%d/%d" % (endpoint.port, i))

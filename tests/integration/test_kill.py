@@ -14,19 +14,9 @@ import time
 import pytest
 
 import mailgen
-from servercheck import login, maildir_contents, processes, wait_until
+from servercheck import login, maildir_contents, processes, session_pid, wait_until
 
 pytestmark = pytest.mark.altpop_only
-
-
-def _session_pid(inst):
-    pids = []
-
-    def one():
-        pids[:] = processes(inst, "altpop")
-        return len(pids) == 1
-    assert wait_until(one, 10), "altpop processes: %r" % pids
-    return pids[0]
 
 
 def _kill9(inst, pid):
@@ -44,7 +34,7 @@ def test_kill_after_dele_deletes_nothing(instance):
     assert c.stat()[0] == 5
     for n in (1, 3, 5):
         assert c.cmd("DELE %d" % n).startswith(b"+OK")
-    _kill9(instance, _session_pid(instance))
+    _kill9(instance, session_pid(instance))
     assert sorted(maildir_contents(instance, "alice")) == sorted(before)
     c = login(port)
     try:
@@ -71,7 +61,7 @@ def test_kill_during_quit_expunge_loses_nothing_unmarked(instance):
     marked = set(range(2, BIG + 1, 2))
     for n in sorted(marked):
         assert c.cmd("DELE %d" % n).startswith(b"+OK")
-    pid = _session_pid(instance)
+    pid = session_pid(instance)
     left_before = instance.message_count("alice")
     # let the process run in short slices after QUIT, stopped in between,
     # until the expunge has begun (files are going); then kill it

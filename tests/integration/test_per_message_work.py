@@ -13,7 +13,7 @@ import re
 import pytest
 
 import harness
-from servercheck import login, processes, wait_until
+from servercheck import login, processes, session_pid, wait_until
 
 pytestmark = pytest.mark.altpop_only
 
@@ -40,17 +40,6 @@ def _proc_io(pid, field):
     raise AssertionError("%s not in /proc/%d/io" % (field, pid))
 
 
-def _session_pid(inst):
-    """pid of the one altpop post-login process of inst."""
-    pids = []
-
-    def one():
-        pids[:] = processes(inst, "altpop")
-        return len(pids) == 1
-    assert wait_until(one, 10), "altpop processes: %r" % pids
-    return pids[0]
-
-
 def _fill_host(inst, host, others):
     """One message for fred, then `others` messages for jim with long
     envelope addresses (not in fred's view)."""
@@ -67,7 +56,7 @@ def _sdps_view_peak_kb(inst, host):
     c = login(inst.port("altpop"), "fred@" + host, PW)
     try:
         assert c.stat()[0] == 1
-        return _status_kb(_session_pid(inst), "VmHWM")
+        return _status_kb(session_pid(inst), "VmHWM")
     finally:
         c.quit()
         assert wait_until(lambda: not processes(inst, "altpop"), 10)

@@ -33,14 +33,6 @@ def _tls_ctx():
     return popclient.client_tls_context()
 
 
-@pytest.fixture
-def loaded(instance):
-    msgs = mailgen.standard_set()
-    for _, raw in msgs:
-        instance.deliver("alice", raw)
-    return msgs
-
-
 def test_stat_list_retr(endpoint, loaded):
     p = _login(endpoint.port)
     try:
