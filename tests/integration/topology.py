@@ -135,6 +135,19 @@ class NsInstance(harness.DovecotInstance):
         # listening on "*": the wanted 127.0.0.1 is among them
         return {("127.0.0.1", p) for _, p in self.netns.listening()}
 
+    def kill(self):
+        """SIGKILL to every process of this Dovecot at once (a crash, or
+        the machine gone), by PID; stop() then finds nothing left."""
+        if self.proc is None:
+            return
+        pids = [pid for pid in harness._pids_in_mnt_ns(self.ns)
+                if harness._session_id(pid) == self.proc.pid]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.stop()
+
     def pop3_port(self):
         """The port of this instance's POP3 server (altpop when it has it)."""
         proto = "altpop" if "altpop" in self.protocols else "pop3"
