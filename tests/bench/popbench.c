@@ -13,7 +13,8 @@
    "holding=<n>" on stdout and waits for a line on stdin before going on
    (the caller measures the server's processes meanwhile).
 
-   Build: gcc -O2 -o popbench popbench.c   (add -DHAVE_KRB5 ... -lkrb5 for -K)
+   Build: gcc -O2 -o popbench popbench.c   (add -DHAVE_KRB5 ... -lkrb5 for -K,
+   -DHAVE_OPENSSL ... -lssl -lcrypto for -T: POP3 over TLS, as on pop3s)
 
    Modes:
      popbench [options]              POP3 sessions (see usage())
@@ -49,6 +50,10 @@
 
 #ifdef HAVE_KRB5
 #  include <krb5.h>
+#endif
+#ifdef HAVE_OPENSSL
+#  include <openssl/ssl.h>
+#  include <openssl/err.h>
 #endif
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -92,6 +97,10 @@ struct conn {
 	int line_len;
 	char out[OUT_BUF_SIZE];
 	int out_len, out_off;
+#ifdef HAVE_OPENSSL
+	SSL *ssl;		/* -T: TLS from the first byte (pop3s) */
+	int handshaking;
+#endif
 	/* RETRALL */
 	unsigned int msg_count, retr_next, retr_outstanding, retr_done;
 	double t0;
@@ -118,6 +127,9 @@ static int opt_src_count = 0;	/* bind source addresses 127.0.1.1.. */
 static int opt_verbose;
 static int opt_kpop;
 static int opt_quickack;	/* diagnosis: ACK at once (no delayed ACKs) */
+static int opt_tls;		/* -T: TLS from the first byte (pop3s) */
+static int opt_in_use_ok;	/* -I: "-ERR [IN-USE]" at PASS ends a session */
+static long sessions_in_use;
 static const char *opt_kpop_service = "pop";
 static const char *opt_kpop_host = "localhost";
 
@@ -210,13 +222,62 @@ static size_t body_scan(char carry[8], int *carry_len,
 	return 0;
 }
 
+/* ---- transport: plain TCP or TLS ---- */
+
+#ifdef HAVE_OPENSSL
+static SSL_CTX *ssl_ctx;
+
+/* SSL_read()/SSL_write() result as recv()/send() would give it: -1 with
+   errno EAGAIN when the socket has to become readable/writable first. */
+static ssize_t ssl_result(struct conn *c, int ret)
+{
+	if (ret > 0)
+		return ret;
+	switch (SSL_get_error(c->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+#endif
+
+static ssize_t conn_recv(struct conn *c, void *buf, size_t size)
+{
+#ifdef HAVE_OPENSSL
+	if (c->ssl != NULL)
+		return ssl_result(c, SSL_read(c->ssl, buf,
+					      size > INT32_MAX ? INT32_MAX :
+					      (int)size));
+#endif
+	return recv(c->fd, buf, size, 0);
+}
+
+static ssize_t conn_send_bytes(struct conn *c, const void *buf, size_t size)
+{
+#ifdef HAVE_OPENSSL
+	if (c->ssl != NULL)
+		return ssl_result(c, SSL_write(c->ssl, buf, (int)size));
+#endif
+	return send(c->fd, buf, size, MSG_NOSIGNAL);
+}
+
 /* ---- sending ---- */
 
 static void conn_flush(struct conn *c)
 {
+#ifdef HAVE_OPENSSL
+	if (c->handshaking)
+		return;
+#endif
 	while (c->out_off < c->out_len) {
-		ssize_t ret = send(c->fd, c->out + c->out_off,
-				   c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t ret = conn_send_bytes(c, c->out + c->out_off,
+					      c->out_len - c->out_off);
 		if (ret < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -288,6 +349,12 @@ static void conn_close(struct conn *c, int ok)
 		return;
 	c->dead = 1;
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+#ifdef HAVE_OPENSSL
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+#endif
 	close(c->fd);
 	if (ok)
 		sessions_ok++;
@@ -459,6 +526,14 @@ static int handle_line(struct conn *c, char *line)
 	int kind = script[c->step];
 
 	record(step_first, c);
+	if (!ok && opt_in_use_ok && kind == STEP_PASS &&
+	    strncmp(line, "-ERR [IN-USE]", 13) == 0) {
+		/* answered: the maildrop is locked by another session */
+		sessions_in_use++;
+		record(step_done, c);
+		conn_close(c, 1);
+		return -1;
+	}
 	if (!ok) {
 		conn_fail(c, "%s", line);
 		return -1;
@@ -602,8 +677,44 @@ static ssize_t kpop_input(struct conn *c, const unsigned char *p, size_t n)
 }
 #endif
 
+#ifdef HAVE_OPENSSL
+/* Drives the TLS handshake; returns 1 when done, 0 when it goes on, -1
+   when the session failed. */
+static int conn_handshake(struct conn *c)
+{
+	int ret = SSL_connect(c->ssl);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	if (ret == 1) {
+		c->handshaking = 0;
+		conn_flush(c);
+		return 1;
+	}
+	switch (SSL_get_error(c->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		ev.events |= EPOLLOUT;
+		break;
+	default: {
+		char err[256];
+
+		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
+		conn_fail(c, "TLS handshake failed: %s", err);
+		return -1;
+	}
+	}
+	epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
+}
+#endif
+
 static void conn_input(struct conn *c)
 {
+#ifdef HAVE_OPENSSL
+	if (c->handshaking && conn_handshake(c) <= 0)
+		return;
+#endif
 	for (;;) {
 		ssize_t ret;
 
@@ -612,7 +723,7 @@ static void conn_input(struct conn *c)
 			setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
 				   sizeof(one));
 		}
-		ret = recv(c->fd, recv_buf, RECV_BUF_SIZE, 0);
+		ret = conn_recv(c, recv_buf, RECV_BUF_SIZE);
 
 		if (ret == 0) {
 			conn_fail(c, "%s", "connection closed by server");
@@ -747,6 +858,20 @@ static void slot_start(int slot)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		die("epoll_ctl");
+#ifdef HAVE_OPENSSL
+	if (opt_tls) {
+		c->ssl = SSL_new(ssl_ctx);
+		if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+			fprintf(stderr, "popbench: SSL_new failed\n");
+			exit(2);
+		}
+		c->handshaking = 1;
+		/* the first step waits for the greeting; nothing is sent
+		   before the handshake is done (conn_flush) */
+		if (conn_handshake(c) < 0)
+			return;
+	}
+#endif
 #ifdef HAVE_KRB5
 	if (script[0] == STEP_KPOP)
 		kpop_start(c);
@@ -947,6 +1072,10 @@ static void usage(void)
 "  -S SERVICE  KPOP service name (pop); -H HOST: its host (localhost)\n"
 "  -Q          diagnosis: TCP_QUICKACK before every read (shows delays\n"
 "              caused by Nagle + delayed ACKs on the server's side)\n"
+"  -T          TLS from the first byte (pop3s; needs a build with\n"
+"              -DHAVE_OPENSSL -lssl -lcrypto); certificates not checked\n"
+"  -I          a \"-ERR [IN-USE]\" reply to PASS is an answered session\n"
+"              (counted as sessions_in_use), not a failure\n"
 "  -v          show every failed session\n");
 	exit(2);
 }
@@ -956,7 +1085,7 @@ int main(int argc, char **argv)
 	const char *userfile = NULL, *steps = "stat,quit", *rawlist = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "h:p:u:c:n:s:w:b:t:KS:H:R:Qv")) != -1) {
+	while ((opt = getopt(argc, argv, "h:p:u:c:n:s:w:b:t:KS:H:R:QTIv")) != -1) {
 		switch (opt) {
 		case 'h': opt_host = optarg; break;
 		case 'p': opt_port = atoi(optarg); break;
@@ -972,6 +1101,8 @@ int main(int argc, char **argv)
 		case 'H': opt_kpop_host = optarg; break;
 		case 'R': rawlist = optarg; break;
 		case 'Q': opt_quickack = 1; break;
+		case 'T': opt_tls = 1; break;
+		case 'I': opt_in_use_ok = 1; break;
 		case 'v': opt_verbose = 1; break;
 		default: usage();
 		}
@@ -987,6 +1118,21 @@ int main(int argc, char **argv)
 		usage();
 	if (opt_sessions < 0)
 		opt_sessions = opt_concurrency;
+	if (opt_tls) {
+#ifdef HAVE_OPENSSL
+		ssl_ctx = SSL_CTX_new(TLS_client_method());
+		if (ssl_ctx == NULL) {
+			fprintf(stderr, "popbench: SSL_CTX_new failed\n");
+			exit(2);
+		}
+		SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#else
+		fprintf(stderr, "popbench: built without -DHAVE_OPENSSL\n");
+		exit(2);
+#endif
+	}
 	if (opt_kpop) {
 #ifdef HAVE_KRB5
 		krb5_error_code err = krb5_init_context(&kctx);
@@ -1054,6 +1200,12 @@ int main(int argc, char **argv)
 			/* closed by an earlier event of this batch? */
 			if (c->dead)
 				continue;
+#ifdef HAVE_OPENSSL
+			if (c->handshaking) {
+				conn_input(c);
+				continue;
+			}
+#endif
 			if (events[i].events & EPOLLOUT)
 				conn_flush(c);
 			if (!c->dead &&
@@ -1076,10 +1228,11 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("sessions_ok=%ld\nsessions_failed=%ld\nelapsed=%.6f\n"
-	       "sessions_per_sec=%.3f\nbytes_in=%llu\nbytes_out=%llu\n",
+	       "sessions_per_sec=%.3f\nbytes_in=%llu\nbytes_out=%llu\n"
+	       "sessions_in_use=%ld\n",
 	       sessions_ok, sessions_failed, elapsed,
 	       sessions_ok / elapsed, (unsigned long long)bytes_in,
-	       (unsigned long long)bytes_out);
+	       (unsigned long long)bytes_out, sessions_in_use);
 	printf("cpu_user=%.6f\ncpu_sys=%.6f\n",
 	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);

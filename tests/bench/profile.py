@@ -4,7 +4,8 @@
 Sets up the same instance and maildrops as run.py (only what the chosen
 target needs), then for each protocol:
 
-  --perf bulk|big|login    perf record -a -g while popbench runs the
+  --perf bulk|bulktls|big|login
+                           perf record -a -g while popbench runs the
                            workload once; prints perf report for the
                            post-login process (comm pop3 / altpop), or the
                            login process with --comm login
@@ -16,6 +17,7 @@ target needs), then for each protocol:
 
 Examples (as root, in a built tree):
   tests/bench/profile.py --perf bulk
+  tests/bench/profile.py --perf bulktls --comm login   (TLS: the login process)
   tests/bench/profile.py --valgrind massif --user big --commands LIST,UIDL,QUIT
   tests/bench/profile.py --valgrind callgrind --user big --commands UIDL,QUIT
 Output files stay in --out DIR (default: a new temporary directory).
@@ -43,11 +45,18 @@ BINARIES = {"pop3": "/usr/lib/dovecot/pop3"}
 def perf_profile(bench, target, out, comm_kind, proto_list):
     p = bench.p
     for proto in proto_list:
-        if target == "bulk":
+        pb = bench.pb
+        if target in ("bulk", "bulktls"):
             uf = bench.pb.userfile("bulk1", [("bulk", bench.passwords["bulk"])])
-            args = (bench.port(proto), uf, 1, 1, "stat,retrall,quit")
             kw = dict(window=bench.args.window)
-            bench.pb.run(*args, **kw)   # warm-up
+            if target == "bulktls":
+                pb = bench.pb_tls
+                port = bench.inst.port(proto, "pop3s")
+                kw["extra"] = ["-T"]
+            else:
+                port = bench.port(proto)
+            args = (port, uf, 1, 1, "stat,retrall,quit")
+            pb.run(*args, **kw)   # warm-up
         elif target == "big":
             uf = bench.pb.userfile("big", [("big", bench.passwords["big"])])
             args = (bench.port(proto), uf, 1, 1, "list,uidl,quit")
@@ -63,7 +72,7 @@ def perf_profile(bench, target, out, comm_kind, proto_list):
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.5)
         try:
-            r = bench.pb.run(*args, **kw)
+            r = pb.run(*args, **kw)
         finally:
             rec.send_signal(2)
             rec.wait()
@@ -149,7 +158,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("--perf", choices=("bulk", "big", "login"))
+    ap.add_argument("--perf", choices=("bulk", "bulktls", "big", "login"))
     ap.add_argument("--comm", choices=("post-login", "login"), default="post-login")
     ap.add_argument("--valgrind", choices=("callgrind", "massif"))
     ap.add_argument("--user", default="big",
@@ -165,7 +174,8 @@ def main():
     if not args.perf and not args.valgrind:
         ap.error("--perf or --valgrind")
     target = args.perf or args.user
-    only = next((w for w in ("bulk", "big", "login", "idle") if target.startswith(w)), None)
+    only = next((w for w in ("bulktls", "bulk", "big", "login", "idle")
+                 if target.startswith(w)), None)
     if only is None:
         ap.error("unknown maildrop %r" % target)
     out = Path(args.out or tempfile.mkdtemp(prefix="altpop-profile-"))

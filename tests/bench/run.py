@@ -8,18 +8,26 @@ workload runs alternately against stock pop3 and altpop for several rounds
 are printed:
 
   login     sessions/s of USER/PASS + STAT + QUIT, sequential and with
-            50 concurrent clients
+            50 concurrent clients, many users and one user (a second
+            session on a locked maildrop: -ERR [IN-USE] counts as answered)
+  loginhp   the same in Dovecot's high-performance process mode (login
+            processes reused, post-login processes serve 100 sessions)
   bulk      MB/s of RETR of every message of a 2,000-message maildrop
-            (1 KB .. 5 MB, lognormal), and the raw loopback ceiling: the
-            same files sent with read()+send() to the same receive path
-  big       100,000-message maildrop: time to the +OK of the first LIST
-            (counted from connect: login reads the maildrop) and of UIDL,
-            cold (dovecot.index* removed) and warm, and peak RSS (VmHWM)
-            of the post-login process
+            (1 KB .. 5 MB, lognormal), server CPU seconds per GB, and the
+            raw loopback ceiling of the same round: the same files sent
+            with read()+send() to the same receive path
+  bulktls   the same over pop3s (TLS from the first byte)
+  big       100,000-message maildrop: UIDL-only and LIST-only sessions,
+            time from connect to the complete listing and peak RSS
+            (VmHWM) of the post-login process, cold (dovecot.index*
+            removed) and warm
   idle      PSS/RSS of the post-login (and login) processes with 1,000
             logged-in idle sessions
   kpop      KPOP logins/s against plain logins/s on altpop (only when the
             stage has libmech_kpop.so and a KDC can be set up)
+
+Ratios are paired: altpop / stock of each round (the two ran back to
+back), reported as median (min-max).
 
 The load generator is tests/bench/popbench.c (built here with gcc).
 
@@ -61,6 +69,7 @@ PROFILES = {
     "full": dict(
         rounds=5, idle_rounds=3, bulk_rounds=15,
         login_seq_sessions=400, login_conc=50, login_conc_sessions=3000,
+        login_one_seq_sessions=200, login_one_conc_sessions=1000,
         login_msgs=10,
         bulk_messages=2000, bulk_min=1024, bulk_max=5 * 1024 * 1024,
         bulk_median=40 * 1024, bulk_sigma=1.6,
@@ -69,7 +78,8 @@ PROFILES = {
     ),
     "quick": dict(
         rounds=1, idle_rounds=1, bulk_rounds=1,
-        login_seq_sessions=20, login_conc=10, login_conc_sessions=60,
+        login_seq_sessions=10, login_conc=10, login_conc_sessions=40,
+        login_one_seq_sessions=10, login_one_conc_sessions=30,
         login_msgs=3,
         bulk_messages=40, bulk_min=1024, bulk_max=512 * 1024,
         bulk_median=20 * 1024, bulk_sigma=1.2,
@@ -78,7 +88,7 @@ PROFILES = {
     ),
 }
 
-WORKLOADS = ("login", "bulk", "big", "idle", "kpop")
+WORKLOADS = ("login", "loginhp", "bulk", "bulktls", "big", "idle", "kpop")
 # A ratio this close to its target is reported as "par", not "BEHIND".
 PAR = 0.005
 
@@ -291,17 +301,59 @@ def proc_memory(pid):
     return mem
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid):
+    """CPU seconds of a process (user + system), or None when it is gone:
+    from /proc/PID/schedstat (nanoseconds), else utime + stime of
+    /proc/PID/stat (clock ticks)."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # fields[0] is the state (field 3): utime and stime are fields 14, 15
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_snapshot(inst, comms):
+    """{pid: cpu seconds} of the instance's processes named in comms."""
+    out = {}
+    for comm in comms:
+        for pid in instance_pids(inst, comm):
+            cpu = proc_cpu(pid)
+            if cpu is not None:
+                out[pid] = cpu
+    return out
+
+
+def cpu_used(before, after):
+    """CPU seconds spent between two snapshots by the processes of after
+    (a process new in after counts from zero)."""
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
+
+
 # --------------------------------------------------------------------------
 # the load generator
 
 
-def build_popbench(workdir, krb5=False):
+def build_popbench(workdir, krb5=False, tls=False):
     src = HERE / "popbench.c"
-    out = Path(workdir) / ("popbench-krb5" if krb5 else "popbench")
+    out = Path(workdir) / ("popbench" + ("-krb5" if krb5 else "") +
+                           ("-tls" if tls else ""))
     argv = ["gcc", "-O2", "-Wall", "-o", str(out), str(src)]
     if krb5:
         argv[1:1] = ["-DHAVE_KRB5"]
         argv.append("-lkrb5")
+    if tls:
+        argv[1:1] = ["-DHAVE_OPENSSL"]
+        argv += ["-lssl", "-lcrypto"]
     res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if res.returncode != 0:
         raise WorkloadError("building popbench failed:\n" + res.stdout.decode())
@@ -384,6 +436,18 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def paired_ratios(row):
+    """altpop / stock per round (the two ran back to back), for the rounds
+    where both have a value."""
+    return [a / s for s, a in zip(row["stock"], row["altpop"])
+            if s and a is not None and s is not None]
+
+
+def target_ok(target, ratio):
+    op, val = target[:2], float(target[2:])
+    return ratio >= val if op == ">=" else ratio <= val
+
+
 class Results:
     def __init__(self):
         self.rows = []       # (workload, metric, unit, better, target, values)
@@ -404,37 +468,39 @@ class Results:
         self.notes.append(text)
 
     def table(self):
+        """Medians of each side, and the median (min-max) of the paired
+        per-round ratios: the ratio the targets are checked against."""
         lines = []
-        hdr = "%-8s %-58s %12s %12s %7s %-7s %s" % (
-            "workload", "metric", "stock", "altpop", "ratio", "target", "")
+        hdr = "%-8s %-58s %11s %11s %7s %-13s %-7s %s" % (
+            "workload", "metric", "stock", "altpop", "ratio", "(min-max)",
+            "target", "")
         lines.append(hdr)
         lines.append("-" * len(hdr))
         for r in self.rows:
             s, a = median(r["stock"]), median(r["altpop"])
-            ratio = (a / s) if (s and a is not None) else None
+            ratios = paired_ratios(r)
+            ratio = median(ratios)
+            spread = ("%.2f-%.2f" % (min(ratios), max(ratios))) if len(ratios) > 1 else ""
             verdict = ""
             if r["target"] and ratio is not None:
-                op, val = r["target"][:2], float(r["target"][2:])
-                ok = ratio >= val if op == ">=" else ratio <= val
-                verdict = "ok" if ok else ("par" if abs(ratio - val) <= PAR else "BEHIND")
+                val = float(r["target"][2:])
+                verdict = ("ok" if target_ok(r["target"], ratio) else
+                           ("par" if abs(ratio - val) <= PAR else "BEHIND"))
             metric = "%s [%s]" % (r["metric"], r["unit"])
             if r.get("labels"):
                 metric += " (%s | %s)" % tuple(r["labels"])
-            lines.append("%-8s %-58s %12s %12s %7s %-7s %s" % (
+            lines.append("%-8s %-58s %11s %11s %7s %-13s %-7s %s" % (
                 r["workload"], metric,
                 fmt(s), fmt(a), "%.3f" % ratio if ratio is not None else "-",
-                r["target"] or "", verdict))
+                spread, r["target"] or "", verdict))
         return "\n".join(lines)
 
     def verdicts(self):
         out = []
         for r in self.rows:
-            s, a = median(r["stock"]), median(r["altpop"])
-            if r["target"] and s and a is not None:
-                op, val = r["target"][:2], float(r["target"][2:])
-                ratio = a / s
-                ok = ratio >= val if op == ">=" else ratio <= val
-                out.append((r, ratio, ok))
+            ratio = median(paired_ratios(r))
+            if r["target"] and ratio is not None:
+                out.append((r, ratio, target_ok(r["target"], ratio)))
         return out
 
 
@@ -486,6 +552,9 @@ class Bench:
         if not self.stage.available:
             raise WorkloadError("altpop not staged: %s" % self.stage.reason)
         self.pb = Popbench(self.popbench_bin, self.work)
+        self.pb_tls = None
+        if "bulktls" in self.args.only:
+            self.pb_tls = Popbench(build_popbench(self.work, tls=True), self.work)
 
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         want = 65536 if hard == resource.RLIM_INFINITY else min(65536, hard)
@@ -502,30 +571,13 @@ class Bench:
             for u in group:
                 users[u] = "pw-" + u
         self.passwords = users
-        nproc = p["idle_sessions"] + 100
-        lock = "yes" if self.args.lock_session == "yes" else "no"
-        services = []
-        for svc in ("pop3-login", "altpop-login"):
-            services.append("service %s {\n  process_limit = %d\n"
-                            "  process_min_avail = %d\n}\n"
-                            % (svc, nproc, self.args.login_min_avail))
-        for svc in ("pop3", "altpop"):
-            services.append("service %s {\n  process_limit = %d\n}\n" % (svc, nproc))
-        extra = (harness.settings([("default_process_limit", nproc),
-                                   ("default_client_limit", 4 * nproc + 1000),
-                                   ("auth_verbose", "no")])
-                 + "# popbench binds 127.0.1.x source addresses (TIME_WAIT spread),\n"
-                 "# which are not \"secured\" like 127.0.0.1\n"
-                 + harness.setting("disable_plaintext_auth", "no") + "".join(services))
         self.kdc = None
         self.kpop_skip = None
+        kdc_settings = ""
         if "kpop" in self.args.only:
-            extra += self.setup_kdc()
-        self.inst = harness.DovecotInstance(
-            ["pop3", "altpop"], users=users, stage=self.stage, extra=extra,
-            extra_pop3=harness.setting("pop3_lock_session", lock),
-            extra_altpop=harness.setting("altpop_lock_session", lock),
-            lmtp=False, default_users=False, name="bench")
+            kdc_settings = self.setup_kdc()
+        self.inst = self.make_instance(users, p["idle_sessions"] + 100,
+                                       extra=kdc_settings)
         if self.kdc is not None:
             self.kpop_passdb_fields()
         self.inst.setup()
@@ -541,6 +593,53 @@ class Bench:
                 name, [(u, users[u]) for u in group]))
         self.machine_info()
 
+    def make_instance(self, users, nproc, hp=False, extra="", name="bench"):
+        """An instance serving stock pop3 and altpop with the same
+        settings. hp: Dovecot's high-performance process mode (login
+        processes serve many connections, one per CPU kept running;
+        post-login processes serve up to 100 sessions one after the other)
+        instead of the default one-process-per-connection mode."""
+        lock = "yes" if self.args.lock_session == "yes" else "no"
+        unlimited = "unlimited" if harness.IS_24 else "0"
+        count = "restart_request_count" if harness.IS_24 else "service_count"
+        services = []
+        for svc in ("pop3-login", "altpop-login"):
+            if hp:
+                services.append("service %s {\n  process_limit = %d\n"
+                                "  process_min_avail = %d\n  %s = %s\n"
+                                "  client_limit = %d\n}\n"
+                                % (svc, nproc, os.cpu_count() or 1, count,
+                                   unlimited, 4 * nproc + 1000))
+            else:
+                services.append("service %s {\n  process_limit = %d\n"
+                                "  process_min_avail = %d\n}\n"
+                                % (svc, nproc, self.args.login_min_avail))
+        for svc in ("pop3", "altpop"):
+            services.append("service %s {\n  process_limit = %d\n%s}\n"
+                            % (svc, nproc, "  %s = 100\n" % count if hp else ""))
+        extra = (harness.settings([("default_process_limit", nproc),
+                                   ("default_client_limit", 4 * nproc + 1000),
+                                   ("auth_verbose", "no")])
+                 + "# popbench binds 127.0.1.x source addresses (TIME_WAIT spread),\n"
+                 "# which are not \"secured\" like 127.0.0.1\n"
+                 + harness.setting("disable_plaintext_auth", "no") + "".join(services)
+                 + extra)
+        return harness.DovecotInstance(
+            ["pop3", "altpop"], users=users, stage=self.stage, extra=extra,
+            extra_pop3=harness.setting("pop3_lock_session", lock),
+            extra_altpop=harness.setting("altpop_lock_session", lock),
+            lmtp=False, default_users=False, name=name)
+
+    def login_maildrops(self, md, mf):
+        tmpl = [mf.message(s, "login") for s in
+                lognormal_sizes(self.p["login_msgs"], 3000, 0.5, 1024, 20000, 1)]
+        first = None
+        for u in self.plan["login"]:
+            if first is None:
+                first = (u, md.write(u, tmpl))
+            else:
+                md.link(u, first[1])
+
     def generate(self):
         p = self.p
         t0 = time.monotonic()
@@ -548,15 +647,8 @@ class Bench:
         md = Maildrops(self.inst, sizes_in_names=not self.args.no_sizes_in_names)
         want = set(self.args.only)
         if "login" in want or "kpop" in want:
-            tmpl = [mf.message(s, "login") for s in
-                    lognormal_sizes(p["login_msgs"], 3000, 0.5, 1024, 20000, 1)]
-            first = None
-            for u in self.plan["login"]:
-                if first is None:
-                    first = (u, md.write(u, tmpl))
-                else:
-                    md.link(u, first[1])
-        if "bulk" in want:
+            self.login_maildrops(md, mf)
+        if "bulk" in want or "bulktls" in want:
             sizes = lognormal_sizes(p["bulk_messages"], p["bulk_median"],
                                     p["bulk_sigma"], p["bulk_min"], p["bulk_max"], 2)
             paths = []
@@ -681,26 +773,66 @@ class Bench:
 
     # ---- workloads ------------------------------------------------------
 
-    def w_login(self):
+    def login_storms(self, inst, workload, mode):
+        """Login storms against inst: many users (every session of a slot
+        uses another maildrop than the one before) and one user (every
+        session the same maildrop: with session locks on, a second session
+        is answered -ERR [IN-USE], which counts as answered), each
+        sequential and with login_conc sessions at once."""
         p = self.p
-        uf = self.uf_login
-        seq, conc = {x: [] for x in PROTOS}, {x: [] for x in PROTOS}
+        uf_many = self.uf_login
+        uf_one = self.pb.userfile("login-one", [(self.plan["login"][0],
+                                                 self.passwords[self.plan["login"][0]])])
+        runs = (("many users", uf_many, 1, p["login_seq_sessions"]),
+                ("many users", uf_many, p["login_conc"], p["login_conc_sessions"]),
+                ("one user", uf_one, 1, p["login_one_seq_sessions"]),
+                ("one user", uf_one, p["login_conc"], p["login_one_conc_sessions"]))
+        rate = {(i, x): [] for i in range(len(runs)) for x in PROTOS}
+        got = {(i, x): [] for i in range(len(runs)) for x in PROTOS}
         for proto in PROTOS:  # warm-up
-            self.pb.run(self.port(proto), uf, 1, 10, "stat,quit", sources=50)
-        for rnd in range(self.p["rounds"]):
+            self.pb.run(inst.port(proto), uf_many, 1, 10, "stat,quit", sources=50)
+        for rnd in range(p["rounds"]):
             for proto in self.order(rnd):
-                r = self.pb.run(self.port(proto), uf, 1, p["login_seq_sessions"],
-                                "stat,quit", sources=50)
-                seq[proto].append(r["sessions_per_sec"])
-                r = self.pb.run(self.port(proto), uf, p["login_conc"],
-                                p["login_conc_sessions"], "stat,quit", sources=50)
-                conc[proto].append(r["sessions_per_sec"])
-                log("login round %d %-6s: sequential %.1f/s, %d concurrent %.1f/s"
-                    % (rnd + 1, proto, seq[proto][-1], p["login_conc"], conc[proto][-1]))
-        self.results.add("login", "sequential USER/PASS+STAT+QUIT", "sessions/s",
-                         "higher", ">=1.0", seq["pop3"], seq["altpop"])
-        self.results.add("login", "%d concurrent USER/PASS+STAT+QUIT" % p["login_conc"],
-                         "sessions/s", "higher", ">=1.0", conc["pop3"], conc["altpop"])
+                desc = []
+                for i, (who, uf, conc, n) in enumerate(runs):
+                    r = self.pb.run(inst.port(proto), uf, conc, n, "stat,quit",
+                                    sources=50, extra=["-I"])
+                    rate[(i, proto)].append(r["sessions_per_sec"])
+                    got[(i, proto)].append((r["sessions_ok"] - r["sessions_in_use"])
+                                           / r["elapsed"])
+                    desc.append("%s/%d: %.1f/s (%d IN-USE)" % (
+                        who, conc, r["sessions_per_sec"], r["sessions_in_use"]))
+                log("%s round %d %-6s: %s" % (workload, rnd + 1, proto, ", ".join(desc)))
+        for i, (who, uf, conc, n) in enumerate(runs):
+            how = "sequential" if conc == 1 else "%d concurrent" % conc
+            self.results.add(workload, "%s, %s, %s: answered" % (mode, who, how),
+                             "sessions/s", "higher", ">=1.0",
+                             rate[(i, "pop3")], rate[(i, "altpop")])
+            if who == "one user":
+                self.results.add(workload, "%s, %s, %s: logged in" % (mode, who, how),
+                                 "sessions/s", "higher", None,
+                                 got[(i, "pop3")], got[(i, "altpop")])
+
+    def w_login(self):
+        self.login_storms(self.inst, "login", "default")
+
+    def w_loginhp(self):
+        """The login storms in Dovecot's high-performance mode, on an
+        instance of their own."""
+        inst = self.make_instance({u: self.passwords[u] for u in self.plan["login"]},
+                                  2 * self.p["login_conc"] + 100, hp=True,
+                                  name="benchhp")
+        try:
+            inst.setup()
+            self.login_maildrops(Maildrops(inst), MailFactory(seed=6))
+            inst.start()
+            self.login_storms(inst, "loginhp", "high-performance")
+        finally:
+            try:
+                inst.stop()
+            finally:
+                if not self.args.keep:
+                    inst.cleanup()
 
     def raw_ceiling(self):
         lst = self.work / "bulk.files"
@@ -712,45 +844,79 @@ class Bench:
             raise WorkloadError("raw ceiling failed: %s" % res.stderr.decode())
         return parse_kv(res.stdout.decode())
 
-    def w_bulk(self):
+    def bulk_session(self, proto, pb, port, uf):
+        """One bulk session (STAT, RETR all, QUIT); the CPU the server's
+        processes (post-login, and the login process that proxies TLS)
+        spent on it is read while the session holds after the last RETR."""
+        comms = (POST_LOGIN[proto], LOGIN[proto])
+        before = cpu_snapshot(self.inst, comms)
+        used = {}
+
+        def on_hold(n):
+            used["cpu"] = cpu_used(before, cpu_snapshot(self.inst, comms))
+
+        r = pb.run(port, uf, 1, 1, "stat,retrall,hold,quit", window=self.args.window,
+                   on_hold=on_hold, extra=["-T"] if pb is self.pb_tls else [])
+        r["server_cpu"] = used.get("cpu")
+        return r
+
+    def bulk_rounds(self, workload, tls):
         uf = self.pb.userfile("bulk1", [("bulk", self.passwords["bulk"])])
+        pb = self.pb_tls if tls else self.pb
+        listener = "pop3s" if tls else "pop3"
         mbps = {x: [] for x in PROTOS}
         cpu = {x: [] for x in PROTOS}
+        gen = {x: [] for x in PROTOS}
+        share = {x: [] for x in PROTOS}
         raw = []
         body = {}
         # warm-up: page cache, index, \Seen flags set by the first QUIT
         for proto in PROTOS:
-            self.pb.run(self.port(proto), uf, 1, 1, "stat,retrall,quit",
-                        window=self.args.window)
+            pb.run(self.inst.port(proto, listener), uf, 1, 1, "stat,retrall,quit",
+                   window=self.args.window, extra=["-T"] if tls else [])
         for rnd in range(self.p["bulk_rounds"]):
-            r = self.raw_ceiling()
-            raw.append(r["raw_mbps"])
+            if not tls:
+                # the ceiling of this round, next to the transfers it bounds
+                raw.append(self.raw_ceiling()["raw_mbps"])
             for proto in self.order(rnd):
-                r = self.pb.run(self.port(proto), uf, 1, 1, "stat,retrall,quit",
-                                window=self.args.window)
+                r = self.bulk_session(proto, pb, self.inst.port(proto, listener), uf)
                 mbps[proto].append(r["retr_mbps"])
-                cpu[proto].append((r["cpu_user"] + r["cpu_sys"]) / r["retr_elapsed"])
+                gen[proto].append((r["cpu_user"] + r["cpu_sys"]) / r["retr_elapsed"])
+                cpu[proto].append(r["server_cpu"] / (r["retr_body"] / 1e9)
+                                  if r["server_cpu"] is not None else None)
+                if not tls:
+                    share[proto].append(100 * r["retr_mbps"] / raw[-1])
                 body.setdefault(proto, set()).add(int(r["retr_body"]))
-                log("bulk round %d %-6s: %.1f MB/s (%d bytes in %.3fs, "
-                    "generator CPU %.0f%%) raw ceiling %.1f MB/s"
-                    % (rnd + 1, proto, r["retr_mbps"], r["retr_body"],
-                       r["retr_elapsed"], 100 * cpu[proto][-1], raw[-1]))
+                log("%s round %d %-6s: %.1f MB/s (%d bytes in %.3fs), server CPU "
+                    "%.2f s/GB, generator CPU %.0f%%%s"
+                    % (workload, rnd + 1, proto, r["retr_mbps"], r["retr_body"],
+                       r["retr_elapsed"], cpu[proto][-1] or -1, 100 * gen[proto][-1],
+                       "" if tls else ", raw ceiling %.1f MB/s" % raw[-1]))
         if body.get("pop3") != body.get("altpop"):
-            self.results.note("bulk: stock and altpop sent different byte counts: %s"
-                              % body)
-        self.info["bulk_retr_bytes"] = sorted(body.get("altpop", []))
-        self.results.add("bulk", "RETR all, 1 session", "MB/s", "higher", ">=1.1",
-                         mbps["pop3"], mbps["altpop"])
-        self.results.add("bulk", "share of raw loopback ceiling", "%", "higher", None,
-                         [100 * m / median(raw) for m in mbps["pop3"]],
-                         [100 * m / median(raw) for m in mbps["altpop"]])
-        self.results.add("bulk", "raw loopback ceiling (same for both)", "MB/s",
-                         "higher", None, raw, raw)
-        self.results.add("bulk", "generator CPU share during RETR", "%", "lower", None,
-                         [100 * c for c in cpu["pop3"]], [100 * c for c in cpu["altpop"]])
-        self.info["bulk_raw_ceiling_mbps"] = median(raw)
+            self.results.note("%s: stock and altpop sent different byte counts: %s"
+                              % (workload, body))
+        self.info["%s_retr_bytes" % workload] = sorted(body.get("altpop", []))
+        how = "over TLS (pop3s)" if tls else "plain TCP"
+        self.results.add(workload, "RETR all, 1 session, %s" % how, "MB/s", "higher",
+                         ">=2.0" if tls else ">=2.5", mbps["pop3"], mbps["altpop"])
+        self.results.add(workload, "server CPU per GB sent, %s" % how, "s/GB", "lower",
+                         None, cpu["pop3"], cpu["altpop"])
+        if not tls:
+            self.results.add(workload, "share of raw loopback ceiling (same round)",
+                             "%", "higher", None, share["pop3"], share["altpop"])
+            self.results.add(workload, "raw loopback ceiling (same for both)", "MB/s",
+                             "higher", None, raw, raw)
+            self.info["bulk_raw_ceiling_mbps"] = median(raw)
+        self.results.add(workload, "generator CPU share during RETR", "%", "lower", None,
+                         [100 * c for c in gen["pop3"]], [100 * c for c in gen["altpop"]])
+
+    def w_bulk(self):
+        self.bulk_rounds("bulk", tls=False)
         if not self.args.quick:
             self.saturation_check()
+
+    def w_bulktls(self):
+        self.bulk_rounds("bulktls", tls=True)
 
     def saturation_check(self):
         """Two generators at once against stock (two maildrops with the
@@ -783,7 +949,10 @@ class Bench:
                 % (proto, agg, ", ".join("%.1f" % r["retr_mbps"] for r in rs)))
         self.info["saturation"] = out
 
-    def big_session(self, proto, uf):
+    def big_session(self, proto, uf, kind):
+        """One session that only lists (kind "list" or "uidl"): time from
+        connect to the complete listing, peak RSS of the post-login
+        process."""
         mem = {}
 
         def on_hold(n):
@@ -794,19 +963,15 @@ class Bench:
                     mem[pid] = m
             return len(pids)
 
-        r = self.pb.run(self.port(proto), uf, 1, 1, "list,uidl,hold,quit",
+        r = self.pb.run(self.port(proto), uf, 1, 1, "%s,hold,quit" % kind,
                         on_hold=on_hold, timeout=900)
         if len(mem) != 1:
             raise WorkloadError("big: expected one %s process while holding, found %d"
                                 % (POST_LOGIN[proto], len(mem)))
         m = list(mem.values())[0]
-        # steps: 0 banner 1 user 2 pass 3 list 4 uidl 5 hold 6 quit
-        return dict(login=r["step.2.pass.first"],
-                    list_ok=r["step.3.list.first"],
-                    list_done=r["step.3.list.done"],
-                    uidl_ok=r["step.4.uidl.first"] - r["step.3.list.done"],
-                    uidl_done=r["step.4.uidl.done"] - r["step.3.list.done"],
-                    hwm=m["hwm"] / 1024.0, pss=m["pss"] / 1024.0)
+        # steps: 0 banner 1 user 2 pass 3 list/uidl 4 hold 5 quit; times
+        # from connect
+        return dict(done=r["step.3.%s.done" % kind], hwm=m["hwm"] / 1024.0)
 
     BIG_VARIANTS = (
         # user, label: "big" has Dovecot's ,S=,W= in its file names (as
@@ -818,6 +983,7 @@ class Bench:
         ("big", "index removed"),
         ("bigraw", "first login: no uidlist, no sizes in names"),
     )
+    BIG_TARGETS = {"list": "<=1.0", "uidl": "<=0.7"}
 
     def w_big(self):
         n = self.p["big_messages"]
@@ -825,40 +991,37 @@ class Bench:
             if user == "bigraw" and self.args.quick:
                 continue
             uf = self.pb.userfile(user, [(user, self.passwords[user])])
-            res = {(kind, proto): [] for kind in ("cold", "warm") for proto in PROTOS}
+            kinds = ("cold", "warm") if user == "big" else ("cold",)
+            res = {(cmd, kind, proto): [] for cmd in ("list", "uidl")
+                   for kind in kinds for proto in PROTOS}
             # build the index once (moves nothing: files are in cur/)
             for proto in PROTOS:
-                self.big_session(proto, uf)
+                self.big_session(proto, uf, "list")
             for rnd in range(self.p["rounds"]):
                 for proto in self.order(rnd):
-                    remove_index(self.inst, user, uidlist=(user == "bigraw"))
-                    cold = self.big_session(proto, uf)
-                    warm = self.big_session(proto, uf)
-                    res[("cold", proto)].append(cold)
-                    res[("warm", proto)].append(warm)
-                    log("big %s round %d %-6s: cold LIST +OK %.3fs UIDL +OK %.3fs "
-                        "HWM %.1f MiB | warm LIST +OK %.3fs UIDL +OK %.3fs HWM %.1f MiB"
-                        % (user, rnd + 1, proto, cold["list_ok"], cold["uidl_ok"],
-                           cold["hwm"], warm["list_ok"], warm["uidl_ok"], warm["hwm"]))
-            kinds = ("cold", "warm") if user == "big" else ("cold",)
-            for kind in kinds:
-                def col(key, proto):
-                    return [x[key] for x in res[(kind, proto)]]
-                what = "%s" % kind if user == "big" else "%s, %s" % (kind, label)
-                self.results.add("big", "%s: connect -> LIST +OK (%d msgs)" % (what, n),
-                                 "s", "lower", "<=1.0",
-                                 col("list_ok", "pop3"), col("list_ok", "altpop"))
-                self.results.add("big", "%s: connect -> LIST complete" % what, "s",
-                                 "lower", None,
-                                 col("list_done", "pop3"), col("list_done", "altpop"))
-                self.results.add("big", "%s: UIDL sent -> +OK" % what, "s",
-                                 "lower", "<=1.0",
-                                 col("uidl_ok", "pop3"), col("uidl_ok", "altpop"))
-                self.results.add("big", "%s: UIDL sent -> complete" % what, "s",
-                                 "lower", None,
-                                 col("uidl_done", "pop3"), col("uidl_done", "altpop"))
-                self.results.add("big", "%s: peak RSS (VmHWM) post-login" % what, "MiB",
-                                 "lower", "<=1.0", col("hwm", "pop3"), col("hwm", "altpop"))
+                    desc = []
+                    for cmd in ("list", "uidl"):
+                        remove_index(self.inst, user, uidlist=(user == "bigraw"))
+                        for kind in kinds:
+                            x = self.big_session(proto, uf, cmd)
+                            res[(cmd, kind, proto)].append(x)
+                            desc.append("%s %s %.3fs %.1f MiB" % (
+                                kind, cmd.upper(), x["done"], x["hwm"]))
+                    log("big %s round %d %-6s: %s" % (user, rnd + 1, proto,
+                                                      ", ".join(desc)))
+            for cmd in ("list", "uidl"):
+                for kind in kinds:
+                    def col(key, proto):
+                        return [x[key] for x in res[(cmd, kind, proto)]]
+                    what = kind if user == "big" else "%s, %s" % (kind, label)
+                    self.results.add(
+                        "big", "%s: %s-only session, connect -> complete (%d msgs)"
+                        % (what, cmd.upper(), n), "s", "lower", self.BIG_TARGETS[cmd],
+                        col("done", "pop3"), col("done", "altpop"))
+                    self.results.add(
+                        "big", "%s: %s-only session, peak RSS post-login"
+                        % (what, cmd.upper()), "MiB", "lower", "<=1.0",
+                        col("hwm", "pop3"), col("hwm", "altpop"))
 
     def w_idle(self):
         n = self.p["idle_sessions"]
@@ -1102,7 +1265,8 @@ def main():
 
     res = bench.results
     print()
-    print("altpop benchmark (%s): %s rounds, medians; ratio = altpop / stock"
+    print("altpop benchmark (%s): %s rounds; medians of each side; ratio = median "
+          "(min-max) of the paired per-round ratios altpop / stock"
           % (bench.info.get("profile"), prof["rounds"]))
     print("machine: %s CPUs (%s), %.1f GiB, kernel %s, Dovecot %s"
           % (bench.info.get("nproc"), bench.info.get("cpu", "?"),
