@@ -36,7 +36,7 @@ typedef void altpop_cmd_continue_t(struct altpop_client *client);
 
 /* One message of the maildrop: msgnum (0..n-1) is the POP3 number - 1. */
 struct altpop_message {
-	uint32_t seq;
+	uint32_t seq, uid;	/* uid fits in seq's padding: no cost */
 	uoff_t size;
 };
 
@@ -103,6 +103,9 @@ struct altpop_client {
 	const char **uidls;
 	/* a UIDL n was answered without working out every UIDL */
 	bool uidl_single_done;
+	/* UIDLs are formatted from the UID as they are sent, nothing kept
+	   (uidls_stream_checked: whether that is possible was looked at) */
+	bool uidls_streamed, uidls_stream_checked;
 
 	/* what CAPA announced before login (login handoff): announced
 	   after login too (RFC 2449 section 5) */
@@ -194,7 +197,13 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 		 uoff_t body_lines, uoff_t *byte_counter);
 
 /* uidl.c */
-int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r);
+/* Get every UIDL of the maildrop ready for altpop_uidl_append(): either
+   worked out and kept, or (when nothing can collide) to be formatted as
+   they are sent. */
+int altpop_uidls_prepare(struct altpop_client *client);
+/* Append message msgnum's UIDL to dest (after altpop_uidls_prepare()). */
+void altpop_uidl_append(struct altpop_client *client, unsigned int msgnum,
+			string_t *dest);
 /* The UIDL of one message (0-based msgnum), working out only what it needs
    the first time; *uidl_r is allocated from the data stack. */
 int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,

@@ -130,7 +130,8 @@ static void cmd_list_line(struct altpop_client *client, unsigned int msgnum,
 static void cmd_uidl_line(struct altpop_client *client, unsigned int msgnum,
 			  string_t *dest)
 {
-	str_printfa(dest, "%u %s", msgnum + 1, client->uidls[msgnum]);
+	str_printfa(dest, "%u ", msgnum + 1);
+	altpop_uidl_append(client, msgnum, dest);
 }
 
 static int cmd_list(struct altpop_client *client, const char *args)
@@ -263,13 +264,13 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 
 static int cmd_uidl(struct altpop_client *client, const char *args)
 {
-	const char *const *uidls, *uidl;
+	const char *uidl;
 	unsigned int msgnum = 0;
 	bool single = *args != '\0';
 
 	if (single && altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
 		return -1;
-	if (!single && client->uidls == NULL) {
+	if (!single && client->uidls == NULL && !client->uidls_streamed) {
 		/* Answer at once: working out a large maildrop's UIDLs takes
 		   a while, and a client may time out waiting. A failure now
 		   can only end the session without the final "." (as stock
@@ -278,7 +279,7 @@ static int cmd_uidl(struct altpop_client *client, const char *args)
 		/* uncorking sends it now; cork again for the list */
 		o_stream_uncork(client->output);
 		o_stream_cork(client->output);
-		if (altpop_uidls_get(client, &uidls) < 0) {
+		if (altpop_uidls_prepare(client) < 0) {
 			altpop_client_disconnect(client,
 						 "UIDLs couldn't be listed");
 			return 1;

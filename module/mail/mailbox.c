@@ -57,6 +57,7 @@ altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
 	}
 	msg = array_append_space(messages);
 	msg->seq = mail->seq;
+	msg->uid = mail->uid;
 	msg->size = size;
 	client->total_size += size;
 	if (client->highest_seq < mail->seq)

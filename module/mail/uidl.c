@@ -7,7 +7,12 @@
      3. altpop_uidl_format.
    Every UIDL shown is valid (1..70 of 0x21..0x7E) and unique within the
    maildrop: a duplicate gets "-<uid>" appended, which depends only on the
-   message itself, so views (SDPS) and later sessions agree. */
+   message itself, so views (SDPS) and later sessions agree.
+
+   When nothing can collide (no UIDL stored for any message, an empty UIDL
+   map, nothing to save, a format one-to-one in the UID) no UIDL is kept:
+   each is formatted from the message's UID as it is sent, as stock pop3
+   does, so a large maildrop's UIDL costs no memory per message. */
 
 #include "lib.h"
 #include "array.h"
@@ -379,7 +384,104 @@ static int altpop_uidls_compute(struct altpop_client *client,
 	return ret;
 }
 
-int altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
+static int
+altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r);
+
+/* Can UIDLs be formatted as they are sent (see the top of this file)?
+   Sets client->uidls_streamed; -1 on error (logged). */
+static int altpop_uidls_stream_check(struct altpop_client *client)
+{
+	const char *format = client->set->parsed_uidl_format;
+	struct mail_search_args *search_args;
+	struct mail_search_context *ctx;
+	struct uidl_map *map;
+	struct uidl_vars vars;
+	struct mail *mail;
+	const char *backend, *error;
+	unsigned int map_count;
+	bool valid, stored = FALSE;
+
+	client->uidls_stream_checked = TRUE;
+	client->uidls_streamed = FALSE;
+	if (client->set->altpop_save_uidl || client->messages_count == 0 ||
+	    !uidl_format_is_injective(format))
+		return 0;
+	/* the longest UID gives the longest UIDL: valid for it, valid for
+	   every message */
+	i_zero(&vars);
+	vars.uid = (uint32_t)-1;
+	vars.uidvalidity = client->uid_validity;
+	T_BEGIN {
+		valid = uidl_format_expand(t_str_new(128), format, &vars,
+					   &error) == 0;
+	} T_END;
+	if (!valid)
+		return 0;
+	if (uidl_map_open(client->mailbox, &map, &error) < 0) {
+		e_error(client->event, "UIDL: %s", error);
+		return -1;
+	}
+	map_count = uidl_map_count(map);
+	uidl_map_free(&map);
+	if (map_count > 0)
+		return 0;
+
+	/* a UIDL the storage holds (valid or not: the full path warns about
+	   the invalid ones) could equal a generated one */
+	search_args = mail_search_build_init();
+	mail_search_build_add_seqset(search_args, 1, client->highest_seq);
+	ctx = mailbox_search_init(client->trans, search_args, NULL, 0, NULL);
+	mail_search_args_unref(&search_args);
+	while (!stored && mailbox_search_next(ctx, &mail)) {
+		stored = mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND,
+					  &backend) == 0 && backend[0] != '\0';
+	}
+	if (mailbox_search_deinit(&ctx) < 0) {
+		e_error(client->event, "UIDL: reading the maildrop failed: %s",
+			mailbox_get_last_internal_error(client->mailbox, NULL));
+		return -1;
+	}
+	client->uidls_streamed = !stored;
+	return 0;
+}
+
+void altpop_uidl_append(struct altpop_client *client, unsigned int msgnum,
+			string_t *dest)
+{
+	struct uidl_vars vars;
+	const char *error;
+
+	if (!client->uidls_streamed) {
+		str_append(dest, client->uidls[msgnum]);
+		return;
+	}
+	i_zero(&vars);
+	vars.uid = client->messages[msgnum].uid;
+	vars.uidvalidity = client->uid_validity;
+	if (uidl_format_expand(dest, client->set->parsed_uidl_format, &vars,
+			       &error) < 0) {
+		/* altpop_uidls_stream_check() expanded the longest one */
+		i_panic("UIDL: format %s failed after its check: %s",
+			client->set->parsed_uidl_format, error);
+	}
+}
+
+int altpop_uidls_prepare(struct altpop_client *client)
+{
+	const char *const *uidls;
+
+	if (client->uidls != NULL || client->uidls_streamed)
+		return 0;
+	if (!client->uidls_stream_checked &&
+	    altpop_uidls_stream_check(client) < 0)
+		return -1;
+	if (client->uidls_streamed)
+		return 0;
+	return altpop_uidls_get(client, &uidls);
+}
+
+static int
+altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 {
 	ARRAY_TYPE(altpop_uidl_item) items;
 	const struct altpop_uidl_item *item;
@@ -431,6 +533,16 @@ int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,
 	uint32_t seq = altpop_msgnum_to_seq(client, msgnum);
 	bool found;
 
+	if (!client->uidls_stream_checked &&
+	    altpop_uidls_stream_check(client) < 0)
+		return -1;
+	if (client->uidls_streamed) {
+		string_t *str = t_str_new(64);
+
+		altpop_uidl_append(client, msgnum, str);
+		*uidl_r = str_c(str);
+		return 0;
+	}
 	if (client->uidls == NULL && client->uidl_single_done) {
 		/* a client asking message by message: work them all out
 		   once instead of a growing part of the maildrop each time */
