@@ -12,11 +12,23 @@ enum pop3_capa_flags {
 	POP3_CAPA_FLAG_SDPS = 0x04,
 };
 
+/* The site's policy capabilities (RFC 2449 sections 6.5 and 6.7). */
+struct pop3_capa_policy {
+	/* LOGIN-DELAY <secs>; 0: not announced */
+	unsigned int login_delay_secs;
+	/* EXPIRE <days>|NEVER; NULL or "": not announced */
+	const char *expire;
+	/* AUTHORIZATION state where userdb may give a user other values:
+	   the values are followed by USER */
+	bool per_user;
+};
+
 /* Append a complete multi-line CAPA reply ("+OK ..." through ".") to dest.
    sasl_mechs is a NULL-terminated list, or NULL for no SASL line. After
    login the flags USER and the mechanisms are the ones announced before
-   login (RFC 2449 section 5). */
+   login (RFC 2449 section 5). policy may be NULL (nothing announced). */
 void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,
-			    const char *const *sasl_mechs);
+			    const char *const *sasl_mechs,
+			    const struct pop3_capa_policy *policy);
 
 #endif

@@ -6,8 +6,23 @@
 
 #define POP3_CAPA_IMPLEMENTATION "altpop"
 
+static void pop3_capa_append_policy(string_t *dest,
+				    const struct pop3_capa_policy *policy)
+{
+	const char *user = policy->per_user ? " USER" : "";
+
+	/* per user: a user may have a delay where the site has none */
+	if (policy->login_delay_secs > 0 || policy->per_user) {
+		str_printfa(dest, "LOGIN-DELAY %u%s\r\n",
+			    policy->login_delay_secs, user);
+	}
+	if (policy->expire != NULL && policy->expire[0] != '\0')
+		str_printfa(dest, "EXPIRE %s%s\r\n", policy->expire, user);
+}
+
 void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,
-			    const char *const *sasl_mechs)
+			    const char *const *sasl_mechs,
+			    const struct pop3_capa_policy *policy)
 {
 	str_append(dest, "+OK Capability list follows\r\n");
 	str_append(dest, "CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
@@ -26,6 +41,8 @@ void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,
 	}
 	if ((flags & POP3_CAPA_FLAG_SDPS) != 0)
 		str_append(dest, "X-SDPS\r\n");
+	if (policy != NULL)
+		pop3_capa_append_policy(dest, policy);
 	str_append(dest, "IMPLEMENTATION "POP3_CAPA_IMPLEMENTATION"\r\n");
 	str_append(dest, ".\r\n");
 }

@@ -64,9 +64,14 @@ int altpop_cmd_capa(struct altpop_login_client *aclient,
 	enum pop3_capa_flags flags;
 	const char *const *sasl_mechs;
 	string_t *str = t_str_new(256);
+	/* the site's values; the post-login CAPA has the user's */
+	const struct pop3_capa_policy policy = {
+		.login_delay_secs = aclient->set->altpop_login_delay,
+		.per_user = aclient->set->altpop_limits_per_user,
+	};
 
 	altpop_login_capa(client, &flags, &sasl_mechs);
-	pop3_capa_append_reply(str, flags, sasl_mechs);
+	pop3_capa_append_reply(str, flags, sasl_mechs, &policy);
 	client_send_raw(client, str_c(str));
 	return 1;
 }

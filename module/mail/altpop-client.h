@@ -213,6 +213,12 @@ int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,
 int altpop_session_lock(struct altpop_client *client);
 void altpop_session_unlock(struct altpop_client *client);
 
+/* login-delay.c: 1 if the login may go on (and its time is recorded);
+   0 if LOGIN-DELAY refuses it, -1 on error: the client was told, and
+   *reason_r is for the log */
+int altpop_login_delay_check(struct altpop_client *client,
+			     const char **reason_r);
+
 /* logout.c */
 const char *altpop_logout_stats(struct altpop_client *client);
 

@@ -49,13 +49,17 @@ static int cmd_capa(struct altpop_client *client, const char *args ATTR_UNUSED)
 {
 	string_t *str = t_str_new(256);
 	enum pop3_capa_flags flags = 0;
+	/* RFC 2449: after login, this user's values, without USER */
+	const struct pop3_capa_policy policy = {
+		.login_delay_secs = client->set->altpop_login_delay,
+	};
 
 	if (client->sdps)
 		flags |= POP3_CAPA_FLAG_SDPS;
 	/* RFC 2449 section 5: what AUTHORIZATION announced stays */
 	if (client->capa_user)
 		flags |= POP3_CAPA_FLAG_USER;
-	pop3_capa_append_reply(str, flags, client->capa_sasl_mechs);
+	pop3_capa_append_reply(str, flags, client->capa_sasl_mechs, &policy);
 	/* the reply already ends in CRLF */
 	str_truncate(str, str_len(str) - 2);
 	altpop_client_send_line(client, str_c(str));

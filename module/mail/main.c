@@ -62,6 +62,11 @@ static void altpop_client_start(struct altpop_client *client,
 {
 	const char *error;
 
+	/* RFC 2449 LOGIN-DELAY: refused before the session starts */
+	if (altpop_login_delay_check(client, &error) <= 0) {
+		altpop_client_destroy(client, error);
+		return;
+	}
 	/* RFC 1939: the maildrop lock is taken before the +OK that enters
 	   the TRANSACTION state. */
 	if (altpop_mailbox_open(client, &error) < 0) {

@@ -20,6 +20,8 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(ALTPOP_FORMAT, altpop_sdps_auth_user),
 	DEF(STR, altpop_kpop_listeners),
 	DEF(STR, altpop_kpop_services),
+	DEF(UINT, altpop_login_delay),
+	DEF(BOOL, altpop_limits_per_user),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -30,6 +32,8 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_sdps_auth_user = "%{host}",
 	.altpop_kpop_listeners = "kpop",
 	.altpop_kpop_services = KPOP_SERVICES_DEFAULT,
+	.altpop_login_delay = 0,
+	.altpop_limits_per_user = FALSE,
 };
 
 static bool

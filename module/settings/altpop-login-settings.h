@@ -14,6 +14,10 @@ struct altpop_login_settings {
 	const char *altpop_kpop_listeners;
 	/* KPOP: services of the principals tickets may be for */
 	const char *altpop_kpop_services;
+	/* RFC 2449 policy announced by CAPA before login (the post-login
+	   process enforces it) */
+	unsigned int altpop_login_delay;
+	bool altpop_limits_per_user;
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;

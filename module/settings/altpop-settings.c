@@ -26,6 +26,7 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(STR, altpop_sdps_sender_headers),
 	DEF(STR, altpop_sdps_recipient_headers),
 	DEF(TIME, altpop_lock_session_wait),
+	DEF(UINT, altpop_login_delay),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -44,6 +45,7 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_sdps_sender_headers = "Return-Path",
 	.altpop_sdps_recipient_headers = "Delivered-To X-Original-To",
 	.altpop_lock_session_wait = 0,
+	.altpop_login_delay = 0,
 };
 
 static bool

@@ -31,6 +31,8 @@ struct altpop_settings {
 	/* how long a new session waits for a locked maildrop before
 	   answering [IN-USE]; 0 = answer at once */
 	unsigned int altpop_lock_session_wait;
+	/* RFC 2449 LOGIN-DELAY, seconds (0: off); userdb may override */
+	unsigned int altpop_login_delay;
 
 	/* generated: */
 	const char *parsed_uidl_format;

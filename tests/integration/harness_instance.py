@@ -32,7 +32,9 @@ class DovecotInstance(InstanceConfig, Maildrops, StartStopContext):
 
     protocols: login protocols to enable ("pop3", "altpop"); "lmtp" is added
     unless lmtp=False.  users: dict name->password (or list of pairs) added
-    to the defaults alice/alicepw and bob/bobpw.  extra / extra_pop3 /
+    to the defaults alice/alicepw and bob/bobpw; passdb_fields: dict
+    name->passdb extra fields ("userdb_x=1" gives the user a userdb field).
+    extra / extra_pop3 /
     extra_altpop: settings text for the global scope and the protocol blocks.
     keep (default: ALTPOP_IT_KEEP=1): keep the directory after stopping; a
     kept instance is also not tied to this process (no SIGTERM when it dies,
@@ -45,7 +47,7 @@ class DovecotInstance(InstanceConfig, Maildrops, StartStopContext):
 
     def __init__(self, protocols=("pop3",), users=None, stage=None, extra="",
                  extra_pop3="", extra_altpop="", lmtp=True, default_users=True,
-                 keep=None, name="t", fixed_ports=None):
+                 keep=None, name="t", fixed_ports=None, passdb_fields=None):
         self.protocols = list(protocols)
         if lmtp and "lmtp" not in self.protocols:
             self.protocols.append("lmtp")
@@ -70,7 +72,7 @@ class DovecotInstance(InstanceConfig, Maildrops, StartStopContext):
         self.uid = self.gid = None
         # user -> passdb extra fields ("k5principals=a@R nologin"), set
         # before setup()
-        self.passdb_fields = {}
+        self.passdb_fields = dict(passdb_fields or {})
         self.sanitize = bool(stage is not None and stage.available and
                              stage.sanitizer_runtimes)
 

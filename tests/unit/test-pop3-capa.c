@@ -24,7 +24,7 @@ static void test_pop3_capa_pre_login(void)
 
 	test_begin("pop3 capa before login");
 	pop3_capa_append_reply(str, POP3_CAPA_FLAG_STLS | POP3_CAPA_FLAG_USER,
-			       mechs);
+			       mechs, NULL);
 	test_assert(altpop_str_begins(str_c(str), "+OK"));
 	test_assert(str_len(str) > 5 &&
 		    strcmp(str_c(str) + str_len(str) - 5, "\r\n.\r\n") == 0);
@@ -45,7 +45,7 @@ static void test_pop3_capa_no_plaintext(void)
 	string_t *str = t_str_new(256);
 
 	test_begin("pop3 capa without plaintext, TLS active");
-	pop3_capa_append_reply(str, 0, no_mechs);
+	pop3_capa_append_reply(str, 0, no_mechs, NULL);
 	test_assert(!capa_has_line(str_c(str), "STLS"));
 	test_assert(!capa_has_line(str_c(str), "USER"));
 	/* no empty SASL line */
@@ -58,7 +58,7 @@ static void test_pop3_capa_post_login(void)
 	string_t *str = t_str_new(256);
 
 	test_begin("pop3 capa after login");
-	pop3_capa_append_reply(str, POP3_CAPA_FLAG_SDPS, NULL);
+	pop3_capa_append_reply(str, POP3_CAPA_FLAG_SDPS, NULL, NULL);
 	test_assert(strstr(str_c(str), "SASL") == NULL);
 	test_assert(capa_has_line(str_c(str), "X-SDPS"));
 	/* every line is CRLF-terminated: no bare LF anywhere */
@@ -69,12 +69,39 @@ static void test_pop3_capa_post_login(void)
 	test_end();
 }
 
+static void test_pop3_capa_policy(void)
+{
+	const struct pop3_capa_policy global = {
+		.login_delay_secs = 300, .expire = "NEVER", .per_user = TRUE,
+	};
+	const struct pop3_capa_policy user = {
+		.login_delay_secs = 60, .expire = "0",
+	};
+	const struct pop3_capa_policy off = { .login_delay_secs = 0 };
+	string_t *str = t_str_new(256);
+
+	test_begin("pop3 capa LOGIN-DELAY and EXPIRE");
+	pop3_capa_append_reply(str, 0, NULL, &global);
+	test_assert(capa_has_line(str_c(str), "LOGIN-DELAY 300 USER"));
+	test_assert(capa_has_line(str_c(str), "EXPIRE NEVER USER"));
+	str_truncate(str, 0);
+	pop3_capa_append_reply(str, 0, NULL, &user);
+	test_assert(capa_has_line(str_c(str), "LOGIN-DELAY 60"));
+	test_assert(capa_has_line(str_c(str), "EXPIRE 0"));
+	str_truncate(str, 0);
+	pop3_capa_append_reply(str, 0, NULL, &off);
+	test_assert(strstr(str_c(str), "LOGIN-DELAY") == NULL);
+	test_assert(strstr(str_c(str), "EXPIRE") == NULL);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_pop3_capa_pre_login,
 		test_pop3_capa_no_plaintext,
 		test_pop3_capa_post_login,
+		test_pop3_capa_policy,
 		NULL
 	};
 	return test_run(test_functions);

@@ -1,0 +1,153 @@
+/* Small per-maildrop state files, changed under a dotlock and replaced
+   atomically (state-file.h). */
+
+#include "lib.h"
+#include "buffer.h"
+#include "istream.h"
+#include "ostream.h"
+#include "str.h"
+#include "write-full.h"
+#include "file-dotlock.h"
+#include "mail-storage.h"
+#include "mail-storage-settings.h"
+#include "mail-namespace.h"
+#include "mailbox-list.h"
+#include "altpop-compat.h"
+#include "state-file.h"
+
+#include <unistd.h>
+
+struct altpop_state_file {
+	char *path;
+	struct dotlock *dotlock;
+	int fd;
+};
+
+static int altpop_state_file_dir(struct mailbox_list *list,
+				 const char **dir_r, const char **error_r)
+{
+	enum mailbox_list_path_type type = MAILBOX_LIST_PATH_TYPE_CONTROL;
+
+	if (!mailbox_list_get_root_path(list, type, dir_r)) {
+		type = MAILBOX_LIST_PATH_TYPE_DIR;
+		if (!mailbox_list_get_root_path(list, type, dir_r)) {
+			*error_r = "the mail storage has no directory for "
+				"altpop's state files";
+			return -1;
+		}
+	}
+	if (mailbox_list_mkdir_root(list, *dir_r, type) < 0) {
+		*error_r = t_strdup_printf("Couldn't create %s: %s", *dir_r,
+			mailbox_list_get_last_internal_error(list, NULL));
+		return -1;
+	}
+	return 0;
+}
+
+static int altpop_state_file_read(const char *path, const char **content_r,
+				  const char **error_r)
+{
+	struct istream *input;
+	buffer_t *buf = t_buffer_create(256);
+	const unsigned char *data;
+	size_t size;
+	int ret;
+
+	input = i_stream_create_file(path, IO_BLOCK_SIZE);
+	while ((ret = i_stream_read_more(input, &data, &size)) > 0) {
+		if (buf->used + size > ALTPOP_STATE_FILE_MAX_SIZE) {
+			*error_r = t_strdup_printf("%s is larger than %u bytes: "
+				"corrupt? (move it away to start afresh)", path,
+				ALTPOP_STATE_FILE_MAX_SIZE);
+			i_stream_unref(&input);
+			return -1;
+		}
+		buffer_append(buf, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno != 0 && input->stream_errno != ENOENT) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		i_stream_unref(&input);
+		return -1;
+	}
+	i_stream_unref(&input);
+	*content_r = str_c(buf);
+	return 0;
+}
+
+int altpop_state_file_lock(struct mail_namespace *ns, const char *fname,
+			   struct altpop_state_file **file_r,
+			   const char **content_r, const char **error_r)
+{
+	const struct mail_storage_settings *mail_set =
+		altpop_mailbox_list_get_mail_set(ns->list);
+	struct altpop_state_file *file;
+	struct dotlock_settings set;
+	const char *dir, *path;
+
+	if (altpop_state_file_dir(ns->list, &dir, error_r) < 0)
+		return -1;
+	path = t_strdup_printf("%s/%s", dir, fname);
+
+	i_zero(&set);
+	set.timeout = ALTPOP_STATE_FILE_LOCK_TIMEOUT_SECS;
+	set.stale_timeout = ALTPOP_STATE_FILE_LOCK_STALE_SECS;
+	set.use_excl_lock = mail_set->dotlock_use_excl;
+	set.nfs_flush = mail_set->mail_nfs_storage;
+
+	file = i_new(struct altpop_state_file, 1);
+	file->fd = file_dotlock_open(&set, path, 0, &file->dotlock);
+	if (file->fd == -1) {
+		*error_r = t_strdup_printf("file_dotlock_open(%s) failed: %m",
+					   path);
+		i_free(file);
+		return -1;
+	}
+	file->path = i_strdup(path);
+	*file_r = file;
+	if (altpop_state_file_read(path, content_r, error_r) < 0) {
+		altpop_state_file_unlock(file_r);
+		return -1;
+	}
+	return 0;
+}
+
+static void altpop_state_file_free(struct altpop_state_file **_file)
+{
+	struct altpop_state_file *file = *_file;
+
+	*_file = NULL;
+	if (file->dotlock != NULL)
+		file_dotlock_delete(&file->dotlock);
+	i_free(file->path);
+	i_free(file);
+}
+
+int altpop_state_file_replace(struct altpop_state_file **_file,
+			      const string_t *content, const char **error_r)
+{
+	struct altpop_state_file *file = *_file;
+	int ret = 0;
+
+	if (write_full(file->fd, str_data(content), str_len(content)) < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %m", file->path);
+		ret = -1;
+	} else if (fdatasync(file->fd) < 0) {
+		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
+					   file->path);
+		ret = -1;
+	} else if (file_dotlock_replace(&file->dotlock, 0) < 0) {
+		*error_r = t_strdup_printf("rename() to %s failed: %m",
+					   file->path);
+		ret = -1;
+	}
+	altpop_state_file_free(_file);
+	return ret;
+}
+
+void altpop_state_file_unlock(struct altpop_state_file **file)
+{
+	if (*file != NULL)
+		altpop_state_file_free(file);
+}

@@ -1,0 +1,36 @@
+#ifndef ALTPOP_STATE_FILE_H
+#define ALTPOP_STATE_FILE_H
+
+/* Small per-maildrop state files (the LOGIN-DELAY last login, the EXPIRE
+   first retrievals), kept with the user's mail in the mail storage's
+   control directory (the mail root unless CONTROL= moves it), so that
+   every front server sharing the maildrop sees them.
+
+   A file is changed only under its dotlock (NFS-safe, the same as
+   Dovecot's own dotlocks) and replaced whole with rename(): readers see
+   the old or the new content, never a mix, and two sessions changing it
+   at the same time (on the same or on different servers) are serialised. */
+
+struct mail_namespace;
+struct altpop_state_file;
+
+/* Longest state file read; a longer one is reported as corrupt. */
+#define ALTPOP_STATE_FILE_MAX_SIZE (16*1024*1024)
+/* lock timing: the lock is held only while the file is read and written */
+#define ALTPOP_STATE_FILE_LOCK_TIMEOUT_SECS 10
+#define ALTPOP_STATE_FILE_LOCK_STALE_SECS 60
+
+/* Lock fname in ns's control directory and read it: *content_r is what it
+   holds ("" when it does not exist yet), allocated from the data stack.
+   Returns 0, or -1 with *error_r naming the file. */
+int altpop_state_file_lock(struct mail_namespace *ns, const char *fname,
+			   struct altpop_state_file **file_r,
+			   const char **content_r, const char **error_r);
+/* Replace the file's content and unlock it. Returns 0, or -1 with *error_r
+   (the file then keeps its old content). */
+int altpop_state_file_replace(struct altpop_state_file **file,
+			      const string_t *content, const char **error_r);
+/* Unlock without changing the file. */
+void altpop_state_file_unlock(struct altpop_state_file **file);
+
+#endif
