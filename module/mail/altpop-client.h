@@ -111,6 +111,12 @@ struct altpop_client {
 	   after login too (RFC 2449 section 5) */
 	const char *const *capa_sasl_mechs;
 
+	/* RFC 2449 EXPIRE: days, or EXPIRE_POLICY_OFF/NEVER (expire.c);
+	   RETR and whole-message TOP marks, bit per msgnum */
+	int expire_days;
+	unsigned char *retrieved_bitmask;
+	unsigned int retrieved_count, expired_count;
+
 	/* logout statistics */
 	uoff_t top_bytes, retr_bytes;
 	unsigned int top_count, retr_count;
@@ -218,6 +224,20 @@ void altpop_session_unlock(struct altpop_client *client);
    *reason_r is for the log */
 int altpop_login_delay_check(struct altpop_client *client,
 			     const char **reason_r);
+
+/* expire.c */
+/* Read the user's altpop_expire (at login). */
+void altpop_expire_init(struct altpop_client *client);
+/* After INBOX is opened: remove the messages retrieved long enough ago. */
+void altpop_expire_session_start(struct altpop_client *client);
+/* RETR, or TOP that sent the whole message, of msgnum finished. */
+void altpop_expire_retrieved(struct altpop_client *client,
+			     unsigned int msgnum);
+/* QUIT with EXPIRE 0: the retrieved messages are deleted too. */
+void altpop_expire_quit(struct altpop_client *client);
+/* Record the first retrievals of this session (at QUIT, or before INBOX is
+   closed); does nothing the second time. */
+void altpop_expire_session_end(struct altpop_client *client);
 
 /* logout.c */
 const char *altpop_logout_stats(struct altpop_client *client);

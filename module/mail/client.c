@@ -95,6 +95,7 @@ altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
 	client->user = user;
 	client->set = set;
 	client->state = ALTPOP_STATE_AUTHORIZATION;
+	altpop_expire_init(client);
 	client->fd_in = fd_in;
 	client->fd_out = fd_out;
 	client->input = i_stream_create_fd(fd_in, ALTPOP_MAX_INBUF_SIZE);
@@ -189,6 +190,7 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 		client->cmd(client);
 		i_assert(client->cmd == NULL);
 	}
+	altpop_expire_session_end(client);
 	if (client->trans != NULL) {
 		/* no QUIT: keep cached data (sizes), but nothing is deleted */
 		(void)mailbox_transaction_commit(&client->trans);
@@ -203,6 +205,7 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 	i_free(client->sdps_envelopes);
 	i_free(client->deleted_bitmask);
 	i_free(client->seen_bitmask);
+	i_free(client->retrieved_bitmask);
 
 	io_remove(&client->io);
 	timeout_remove(&client->to_idle);

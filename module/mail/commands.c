@@ -8,6 +8,7 @@
 #include "mail-storage.h"
 #include "pop3-line.h"
 #include "pop3-capa.h"
+#include "expire-policy.h"
 #include "altpop-compat.h"
 #include "altpop-client.h"
 
@@ -52,6 +53,7 @@ static int cmd_capa(struct altpop_client *client, const char *args ATTR_UNUSED)
 	/* RFC 2449: after login, this user's values, without USER */
 	const struct pop3_capa_policy policy = {
 		.login_delay_secs = client->set->altpop_login_delay,
+		.expire = expire_policy_capa(client->expire_days),
 	};
 
 	if (client->sdps)
@@ -222,6 +224,7 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 	/* RFC 1939 UPDATE state: only now are DELE marks carried out */
 	client->state = ALTPOP_STATE_UPDATE;
 	client->quit_seen = TRUE;
+	altpop_expire_quit(client);
 	if (client->deleted_count > 0 || client->seen_change_count > 0) {
 		if (!altpop_mailbox_update(client)) {
 			altpop_client_send_storage_error(client);
@@ -244,6 +247,8 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 		return 1;
 	}
 	client->update_success = TRUE;
+	/* before the reply: the client may log in again at once */
+	altpop_expire_session_end(client);
 	if (left_count > 0) {
 		/* RFC 1939 section 6: say so, and count only what went */
 		e_error(client->event, "QUIT: %u of %u deleted messages were "

@@ -18,6 +18,7 @@ struct altpop_fetch_context {
 	struct mail *mail;
 	struct istream *stream;
 	uoff_t *byte_counter;
+	unsigned int msgnum;
 	/* where the status line started (logout byte counts) */
 	uoff_t start_offset;
 	struct pop3_dotstuff stuff;
@@ -62,6 +63,9 @@ static void altpop_fetch_finish(struct altpop_client *client,
 	   the terminating ".\r\n" */
 	*ctx->byte_counter += client->output->offset - ctx->start_offset -
 		ALTPOP_FETCH_TERMINATOR_LEN;
+	/* RETR, or a TOP whose line count reached past the end */
+	if (!ctx->stuff.top || !ctx->stuff.done)
+		altpop_expire_retrieved(client, ctx->msgnum);
 	altpop_fetch_free(client, ctx);
 }
 
@@ -145,6 +149,7 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 
 	pop3_dotstuff_init(&ctx->stuff, !retr, body_lines);
 	ctx->byte_counter = byte_counter;
+	ctx->msgnum = msgnum;
 	ctx->start_offset = client->output->offset;
 	if (retr) {
 		altpop_client_send_linef(client, "+OK %"PRIuUOFF_T" octets",

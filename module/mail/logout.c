@@ -35,5 +35,8 @@ const char *altpop_logout_stats(struct altpop_client *client)
 			"Failed to expand altpop_logout_format=%s: %s",
 			client->set->altpop_logout_format, error);
 	}
+	/* RFC 2449 EXPIRE: removed at login or (EXPIRE 0) at QUIT */
+	if (client->expire_days >= 0)
+		str_printfa(str, ", expired=%u", client->expired_count);
 	return str_c(str);
 }

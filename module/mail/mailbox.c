@@ -194,6 +194,7 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 		altpop_client_send_storage_error(client);
 		return -1;
 	}
+	altpop_expire_session_start(client);
 	if (altpop_mailbox_sync_read(client, error_r) < 0)
 		return -1;
 

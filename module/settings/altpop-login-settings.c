@@ -6,6 +6,7 @@
 #include "login-settings.h"
 #include "sdps-name.h"
 #include "kpop-services.h"
+#include "expire-policy.h"
 #include "settings-compat.h"
 #include "altpop-login-settings.h"
 
@@ -22,6 +23,7 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(STR, altpop_kpop_services),
 	DEF(UINT, altpop_login_delay),
 	DEF(BOOL, altpop_limits_per_user),
+	DEF(STR, altpop_expire),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -34,6 +36,7 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_kpop_services = KPOP_SERVICES_DEFAULT,
 	.altpop_login_delay = 0,
 	.altpop_limits_per_user = FALSE,
+	.altpop_expire = "",
 };
 
 static bool
@@ -63,6 +66,11 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	}
 	if (!kpop_services_check(set->altpop_kpop_services, &error)) {
 		*error_r = t_strdup_printf("altpop_kpop_services: %s", error);
+		return FALSE;
+	}
+	int expire_days;
+	if (expire_policy_parse(set->altpop_expire, &expire_days, &error) < 0) {
+		*error_r = t_strdup_printf("altpop_expire: %s", error);
 		return FALSE;
 	}
 	return TRUE;

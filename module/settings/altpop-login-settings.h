@@ -18,6 +18,8 @@ struct altpop_login_settings {
 	   process enforces it) */
 	unsigned int altpop_login_delay;
 	bool altpop_limits_per_user;
+	/* RFC 2449 EXPIRE (expire-policy.h) */
+	const char *altpop_expire;
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;

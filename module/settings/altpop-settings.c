@@ -5,6 +5,7 @@
 #include "settings-parser.h"
 #include "mail-storage-settings.h"
 #include "uidl-format.h"
+#include "expire-policy.h"
 #include "settings-compat.h"
 #include "altpop-settings.h"
 
@@ -27,6 +28,7 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(STR, altpop_sdps_recipient_headers),
 	DEF(TIME, altpop_lock_session_wait),
 	DEF(UINT, altpop_login_delay),
+	DEF(STR, altpop_expire),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -46,6 +48,7 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_sdps_recipient_headers = "Delivered-To X-Original-To",
 	.altpop_lock_session_wait = 0,
 	.altpop_login_delay = 0,
+	.altpop_expire = "",
 };
 
 static bool
@@ -94,6 +97,11 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 			"up; use 0 to answer [IN-USE] at once)",
 			set->altpop_lock_session_wait,
 			ALTPOP_LOCK_SESSION_WAIT_MAX_SECS);
+		return FALSE;
+	}
+	int expire_days;
+	if (expire_policy_parse(set->altpop_expire, &expire_days, &error) < 0) {
+		*error_r = t_strdup_printf("altpop_expire: %s", error);
 		return FALSE;
 	}
 	return TRUE;

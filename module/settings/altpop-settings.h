@@ -33,6 +33,8 @@ struct altpop_settings {
 	unsigned int altpop_lock_session_wait;
 	/* RFC 2449 LOGIN-DELAY, seconds (0: off); userdb may override */
 	unsigned int altpop_login_delay;
+	/* RFC 2449 EXPIRE (expire-policy.h); userdb may override */
+	const char *altpop_expire;
 
 	/* generated: */
 	const char *parsed_uidl_format;

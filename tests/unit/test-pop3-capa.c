@@ -5,6 +5,7 @@
 #include "test-common.h"
 #include "altpop-compat.h"
 #include "pop3-capa.h"
+#include "expire-policy.h"
 
 static bool capa_has_line(const char *reply, const char *line)
 {
@@ -95,6 +96,27 @@ static void test_pop3_capa_policy(void)
 	test_end();
 }
 
+static void test_expire_policy(void)
+{
+	const char *error;
+	int days;
+
+	test_begin("expire policy values");
+	test_assert(expire_policy_parse("", &days, &error) == 0 &&
+		    days == EXPIRE_POLICY_OFF);
+	test_assert(expire_policy_capa(days) == NULL);
+	test_assert(expire_policy_parse("Never", &days, &error) == 0 &&
+		    days == EXPIRE_POLICY_NEVER);
+	test_assert(strcmp(expire_policy_capa(days), "NEVER") == 0);
+	test_assert(expire_policy_parse("0", &days, &error) == 0 && days == 0);
+	test_assert(strcmp(expire_policy_capa(days), "0") == 0);
+	test_assert(expire_policy_parse("30", &days, &error) == 0 && days == 30);
+	test_assert(expire_policy_parse("-1", &days, &error) < 0);
+	test_assert(expire_policy_parse("30 days", &days, &error) < 0);
+	test_assert(expire_policy_parse("36501", &days, &error) < 0);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -102,6 +124,7 @@ int main(void)
 		test_pop3_capa_no_plaintext,
 		test_pop3_capa_post_login,
 		test_pop3_capa_policy,
+		test_expire_policy,
 		NULL
 	};
 	return test_run(test_functions);

@@ -1,0 +1,39 @@
+/* RFC 2449 EXPIRE policy values (expire-policy.h). */
+
+#include "lib.h"
+#include "strnum.h"
+#include "expire-policy.h"
+
+int expire_policy_parse(const char *value, int *days_r, const char **error_r)
+{
+	unsigned int days;
+
+	if (value[0] == '\0') {
+		*days_r = EXPIRE_POLICY_OFF;
+		return 0;
+	}
+	if (strcasecmp(value, "never") == 0) {
+		*days_r = EXPIRE_POLICY_NEVER;
+		return 0;
+	}
+	if (str_to_uint(value, &days) < 0 || days > EXPIRE_POLICY_MAX_DAYS) {
+		*error_r = t_strdup_printf("invalid value '%s' (use a number "
+			"of days from 0 to %u, never, or nothing for off)",
+			value, EXPIRE_POLICY_MAX_DAYS);
+		return -1;
+	}
+	*days_r = (int)days;
+	return 0;
+}
+
+const char *expire_policy_capa(int days)
+{
+	switch (days) {
+	case EXPIRE_POLICY_OFF:
+		return NULL;
+	case EXPIRE_POLICY_NEVER:
+		return "NEVER";
+	default:
+		return t_strdup_printf("%d", days);
+	}
+}
