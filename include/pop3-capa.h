@@ -21,6 +21,8 @@ struct pop3_capa_policy {
 	/* AUTHORIZATION state where userdb may give a user other values:
 	   the values are followed by USER */
 	bool per_user;
+	/* RFC 6856: UTF8 with UTF-8 user names and passwords (UTF8 USER) */
+	bool utf8;
 };
 
 /* Append a complete multi-line CAPA reply ("+OK ..." through ".") to dest.

@@ -10,7 +10,8 @@ fi
 
 # Build: Dovecot headers and autotools.
 BUILD_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi
- autoconf automake libtool pkg-config make gcc libkrb5-dev libssl-dev"
+ autoconf automake libtool pkg-config make gcc libkrb5-dev libssl-dev
+ libidn-dev"
 # Fuzzing (make fuzz, tests/fuzz/run.sh): clang with libFuzzer and the
 # sanitizer runtimes (clang 14 / libclang-rt-14-dev on Debian 12, clang 19 /
 # libclang-rt-19-dev on Debian 13).

@@ -18,6 +18,8 @@ static void pop3_capa_append_policy(string_t *dest,
 	}
 	if (policy->expire != NULL && policy->expire[0] != '\0')
 		str_printfa(dest, "EXPIRE %s%s\r\n", policy->expire, user);
+	if (policy->utf8)
+		str_append(dest, "UTF8 USER\r\n");
 }
 
 void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,

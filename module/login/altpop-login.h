@@ -52,7 +52,17 @@ struct altpop_login_client {
 	bool sdps_login:1;
 	/* the settings of the TLS SNI name are in set (2.3 glue) */
 	bool sni_settings_read:1;
+	/* RFC 6856 UTF8 was given */
+	bool utf8:1;
 };
+
+/* login-utf8.c: RFC 6856 UTF8. The command (1 done, 0 client destroyed). */
+int altpop_cmd_utf8(struct altpop_login_client *client, const char *args);
+/* A USER/PASS argument as authentication gets it: after UTF8, checked
+   UTF-8 and SASLprep'd (data stack); otherwise as sent. NULL: the client
+   was told why it is refused (what names the argument). */
+const char *altpop_utf8_prep(struct altpop_login_client *client,
+			     const char *arg, const char *what);
 
 /* login-kpop.c: takes over a connection on the kpop listener (the
    Kerberos V5 sendauth exchange comes before any greeting). */

@@ -76,6 +76,7 @@ int altpop_cmd_capa(struct altpop_login_client *aclient,
 		.login_delay_secs = aclient->set->altpop_login_delay,
 		.expire = expire_policy_capa(expire_days),
 		.per_user = aclient->set->altpop_limits_per_user,
+		.utf8 = aclient->set->altpop_utf8,
 	};
 
 	altpop_login_capa(client, &flags, &sasl_mechs);
@@ -100,6 +101,8 @@ int altpop_cmd_user(struct altpop_login_client *aclient, const char *args)
 		return 1;
 	}
 	i_free_and_null(aclient->last_user);
+	if ((args = altpop_utf8_prep(aclient, args, "user name")) == NULL)
+		return client->destroyed ? 0 : 1;
 	const char *auth_user = altpop_sdps_map_user(aclient, args);
 	if (auth_user == NULL)
 		return 1;
@@ -122,6 +125,10 @@ int altpop_cmd_pass(struct altpop_login_client *aclient, const char *args)
 		return 1;
 	}
 
+	if ((args = altpop_utf8_prep(aclient, args, "password")) == NULL) {
+		i_free_and_null(aclient->last_user);
+		return client->destroyed ? 0 : 1;
+	}
 	/* SASL PLAIN: authzid NUL authcid NUL password */
 	plain = t_str_new(128);
 	str_append_c(plain, '\0');

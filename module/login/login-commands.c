@@ -122,6 +122,7 @@ static const struct login_command login_commands[] = {
 	{ "STLS", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_stls, NULL, NULL },
 	{ "QUIT", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_quit, NULL, NULL },
 	{ "XCLIENT", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_xclient, NULL, NULL },
+	{ "UTF8", PLAIN, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_utf8, NULL, NULL },
 
 	{ "USER", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_user, NULL, NULL },
 	{ "PASS", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_pass, NULL, NULL },

@@ -54,6 +54,7 @@ static int cmd_capa(struct altpop_client *client, const char *args ATTR_UNUSED)
 	const struct pop3_capa_policy policy = {
 		.login_delay_secs = client->set->altpop_login_delay,
 		.expire = expire_policy_capa(client->expire_days),
+		.utf8 = client->set->altpop_utf8,
 	};
 
 	if (client->sdps)

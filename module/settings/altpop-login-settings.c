@@ -24,6 +24,7 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(UINT, altpop_login_delay),
 	DEF(BOOL, altpop_limits_per_user),
 	DEF(STR, altpop_expire),
+	DEF(BOOL, altpop_utf8),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -37,6 +38,7 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_login_delay = 0,
 	.altpop_limits_per_user = FALSE,
 	.altpop_expire = "",
+	.altpop_utf8 = FALSE,
 };
 
 static bool

@@ -20,6 +20,8 @@ struct altpop_login_settings {
 	bool altpop_limits_per_user;
 	/* RFC 2449 EXPIRE (expire-policy.h) */
 	const char *altpop_expire;
+	/* RFC 6856 UTF8 */
+	bool altpop_utf8;
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;

@@ -29,6 +29,7 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(TIME, altpop_lock_session_wait),
 	DEF(UINT, altpop_login_delay),
 	DEF(STR, altpop_expire),
+	DEF(BOOL, altpop_utf8),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -49,6 +50,7 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_lock_session_wait = 0,
 	.altpop_login_delay = 0,
 	.altpop_expire = "",
+	.altpop_utf8 = FALSE,
 };
 
 static bool

@@ -35,6 +35,9 @@ struct altpop_settings {
 	unsigned int altpop_login_delay;
 	/* RFC 2449 EXPIRE (expire-policy.h); userdb may override */
 	const char *altpop_expire;
+	/* RFC 6856 UTF8 (the command is altpop-login's; CAPA after login
+	   announces it too, RFC 2449 section 5) */
+	bool altpop_utf8;
 
 	/* generated: */
 	const char *parsed_uidl_format;
