@@ -23,9 +23,13 @@ TEST_PKGS="python3 python3-pytest openssl ca-certificates procps iproute2
  util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl
  getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit
  libtimedate-perl"
+# Emacs movemail, built by the tests from Debian's emacs source package
+# (tests/movemail/build.sh: apt-get source needs dpkg-dev; Emacs's configure
+# insists on a terminal library)
+MOVEMAIL_PKGS="dpkg-dev xz-utils libncurses-dev"
 
 missing=""
-for p in $BUILD_PKGS $FUZZ_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $FUZZ_PKGS $TEST_PKGS $MOVEMAIL_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done

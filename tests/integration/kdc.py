@@ -241,6 +241,17 @@ class KDC(harness.StartStopContext):
         os.chown(path, 0, self.auth_group())
         os.chmod(path, 0o640)
 
+    def server_keytab(self, name, principals):
+        """A keytab for Dovecot's auth process in the realm's directory
+        holding the existing keys of principals ("service/host" or full
+        names); returns its path."""
+        path = self.dir / name
+        for p in principals:
+            full = p if "@" in p else "%s@%s" % (p, self.realm)
+            self.kadmin("ktadd -k %s -norandkey %s" % (path, full))
+        self.make_auth_readable(path)
+        return path
+
     def make_auth_owned(self, path, mode):
         import pwd
         pw = pwd.getpwnam("dovecot")

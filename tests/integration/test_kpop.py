@@ -86,20 +86,24 @@ def kpop_stage(stage):
     return stage
 
 
-@pytest.fixture(scope="module")
-def realm():
+@contextlib.contextmanager
+def kpop_realm(services):
+    """A running throw-away realm (kdc.KDC), or skip/fail when the MIT KDC
+    tools are missing."""
     reason = kdc.available()
     if reason:
         _unavailable(reason)
-    with kdc.KDC(services=["imap/%s" % HOST]) as k:
+    with kdc.KDC(services=services) as k:
+        yield k
+
+
+@pytest.fixture(scope="module")
+def realm():
+    with kpop_realm(["imap/%s" % HOST]) as k:
         # Dovecot keytab holding pop/ and another service's key, for
         # auth_gssapi_hostname = "$ALL"
-        k.combined_keytab = k.dir / "combined.keytab"
-        k.kadmin("ktadd -k %s -norandkey %s" % (k.combined_keytab,
-                                                k.service_principal))
-        k.kadmin("ktadd -k %s -norandkey imap/%s@%s" % (k.combined_keytab,
-                                                       HOST, k.realm))
-        k.make_auth_readable(k.combined_keytab)
+        k.combined_keytab = k.server_keytab(
+            "combined.keytab", [k.service_principal, "imap/%s" % HOST])
         yield k
 
 

@@ -21,11 +21,8 @@ def realm():
         _unavailable(reason)
     with kdc.KDC(services=["pop3/%s" % HOST, "imap/%s" % HOST]) as k:
         # the keytab Dovecot reads: pop/, pop3/ and another service's key
-        k.all_keytab = k.dir / "all.keytab"
-        for name in (k.service_principal, "pop3/%s@%s" % (HOST, k.realm),
-                     "imap/%s@%s" % (HOST, k.realm)):
-            k.kadmin("ktadd -k %s -norandkey %s" % (k.all_keytab, name))
-        k.make_auth_readable(k.all_keytab)
+        k.all_keytab = k.server_keytab(
+            "all.keytab", [k.service_principal, "pop3/%s" % HOST, "imap/%s" % HOST])
         yield k
 
 
