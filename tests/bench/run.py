@@ -1215,6 +1215,9 @@ def main():
     ap.add_argument("--big-messages", type=int, help="messages of the big maildrop")
     ap.add_argument("--bulk-messages", type=int, help="messages of the bulk maildrop")
     ap.add_argument("--idle-sessions", type=int, help="idle sessions")
+    ap.add_argument("--login-sessions", type=int,
+                    help="sessions of the concurrent many-user login storm "
+                    "(the others scale with it)")
     ap.add_argument("--lock-session", choices=("yes", "no"), default="yes",
                     help="pop3_lock_session and altpop_lock_session (default yes, "
                     "altpop's default)")
@@ -1247,6 +1250,11 @@ def main():
                      ("idle_sessions", args.idle_sessions)):
         if opt is not None:
             prof[key] = opt
+    if args.login_sessions is not None:
+        scale = args.login_sessions / prof["login_conc_sessions"]
+        for key in ("login_seq_sessions", "login_conc_sessions",
+                    "login_one_seq_sessions", "login_one_conc_sessions"):
+            prof[key] = max(10, int(prof[key] * scale))
     if args.rounds is not None:
         prof["idle_rounds"] = min(prof["idle_rounds"], args.rounds)
         prof["bulk_rounds"] = 3 * args.rounds
