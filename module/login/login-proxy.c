@@ -213,9 +213,11 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 		aclient->proxy_state = ALTPOP_PROXY_LOGIN2;
 		return 0;
 	case ALTPOP_PROXY_LOGIN2:
-		if (client->proxy_sasl_client != NULL &&
-		    altpop_str_begins(line, "+ "))
-			return proxy_continue_sasl(client, output, line + 2);
+		/* a challenge: "+ <base64>", or "+" when it is empty */
+		if (client->proxy_sasl_client != NULL && line[0] == '+' &&
+		    (line[1] == '\0' || line[1] == ' '))
+			return proxy_continue_sasl(client, output,
+						   line[1] == '\0' ? "" : line + 2);
 		if (!proxy_line_ok(line))
 			break;
 		/* logged in: the client sees the backend's reply */

@@ -205,7 +205,11 @@ def test_curl_through_the_front_is_byte_identical_to_direct(topo, workdir, user)
     _, msgs = _load(topo, user)
     addr, port = topo.direct_port(user)
     auth = "%s:%s" % (user, USERS[user][1])
-    for i in range(1, len(msgs) + 1):
+    # the messages where a proxy could go wrong: dots, no final newline,
+    # large, a final dot line (curl is slow to start: not all twelve)
+    names = [name for name, _ in msgs]
+    for name in ("dots", "no_final_newline", "large", "no_final_newline_dot"):
+        i = names.index(name) + 1
         with topo.front_ns.inside():
             via = test_curl.curl(workdir, "pop3://127.0.0.1:%d/%d"
                                  % (topo.front_port(), i), "-u", auth)
