@@ -22,9 +22,9 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(STR, altpop_kpop_listeners),
 	DEF(STR, altpop_kpop_services),
 	DEF(UINT, altpop_login_delay),
-	DEF(BOOL, altpop_limits_per_user),
+	DEF(ALTPOP_BOOL, altpop_limits_per_user),
 	DEF(STR, altpop_expire),
-	DEF(BOOL, altpop_utf8),
+	DEF(ALTPOP_BOOL, altpop_utf8),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -36,9 +36,9 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_kpop_listeners = "kpop",
 	.altpop_kpop_services = KPOP_SERVICES_DEFAULT,
 	.altpop_login_delay = 0,
-	.altpop_limits_per_user = FALSE,
+	ALTPOP_BOOL_DEFAULT(altpop_limits_per_user, FALSE),
 	.altpop_expire = "",
-	.altpop_utf8 = FALSE,
+	ALTPOP_BOOL_DEFAULT(altpop_utf8, FALSE),
 };
 
 static bool
@@ -47,6 +47,9 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 {
 	struct altpop_login_settings *set = _set;
 
+	if (!ALTPOP_BOOL_CHECK(set, altpop_limits_per_user, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_utf8, error_r))
+		return FALSE;
 	if (set->altpop_login_max_bad_commands == 0) {
 		*error_r = "altpop_login_max_bad_commands must be at least 1";
 		return FALSE;

@@ -1,6 +1,8 @@
 #ifndef ALTPOP_LOGIN_SETTINGS_H
 #define ALTPOP_LOGIN_SETTINGS_H
 
+#include "settings-compat.h"
+
 /* Settings of the pre-auth process "altpop-login". */
 struct altpop_login_settings {
 	pool_t pool;
@@ -17,11 +19,11 @@ struct altpop_login_settings {
 	/* RFC 2449 policy announced by CAPA before login (the post-login
 	   process enforces it) */
 	unsigned int altpop_login_delay;
-	bool altpop_limits_per_user;
+	ALTPOP_BOOL(altpop_limits_per_user);
 	/* RFC 2449 EXPIRE (expire-policy.h) */
 	const char *altpop_expire;
 	/* RFC 6856 UTF8 */
-	bool altpop_utf8;
+	ALTPOP_BOOL(altpop_utf8);
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;

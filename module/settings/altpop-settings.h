@@ -37,7 +37,7 @@ struct altpop_settings {
 	const char *altpop_expire;
 	/* RFC 6856 UTF8 (the command is altpop-login's; CAPA after login
 	   announces it too, RFC 2449 section 5) */
-	bool altpop_utf8;
+	ALTPOP_BOOL(altpop_utf8);
 
 	/* generated: */
 	const char *parsed_uidl_format;
