@@ -19,7 +19,7 @@ FUZZ_PKGS="clang libclang-rt-dev"
 # Tests: real clients, a real KDC, Python's pytest. (The migration tests
 # fetch the legacy servers' .debs themselves with apt-get download and
 # never install them; libtimedate-perl is what mb2md needs to run.)
-TEST_PKGS="python3 python3-pytest openssl ca-certificates procps iproute2
+TEST_PKGS="python3 python3-pytest python3-pytest-xdist openssl ca-certificates procps iproute2
  util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl
  getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit
  libtimedate-perl"

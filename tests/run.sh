@@ -61,6 +61,10 @@ run_here() {
 	fi
 
 	echo "== Dovecot $(dovecot --version): integration tests"
+	# three workers: most of a test's time is spent waiting on servers
+	# and clients, not on the two cores
+	ALTPOP_IT_JOBS=${ALTPOP_IT_JOBS:-3}
+	export ALTPOP_IT_JOBS
 	if [ "${ALTPOP_SANITIZE:-}" != 1 ]; then
 		tests/run-integration.sh "$@"
 		return
@@ -93,6 +97,7 @@ run_in_debian13() {
 	chroot "$chroot_dir" env \
 		ALTPOP_IT_REQUIRE="${ALTPOP_IT_REQUIRE:-}" CI="${CI:-}" \
 		ALTPOP_SANITIZE="${ALTPOP_SANITIZE:-}" \
+		ALTPOP_IT_JOBS="${ALTPOP_IT_JOBS:-}" \
 		EXTRA_CFLAGS="${EXTRA_CFLAGS:-}" \
 		sh -c 'cd /root/altpop && sh tests/run.sh --dovecot 2.4 "$@"' x "$@"
 }

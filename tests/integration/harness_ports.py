@@ -1,6 +1,7 @@
 """Ports and addresses for test servers and clients: free ports below the
 kernel's ephemeral range, what listens now, loopback source addresses."""
 
+import os
 import random
 import socket
 
@@ -20,16 +21,32 @@ def _ephemeral_low():
         return 32768
 
 
+def _port_range():
+    """[low, high) for this process: below the ephemeral range; when the
+    suite runs in parallel (pytest-xdist), each worker gets a slice of its
+    own, so that two workers never pick the same port between one's check
+    and Dovecot's bind."""
+    low, high = PORT_RANGE_LOW, max(_ephemeral_low(), PORT_RANGE_LOW + 1000)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    try:
+        index = int(worker.lstrip("gw"))
+        workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    except (KeyError, ValueError):
+        return low, high
+    size = (high - low) // max(workers, 1)
+    return low + index * size, low + (index + 1) * size
+
+
 def free_ports(count, host="127.0.0.1"):
     """Distinct ports that were free on host, picked at random below the
     ephemeral range (all held at once while checking)."""
-    high = max(_ephemeral_low(), PORT_RANGE_LOW + 1000)
+    low, high = _port_range()
     socks = []
     try:
         while len(socks) < count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                s.bind((host, random.randrange(PORT_RANGE_LOW, high)))
+                s.bind((host, random.randrange(low, high)))
             except OSError:
                 s.close()
                 continue

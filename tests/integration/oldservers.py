@@ -19,6 +19,7 @@ OldServer.unavailable(kind) says why a kind can't run here (or None).
 """
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import pwd
@@ -83,7 +84,14 @@ def cache_dir():
 
 
 def unpacked(kind):
-    """Directory with the unpacked packages of kind (fetched once)."""
+    """Directory with the unpacked packages of kind (fetched once; parallel
+    test workers take turns)."""
+    with open(cache_dir() / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _unpack(kind)
+
+
+def _unpack(kind):
     pkgs = PACKAGES[kind].get(release())
     if pkgs is None:
         raise OldServerError("no package list for Debian %s" % release())
