@@ -10,6 +10,7 @@
 #include "mail-namespace.h"
 #include "mailbox-list.h"
 #include "altpop-compat.h"
+#include "state-file.h"
 #include "altpop-client.h"
 
 #define ALTPOP_LOCK_FNAME "dovecot-pop3-session.lock"
@@ -32,25 +33,14 @@ int altpop_session_lock(struct altpop_client *client)
 		altpop_mailbox_list_get_mail_set(list);
 	struct dotlock_settings set;
 	enum dotlock_create_flags flags = 0;
-	enum mailbox_list_path_type type;
-	const char *dir, *path;
+	const char *dir, *path, *error;
 	int ret;
 
-	if (mailbox_list_get_root_path(list, MAILBOX_LIST_PATH_TYPE_INDEX, &dir))
-		type = MAILBOX_LIST_PATH_TYPE_INDEX;
-	else if (mailbox_list_get_root_path(list, MAILBOX_LIST_PATH_TYPE_DIR,
-					    &dir))
-		type = MAILBOX_LIST_PATH_TYPE_DIR;
-	else {
-		e_error(client->event, "altpop_lock_session: the mail storage "
-			"has no directory for a lock file; set "
-			"altpop_lock_session = no");
-		return -1;
-	}
-	if (mailbox_list_mkdir_root(list, dir, type) < 0) {
-		e_error(client->event, "altpop_lock_session: Couldn't create "
-			"%s: %s", dir,
-			mailbox_list_get_last_internal_error(list, NULL));
+	/* where stock pop3 keeps its session lock: the index root */
+	if (altpop_maildrop_dir(list, MAILBOX_LIST_PATH_TYPE_INDEX,
+				&dir, &error) < 0) {
+		e_error(client->event, "altpop_lock_session: %s (or set "
+			"altpop_lock_session = no)", error);
 		return -1;
 	}
 	path = t_strdup_printf("%s/"ALTPOP_LOCK_FNAME, dir);

@@ -23,16 +23,15 @@ struct altpop_state_file {
 	int fd;
 };
 
-static int altpop_state_file_dir(struct mailbox_list *list,
-				 const char **dir_r, const char **error_r)
+int altpop_maildrop_dir(struct mailbox_list *list,
+			enum mailbox_list_path_type type,
+			const char **dir_r, const char **error_r)
 {
-	enum mailbox_list_path_type type = MAILBOX_LIST_PATH_TYPE_CONTROL;
-
 	if (!mailbox_list_get_root_path(list, type, dir_r)) {
 		type = MAILBOX_LIST_PATH_TYPE_DIR;
 		if (!mailbox_list_get_root_path(list, type, dir_r)) {
 			*error_r = "the mail storage has no directory for "
-				"altpop's state files";
+				"altpop's files";
 			return -1;
 		}
 	}
@@ -86,7 +85,8 @@ int altpop_state_file_lock(struct mail_namespace *ns, const char *fname,
 	struct dotlock_settings set;
 	const char *dir, *path;
 
-	if (altpop_state_file_dir(ns->list, &dir, error_r) < 0)
+	if (altpop_maildrop_dir(ns->list, MAILBOX_LIST_PATH_TYPE_CONTROL,
+				&dir, error_r) < 0)
 		return -1;
 	path = t_strdup_printf("%s/%s", dir, fname);
 

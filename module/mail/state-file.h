@@ -11,8 +11,17 @@
    the old or the new content, never a mix, and two sessions changing it
    at the same time (on the same or on different servers) are serialised. */
 
+#include "mailbox-list.h"
+
 struct mail_namespace;
 struct altpop_state_file;
+
+/* The directory for a per-maildrop file of altpop's: the mail storage's
+   root of type (falling back to the mail root), created if missing.
+   Returns 0, or -1 with *error_r. */
+int altpop_maildrop_dir(struct mailbox_list *list,
+			enum mailbox_list_path_type type,
+			const char **dir_r, const char **error_r);
 
 /* Longest state file read; a longer one is reported as corrupt. */
 #define ALTPOP_STATE_FILE_MAX_SIZE (16*1024*1024)
