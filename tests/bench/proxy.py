@@ -71,9 +71,13 @@ def bulk(topo, pb, userfile, rounds, window):
                 rates[kind].append(res["retr_mbps"])
                 body.add(int(res["retr_body"]))
     med = {k: statistics.median(v) for k, v in rates.items()}
+    # paired: the two ran back to back in each round
+    ratios = bench.paired_ratios({"stock": rates["direct"],
+                                  "altpop": rates["proxied"]})
     return {"direct_MBps": round(med["direct"], 1),
             "proxied_MBps": round(med["proxied"], 1),
-            "ratio_proxied_direct": round(med["proxied"] / med["direct"], 3),
+            "ratio_proxied_direct": round(statistics.median(ratios), 3),
+            "ratio_min_max": [round(min(ratios), 3), round(max(ratios), 3)],
             "same_bytes": len(body) == 1,
             "rounds": {k: [round(x, 1) for x in v] for k, v in rates.items()}}
 
