@@ -34,12 +34,6 @@ struct altpop_client;
    continuation; it is called again when the client has read some. */
 typedef void altpop_cmd_continue_t(struct altpop_client *client);
 
-/* One message of the maildrop: msgnum (0..n-1) is the POP3 number - 1. */
-struct altpop_message {
-	uint32_t seq, uid;	/* uid fits in seq's padding: no cost */
-	uoff_t size;
-};
-
 /* SDPS envelope of a message (SDPS sessions only). */
 struct altpop_sdps_envelope {
 	const char *sender, *recipient;
@@ -79,7 +73,12 @@ struct altpop_client {
 	/* the maildrop as it was at login */
 	uint32_t uid_validity;
 	unsigned int messages_count;
-	struct altpop_message *messages;
+	/* [msgnum] (the POP3 number - 1): the message's POP3 size */
+	uoff_t *message_sizes;
+	/* [msgnum]: the message's sequence; NULL while every message's
+	   sequence is msgnum + 1 (the usual case: no SDPS view and the POP3
+	   order is the sequence order), so that case costs nothing */
+	uint32_t *msgnum_to_seq;
 	uoff_t total_size;
 	uint32_t highest_seq;
 
@@ -193,6 +192,8 @@ bool altpop_mailbox_update(struct altpop_client *client);
 int altpop_mailbox_expunge_check(struct altpop_client *client,
 				 unsigned int *count_r, uoff_t *size_r);
 uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum);
+/* The UID of a message, from the index view the session's list came from */
+uint32_t altpop_msgnum_to_uid(struct altpop_client *client, unsigned int msgnum);
 
 /* commands.c */
 int altpop_command_execute(struct altpop_client *client, const char *name,

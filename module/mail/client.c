@@ -201,7 +201,8 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 	altpop_session_unlock(client);
 
 	pool_unref(&client->uidl_pool);
-	i_free(client->messages);
+	i_free(client->message_sizes);
+	i_free(client->msgnum_to_seq);
 	i_free(client->sdps_envelopes);
 	i_free(client->deleted_bitmask);
 	i_free(client->seen_bitmask);

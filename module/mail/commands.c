@@ -131,7 +131,7 @@ static void cmd_list_line(struct altpop_client *client, unsigned int msgnum,
 			  string_t *dest)
 {
 	str_printfa(dest, "%u %"PRIuUOFF_T, msgnum + 1,
-		    client->messages[msgnum].size);
+		    client->message_sizes[msgnum]);
 }
 
 static void cmd_uidl_line(struct altpop_client *client, unsigned int msgnum,
@@ -154,7 +154,7 @@ static int cmd_list(struct altpop_client *client, const char *args)
 	if (altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
 		return -1;
 	altpop_client_send_linef(client, "+OK %u %"PRIuUOFF_T, msgnum + 1,
-				 client->messages[msgnum].size);
+				 client->message_sizes[msgnum]);
 	return 1;
 }
 
@@ -197,7 +197,7 @@ static int cmd_dele(struct altpop_client *client, const char *args)
 	}
 	ALTPOP_MSGNUM_BIT_SET(client->deleted_bitmask, msgnum);
 	client->deleted_count++;
-	client->deleted_size += client->messages[msgnum].size;
+	client->deleted_size += client->message_sizes[msgnum];
 	altpop_client_send_line(client, "+OK Marked to be deleted.");
 	return 1;
 }

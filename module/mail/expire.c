@@ -222,7 +222,7 @@ void altpop_expire_quit(struct altpop_client *client)
 			continue;
 		ALTPOP_MSGNUM_BIT_SET(client->deleted_bitmask, i);
 		client->deleted_count++;
-		client->deleted_size += client->messages[i].size;
+		client->deleted_size += client->message_sizes[i];
 		client->expired_count++;
 	}
 }
@@ -249,7 +249,7 @@ void altpop_expire_session_end(struct altpop_client *client)
 					client->deleted_bitmask, i)))
 					continue;
 				key = altpop_expire_key(client,
-						client->messages[i].uid);
+						altpop_msgnum_to_uid(client, i));
 				/* the first retrieval stays */
 				if (hash_table_lookup(firsts, key) == NULL)
 					hash_table_insert(firsts, key, now);

@@ -153,7 +153,7 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 	ctx->start_offset = client->output->offset;
 	if (retr) {
 		altpop_client_send_linef(client, "+OK %"PRIuUOFF_T" octets",
-					 client->messages[msgnum].size);
+					 client->message_sizes[msgnum]);
 	} else {
 		altpop_client_send_line(client, "+OK");
 	}

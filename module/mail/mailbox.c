@@ -4,7 +4,7 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "mail-storage.h"
+#include "mail-storage-private.h"
 #include "mail-namespace.h"
 #include "mail-search-build.h"
 #include "mail-user.h"
@@ -15,8 +15,18 @@
    is being read (another session expunging). */
 #define ALTPOP_MAILBOX_READ_TRIES 3
 
-ARRAY_DEFINE_TYPE(altpop_message, struct altpop_message);
 ARRAY_DEFINE_TYPE(altpop_sdps_envelope, struct altpop_sdps_envelope);
+
+/* The message list while the maildrop is read */
+struct altpop_mailbox_list {
+	ARRAY(uoff_t) sizes;
+	/* created at the first message whose sequence is not its POP3
+	   number, with the ones before it filled in */
+	ARRAY(uint32_t) seqs;
+	ARRAY_TYPE(altpop_sdps_envelope) envelopes;
+	/* messages in the mailbox, to size the arrays */
+	unsigned int expected;
+};
 
 static enum mail_sort_type altpop_sort_pop3_order[] = {
 	MAIL_SORT_POP3_ORDER,
@@ -26,7 +36,43 @@ static enum mail_sort_type altpop_sort_pop3_order[] = {
 uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum)
 {
 	i_assert(msgnum < client->messages_count);
-	return client->messages[msgnum].seq;
+	return client->msgnum_to_seq == NULL ? msgnum + 1 :
+		client->msgnum_to_seq[msgnum];
+}
+
+uint32_t altpop_msgnum_to_uid(struct altpop_client *client, unsigned int msgnum)
+{
+	uint32_t uid;
+
+	/* the view's sequences stay as they were at login: the session does
+	   not sync its mailbox before QUIT */
+	mail_index_lookup_uid(client->mailbox->view,
+			      altpop_msgnum_to_seq(client, msgnum), &uid);
+	return uid;
+}
+
+static void
+altpop_mailbox_list_add_seq(struct altpop_mailbox_list *list, uint32_t seq)
+{
+	unsigned int count = array_count(&list->sizes);
+
+	if (!array_is_created(&list->seqs)) {
+		if (seq == count + 1)
+			return;
+		i_array_init(&list->seqs, I_MAX(list->expected, count + 1));
+		for (uint32_t s = 1; s <= count; s++)
+			array_push_back(&list->seqs, &s);
+	}
+	array_push_back(&list->seqs, &seq);
+}
+
+static void altpop_mailbox_list_free(struct altpop_mailbox_list *list)
+{
+	array_free(&list->sizes);
+	if (array_is_created(&list->seqs))
+		array_free(&list->seqs);
+	if (array_is_created(&list->envelopes))
+		array_free(&list->envelopes);
 }
 
 /* Add one message to the list (and its envelope for SDPS), unless it is
@@ -34,11 +80,9 @@ uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum)
    error. Anything kept goes to the arrays or the client's pool. */
 static int
 altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
-			 ARRAY_TYPE(altpop_message) *messages,
-			 ARRAY_TYPE(altpop_sdps_envelope) *envelopes)
+			 struct altpop_mailbox_list *list)
 {
 	struct altpop_sdps_envelope env;
-	struct altpop_message *msg;
 	bool in_view = TRUE;
 	uoff_t size;
 
@@ -53,12 +97,10 @@ altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
 		/* RETR sends the added Return-Path line too */
 		if (env.return_path_line != NULL)
 			size += strlen(env.return_path_line);
-		array_push_back(envelopes, &env);
+		array_push_back(&list->envelopes, &env);
 	}
-	msg = array_append_space(messages);
-	msg->seq = mail->seq;
-	msg->uid = mail->uid;
-	msg->size = size;
+	altpop_mailbox_list_add_seq(list, mail->seq);
+	array_push_back(&list->sizes, &size);
 	client->total_size += size;
 	if (client->highest_seq < mail->seq)
 		client->highest_seq = mail->seq;
@@ -74,12 +116,12 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
 	struct mail *mail;
-	ARRAY_TYPE(altpop_message) messages;
-	ARRAY_TYPE(altpop_sdps_envelope) envelopes = ARRAY_INIT;
+	struct altpop_mailbox_list list;
 	struct mailbox_header_lookup_ctx *headers = NULL;
 	int ret = 1;
 
 	*failed_uid_r = 0;
+	i_zero(&list);
 	mailbox_get_open_status(client->mailbox, STATUS_UIDVALIDITY |
 				STATUS_MESSAGES, &status);
 	client->uid_validity = status.uidvalidity;
@@ -89,13 +131,14 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	mail_search_build_add_all(search_args);
 	if (client->sdps) {
 		headers = altpop_sdps_headers_init(client);
-		i_array_init(&envelopes, I_MAX(status.messages, 1));
+		i_array_init(&list.envelopes, I_MAX(status.messages, 1));
 	}
 	ctx = mailbox_search_init(t, search_args, altpop_sort_pop3_order,
 				  MAIL_FETCH_VIRTUAL_SIZE, headers);
 	mail_search_args_unref(&search_args);
 
-	i_array_init(&messages, I_MAX(status.messages, 1));
+	list.expected = status.messages;
+	i_array_init(&list.sizes, I_MAX(status.messages, 1));
 	client->total_size = 0;
 	client->highest_seq = 0;
 	while (ret > 0 && mailbox_search_next(ctx, &mail)) {
@@ -103,8 +146,7 @@ static int altpop_mailbox_read(struct altpop_client *client,
 		   (SDPS envelope headers) must not pile up with the size of
 		   the maildrop */
 		T_BEGIN {
-			ret = altpop_mailbox_read_mail(client, mail, &messages,
-						       &envelopes);
+			ret = altpop_mailbox_read_mail(client, mail, &list);
 		} T_END;
 		if (ret <= 0)
 			*failed_uid_r = mail->uid;
@@ -116,15 +158,15 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	if (ret <= 0) {
 		/* commit: keeps the sizes we did compute in the cache */
 		(void)mailbox_transaction_commit(&t);
-		array_free(&messages);
-		if (array_is_created(&envelopes))
-			array_free(&envelopes);
+		altpop_mailbox_list_free(&list);
 		return ret;
 	}
-	if (array_is_created(&envelopes))
-		client->sdps_envelopes = array_free_without_data(&envelopes);
-	client->messages_count = array_count(&messages);
-	client->messages = array_free_without_data(&messages);
+	if (array_is_created(&list.envelopes))
+		client->sdps_envelopes = array_free_without_data(&list.envelopes);
+	if (array_is_created(&list.seqs))
+		client->msgnum_to_seq = array_free_without_data(&list.seqs);
+	client->messages_count = array_count(&list.sizes);
+	client->message_sizes = array_free_without_data(&list.sizes);
 	client->trans = t;
 
 	return 1;
@@ -289,7 +331,7 @@ bool altpop_mailbox_update(struct altpop_client *client)
 	if (client->quit_seen && !array_is_created(&client->expunged_uids))
 		p_array_init(&client->expunged_uids, client->pool, 8);
 	for (unsigned int i = 0; i < client->messages_count; i++) {
-		uint32_t seq = client->messages[i].seq;
+		uint32_t seq = altpop_msgnum_to_seq(client, i);
 
 		if (client->quit_seen &&
 		    ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask, i))

@@ -101,7 +101,7 @@ int altpop_cmd_env(struct altpop_client *client, const char *args)
 	env = &client->sdps_envelopes[num - 1];
 	reply = t_str_new(256);
 	sdps_envelope_reply_append(reply, (unsigned int)num,
-				   client->messages[num - 1].size,
+				   client->message_sizes[num - 1],
 				   client->sdps_host, env->sender,
 				   env->recipient);
 	altpop_client_send_line(client, str_c(reply));

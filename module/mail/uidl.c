@@ -456,7 +456,7 @@ void altpop_uidl_append(struct altpop_client *client, unsigned int msgnum,
 		return;
 	}
 	i_zero(&vars);
-	vars.uid = client->messages[msgnum].uid;
+	vars.uid = altpop_msgnum_to_uid(client, msgnum);
 	vars.uidvalidity = client->uid_validity;
 	if (uidl_format_expand(dest, client->set->parsed_uidl_format, &vars,
 			       &error) < 0) {
@@ -504,7 +504,7 @@ altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 	client->uidls = p_new(client->uidl_pool, const char *,
 			      client->messages_count + 1);
 	for (unsigned int i = 0; i < client->messages_count; i++) {
-		uint32_t seq = client->messages[i].seq;
+		uint32_t seq = altpop_msgnum_to_seq(client, i);
 		item = array_bsearch(&items, &seq, altpop_uidl_item_cmp_seq);
 		if (item == NULL) {
 			e_error(client->event, "UIDL: message %u vanished "
