@@ -67,10 +67,8 @@ const char *altpop_utf8_prep(struct altpop_login_client *client,
 /* login-kpop.c: takes over a connection on the kpop listener (the
    Kerberos V5 sendauth exchange comes before any greeting). */
 void altpop_kpop_start(struct client *client);
-/* The KPOP entries of the command table: 1 done, 0 no more input now. */
-int altpop_kpop_cmd_user(struct altpop_login_client *client, const char *args);
-int altpop_kpop_cmd_pass(struct altpop_login_client *client, const char *args);
-int altpop_kpop_cmd_quit(struct altpop_login_client *client, const char *args);
+/* STLS on the KPOP port (the other KPOP commands are decided by
+   kpop-fsm.c): 1 done, 0 no more input now. */
 int altpop_kpop_cmd_stls(struct altpop_login_client *client, const char *args);
 
 /* login-main.c */
@@ -81,11 +79,15 @@ bool altpop_login_listener_listed(struct client *client,
 void altpop_login_reply(struct client *client, enum altpop_reply reply,
 			const char *text);
 
-/* login-commands.c: the one pre-login command table, for every pre-login
-   state (plain, after STLS, KPOP after the ticket). The next_cmd functions
-   return FALSE when the input must not be processed further right now. */
+/* login-commands.c: runs the commands of the one pre-login command table
+   (login-cmd-table.c), for every pre-login state (plain, after STLS, KPOP
+   after the ticket). FALSE when the input must not be processed further
+   right now. */
 bool altpop_login_input_next_cmd(struct client *client);
-bool altpop_login_kpop_next_cmd(struct altpop_login_client *client);
+struct login_command_def;
+bool altpop_login_run_command(struct altpop_login_client *client,
+			      const struct login_command_def *cmd,
+			      const char *args);
 /* Answer error and count a bad command; FALSE if the client was
    disconnected for too many. */
 bool altpop_login_bad_command(struct altpop_login_client *client,

@@ -1,4 +1,5 @@
-/* The pre-auth command table of altpop-login and its line reader. */
+/* The pre-auth commands of altpop-login (the table itself is in
+   login-cmd-table.c) and the plain listeners' command loop. */
 
 #include "login-common.h"
 #include "istream.h"
@@ -7,44 +8,20 @@
 #include "strnum.h"
 #include "pop3-line.h"
 #include "pop3-line-reader.h"
+#include "login-cmd-table.h"
 #include "altpop-login.h"
 
 /* Longest command name we wait for before calling the line bad. */
 #define LOGIN_MAX_CMD_NAME_LEN 16
 
-/* The states a pre-login command may be allowed in. */
-enum login_cmd_state {
-	/* before login on an ordinary listener (also after STLS) */
-	LOGIN_CMD_STATE_PLAIN = 0x01,
-	/* on a KPOP listener after the ticket was accepted */
-	LOGIN_CMD_STATE_KPOP = 0x02,
-};
-
-/* How a command takes its arguments. */
-enum login_cmd_args {
-	/* the rest of the line after the name, leading spaces skipped */
-	LOGIN_CMD_ARGS_SPLIT = 0,
-	/* RFC 1939 PASS: the rest of the line after the single space that
-	   ends the name; leading spaces belong to the argument (as Dovecot's
-	   pop3-login takes it) */
-	LOGIN_CMD_ARGS_REST,
-	/* AUTH: the command reads its own (possibly long) line */
-	LOGIN_CMD_ARGS_RAW,
-};
-
-struct login_command {
-	const char *name;
-	enum login_cmd_state states;
-	enum login_cmd_args args;
+/* What runs a command of the table (login-cmd-table.c). */
+struct login_command_run {
 	/* 1: done, read the next command; 0: handle no more input now
 	   (authentication started, STLS started, client destroyed) */
 	int (*func)(struct altpop_login_client *client, const char *args);
 	/* LOGIN_CMD_ARGS_RAW: <0 destroyed, 0 wait for input or
 	   authentication started, >0 done */
 	int (*raw_func)(struct altpop_login_client *client);
-	/* func == NULL: the command is refused in these states with this
-	   text, counted as a bad command */
-	const char *refusal;
 };
 
 static int cmd_stls(struct altpop_login_client *client,
@@ -107,56 +84,20 @@ static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 	return 1;
 }
 
-#define KPOP_PORT_REFUSAL \
-	"This is the KPOP port: you are authenticated by Kerberos, " \
-	"send USER <name> and PASS."
-
-#define PLAIN LOGIN_CMD_STATE_PLAIN
-#define KPOP LOGIN_CMD_STATE_KPOP
-static const struct login_command login_commands[] = {
-	{ "CAPA", PLAIN | KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_capa, NULL, NULL },
-	{ "USER", PLAIN, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_user, NULL, NULL },
-	{ "PASS", PLAIN, LOGIN_CMD_ARGS_REST, altpop_cmd_pass, NULL, NULL },
-	{ "APOP", PLAIN, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_apop, NULL, NULL },
-	{ "AUTH", PLAIN, LOGIN_CMD_ARGS_RAW, NULL, altpop_cmd_auth, NULL },
-	{ "STLS", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_stls, NULL, NULL },
-	{ "QUIT", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_quit, NULL, NULL },
-	{ "XCLIENT", PLAIN, LOGIN_CMD_ARGS_SPLIT, cmd_xclient, NULL, NULL },
-	{ "UTF8", PLAIN, LOGIN_CMD_ARGS_SPLIT, altpop_cmd_utf8, NULL, NULL },
-
-	{ "USER", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_user, NULL, NULL },
-	{ "PASS", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_pass, NULL, NULL },
-	{ "STLS", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_stls, NULL, NULL },
-	{ "QUIT", KPOP, LOGIN_CMD_ARGS_SPLIT, altpop_kpop_cmd_quit, NULL, NULL },
-	{ "AUTH", KPOP, LOGIN_CMD_ARGS_SPLIT, NULL, NULL, KPOP_PORT_REFUSAL },
-	{ "APOP", KPOP, LOGIN_CMD_ARGS_SPLIT, NULL, NULL, KPOP_PORT_REFUSAL },
+/* Every command of the table that this file runs; KPOP's USER, PASS and
+   QUIT are decided by kpop-fsm.c, refused ones have no function. */
+static const struct login_command_run login_command_runs[LOGIN_CMD_COUNT] = {
+	[LOGIN_CMD_CAPA] = { altpop_cmd_capa, NULL },
+	[LOGIN_CMD_USER] = { altpop_cmd_user, NULL },
+	[LOGIN_CMD_PASS] = { altpop_cmd_pass, NULL },
+	[LOGIN_CMD_APOP] = { altpop_cmd_apop, NULL },
+	[LOGIN_CMD_AUTH] = { NULL, altpop_cmd_auth },
+	[LOGIN_CMD_STLS] = { cmd_stls, NULL },
+	[LOGIN_CMD_QUIT] = { cmd_quit, NULL },
+	[LOGIN_CMD_XCLIENT] = { cmd_xclient, NULL },
+	[LOGIN_CMD_UTF8] = { altpop_cmd_utf8, NULL },
+	[LOGIN_CMD_KPOP_STLS] = { altpop_kpop_cmd_stls, NULL },
 };
-#undef PLAIN
-#undef KPOP
-
-/* The answer to a command no entry allows in the state. */
-static const char *login_unknown_command_text(enum login_cmd_state state)
-{
-	switch (state) {
-	case LOGIN_CMD_STATE_PLAIN:
-		return "Unknown command.";
-	case LOGIN_CMD_STATE_KPOP:
-		return "Unknown command: only CAPA, STLS, USER, PASS and QUIT "
-			"are allowed before login on the KPOP port.";
-	}
-	i_unreached();
-}
-
-static const struct login_command *
-login_command_find(const char *name, enum login_cmd_state state)
-{
-	for (unsigned int i = 0; i < N_ELEMENTS(login_commands); i++) {
-		if ((login_commands[i].states & state) != 0 &&
-		    strcmp(login_commands[i].name, name) == 0)
-			return &login_commands[i];
-	}
-	return NULL;
-}
 
 bool altpop_login_bad_command(struct altpop_login_client *aclient,
 			      const char *error)
@@ -164,21 +105,38 @@ bool altpop_login_bad_command(struct altpop_login_client *aclient,
 	struct client *client = &aclient->common;
 
 	altpop_login_reply(client, ALTPOP_REPLY_ERROR, error);
-	if (++client->bad_counter >= aclient->set->altpop_login_max_bad_commands) {
+	if (login_cmd_count_bad(&client->bad_counter,
+				aclient->set->altpop_login_max_bad_commands)) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "Too many bad commands.");
-		client_destroy(client, aclient->kpop != NULL ?
-			       "KPOP: too many bad commands" :
-			       "Too many bad commands");
+				   LOGIN_TOO_MANY_BAD_TEXT);
+		client_destroy(client, "Too many bad commands");
 		return FALSE;
 	}
 	return TRUE;
 }
 
-static bool login_run_raw(struct altpop_login_client *aclient,
-			  const struct login_command *cmd)
+bool altpop_login_run_command(struct altpop_login_client *aclient,
+			      const struct login_command_def *cmd,
+			      const char *args)
 {
-	int ret = cmd->raw_func(aclient);
+	int ret;
+
+	i_assert(login_command_runs[cmd->id].func != NULL);
+	ret = login_command_runs[cmd->id].func(aclient, args);
+	/* one rule in every state: a command the table ran ends the run of
+	   bad commands */
+	if (ret > 0)
+		aclient->common.bad_counter = 0;
+	return ret > 0;
+}
+
+static bool login_run_raw(struct altpop_login_client *aclient,
+			  const struct login_command_def *cmd)
+{
+	int ret;
+
+	i_assert(login_command_runs[cmd->id].raw_func != NULL);
+	ret = login_command_runs[cmd->id].raw_func(aclient);
 
 	if (ret <= 0)
 		return FALSE;
@@ -187,62 +145,43 @@ static bool login_run_raw(struct altpop_login_client *aclient,
 	return TRUE;
 }
 
-static bool login_command_run_line(struct altpop_login_client *aclient,
-				   enum login_cmd_state state)
+static bool login_command_run_line(struct altpop_login_client *aclient)
 {
 	struct client *client = &aclient->common;
-	const struct login_command *cmd;
-	const char *line, *name, *args, *error;
-	int ret;
+	const struct login_command_def *cmd;
+	enum pop3_line_read_result read_result;
+	const char *line, *args, *error;
 
-	switch (pop3_line_read(client->input, &line)) {
-	case POP3_LINE_READ_MORE:
-	case POP3_LINE_READ_TOO_LONG:
+	read_result = pop3_line_read(client->input, &line);
+	switch (login_cmd_line_step(LOGIN_CMD_STATE_PLAIN, read_result, line,
+				    &cmd, &args, &error)) {
+	case LOGIN_CMD_STEP_MORE:
 		/* login-common's client_read() ends a client whose input
 		   buffer fills up */
 		return FALSE;
-	case POP3_LINE_READ_BAD_BYTES:
-		e_debug(client->event, "Command line with NUL or bare CR");
-		return altpop_login_bad_command(aclient,
-			"Invalid characters in command line.");
-	case POP3_LINE_READ_OK:
+	case LOGIN_CMD_STEP_BAD:
+		if (read_result == POP3_LINE_READ_BAD_BYTES)
+			e_debug(client->event, "Command line with NUL or bare CR");
+		return altpop_login_bad_command(aclient, error);
+	case LOGIN_CMD_STEP_RUN:
 		break;
 	}
-	if (!pop3_line_split(line, &name, &args, &error))
-		return altpop_login_bad_command(aclient, error);
-	cmd = login_command_find(name, state);
-	if (cmd == NULL || (cmd->func == NULL && cmd->refusal == NULL)) {
-		return altpop_login_bad_command(aclient,
-			login_unknown_command_text(state));
-	}
-	if (cmd->func == NULL)
-		return altpop_login_bad_command(aclient, cmd->refusal);
-	if (cmd->args == LOGIN_CMD_ARGS_REST) {
-		args = line + strlen(name);
-		if (*args == ' ')
-			args++;
-	}
-	ret = cmd->func(aclient, args);
-	/* one rule in every state: a command the table ran ends the run of
-	   bad commands */
-	if (ret > 0)
-		client->bad_counter = 0;
-	return ret > 0;
+	return altpop_login_run_command(aclient, cmd, args);
 }
 
 bool altpop_login_input_next_cmd(struct client *client)
 {
 	struct altpop_login_client *aclient =
 		container_of(client, struct altpop_login_client, common);
-	const struct login_command *cmd;
+	const struct login_command_def *cmd;
 	const unsigned char *data;
 	size_t size, i;
 
 	if (aclient->current_cmd != NULL) {
 		/* AUTH waiting for the rest of its line */
-		cmd = login_command_find(aclient->current_cmd,
-					 LOGIN_CMD_STATE_PLAIN);
-		i_assert(cmd != NULL && cmd->raw_func != NULL);
+		cmd = login_cmd_find(aclient->current_cmd,
+				     LOGIN_CMD_STATE_PLAIN);
+		i_assert(cmd != NULL && cmd->args == LOGIN_CMD_ARGS_RAW);
 		return login_run_raw(aclient, cmd);
 	}
 
@@ -255,18 +194,13 @@ bool altpop_login_input_next_cmd(struct client *client)
 	if (i == size && i <= LOGIN_MAX_CMD_NAME_LEN)
 		return FALSE;
 	if (i > 0 && i <= LOGIN_MAX_CMD_NAME_LEN &&
-	    (cmd = login_command_find(t_str_ucase(t_strndup(data, i)),
-				      LOGIN_CMD_STATE_PLAIN)) != NULL &&
+	    (cmd = login_cmd_find(t_str_ucase(t_strndup(data, i)),
+				  LOGIN_CMD_STATE_PLAIN)) != NULL &&
 	    cmd->args == LOGIN_CMD_ARGS_RAW) {
 		aclient->current_cmd = i_strdup(cmd->name);
 		i_stream_skip(client->input, i < size && data[i] == ' ' ? i + 1 : i);
 		return login_run_raw(aclient, cmd);
 	}
 	/* everything else is a whole line */
-	return login_command_run_line(aclient, LOGIN_CMD_STATE_PLAIN);
-}
-
-bool altpop_login_kpop_next_cmd(struct altpop_login_client *aclient)
-{
-	return login_command_run_line(aclient, LOGIN_CMD_STATE_KPOP);
+	return login_command_run_line(aclient);
 }

@@ -11,7 +11,6 @@
 #include "ostream.h"
 #include "safe-memset.h"
 #include "str.h"
-#include "str-sanitize.h"
 #include "kpop-services.h"
 #include "kpop-mech-msg.h"
 #include "altpop-login.h"
@@ -54,23 +53,18 @@ void kpop_begin_auth(struct kpop_client *kpop)
 	(void)client_auth_begin_private(client, KPOP_MECH_NAME, str_c(b64));
 }
 
-static void kpop_fail(struct kpop_client *kpop, const char *reason)
-{
-	/* destroyed on the next input callback (which follows right away),
-	   not inside login-common's SASL callback */
-	i_free(kpop->failure);
-	kpop->failure = i_strdup(reason);
-	kpop_enter_state(kpop, KPOP_STATE_FAILED);
-}
-
-static void kpop_send_banner(struct kpop_client *kpop, const buffer_t *ap_rep)
+void kpop_auth_accepted(struct kpop_client *kpop,
+			const unsigned char *ap_rep, size_t ap_rep_size)
 {
 	struct client *client = kpop->client;
-	buffer_t *frames = t_buffer_create(8 + ap_rep->used);
+	buffer_t *frames = t_buffer_create(8 + ap_rep_size);
 
+	/* the ticket is used up: wipe it */
+	sendauth_parser_deinit(&kpop->parser);
+	kpop->mutual = ap_rep_size > 0;
 	sendauth_accepted_append(frames);
 	if (kpop->mutual)
-		sendauth_frame_append(frames, ap_rep->data, ap_rep->used);
+		sendauth_frame_append(frames, ap_rep, ap_rep_size);
 	/* one write: a second small segment would wait for the client's
 	   delayed ACK (Nagle), 40 ms per login */
 	o_stream_cork(client->output);
@@ -81,78 +75,39 @@ static void kpop_send_banner(struct kpop_client *kpop, const buffer_t *ap_rep)
 	client->banner_sent = TRUE;
 }
 
+void kpop_auth_rejected(struct kpop_client *kpop,
+			const struct kpop_action *action)
+{
+	struct client *client = kpop->client;
+
+	sendauth_parser_deinit(&kpop->parser);
+	if (action->data_size > 0) {
+		buffer_t *frame = t_buffer_create(action->data_size + 4);
+
+		sendauth_frame_append(frame, action->data, action->data_size);
+		client_send_raw_data(client, frame->data, frame->used);
+	}
+	i_free(kpop->failure);
+	kpop->failure = i_strdup(action->reason);
+	/* acknowledge; the failure reply follows after Dovecot's failure
+	   delay */
+	kpop->send_reject_ack = TRUE;
+}
+
 void kpop_auth_send_challenge(struct client *client, const char *data)
 {
 	struct kpop_client *kpop = kpop_client_get(client);
-	const unsigned char *msg, *krb_error;
-	const char *reason;
-	buffer_t *buf, *ap_rep;
-	size_t size, krb_error_size;
+	struct kpop_action action;
+	buffer_t *buf;
 
 	buf = t_buffer_create(MAX_BASE64_DECODED_SIZE(strlen(data)) + 1);
-	if (altpop_base64_decode(data, strlen(data), buf) < 0 ||
-	    buf->used == 0) {
-		e_error(client->event, "KPOP: invalid reply from the KPOP "
-			"authentication mechanism");
-		kpop_fail(kpop, "invalid reply from the auth process");
-		return;
-	}
-	msg = buf->data;
-	size = buf->used;
-
-	if (kpop->state != KPOP_STATE_VERIFYING) {
-		e_error(client->event, "KPOP: unexpected reply from the KPOP "
-			"authentication mechanism in state %s",
-			kpop_state_name(kpop->state));
-		kpop_fail(kpop, "unexpected reply from the auth process");
-		return;
-	}
-
-	switch (msg[0]) {
-	case KPOP_MECH_CHALLENGE_MORE:
-		if (kpop->ap_req_sent >= kpop->parser.ap_req->used) {
-			kpop_fail(kpop, "auth process asked for more AP-REQ "
-				  "data than there is");
-			return;
-		}
-		kpop->send_more = TRUE;
-		return;
-	case KPOP_MECH_CHALLENGE_ACCEPTED:
-		/* the ticket is used up: wipe it */
-		sendauth_parser_deinit(&kpop->parser);
-		ap_rep = t_buffer_create(size);
-		buffer_append(ap_rep, msg + 1, size - 1);
-		kpop->mutual = ap_rep->used > 0;
-		kpop_enter_state(kpop, KPOP_STATE_COMMANDS);
-		kpop_send_banner(kpop, ap_rep);
-		return;
-	case KPOP_MECH_CHALLENGE_REJECTED:
-		sendauth_parser_deinit(&kpop->parser);
-		if (kpop_mech_rejected_parse(msg + 1, size - 1, &reason,
-					     &krb_error,
-					     &krb_error_size) < 0) {
-			kpop_fail(kpop, "malformed rejection from the auth "
-				  "process");
-			return;
-		}
-		if (krb_error_size > 0) {
-			buffer_t *frame = t_buffer_create(krb_error_size + 4);
-
-			sendauth_frame_append(frame, krb_error,
-					      krb_error_size);
-			client_send_raw_data(client, frame->data, frame->used);
-		}
-		i_free(kpop->failure);
-		kpop->failure = i_strdup(str_sanitize(reason, 256));
-		/* acknowledge; the failure reply follows after Dovecot's
-		   failure delay */
-		kpop->send_reject_ack = TRUE;
-		kpop_enter_state(kpop, KPOP_STATE_REJECTED);
-		return;
-	default:
-		kpop_fail(kpop, "unknown reply from the auth process");
-		return;
-	}
+	if (altpop_base64_decode(data, strlen(data), buf) < 0)
+		buffer_set_used_size(buf, 0);
+	kpop_fsm_challenge(kpop->state, buf->data, buf->used,
+			   kpop->ap_req_sent,
+			   kpop->parser.ap_req == NULL ? 0 :
+			   kpop->parser.ap_req->used, &action);
+	(void)kpop_apply(kpop, &action);
 }
 
 static void kpop_send_next_chunk(struct kpop_client *kpop)
@@ -174,7 +129,7 @@ void kpop_send_user(struct kpop_client *kpop)
 {
 	string_t *b64;
 
-	kpop_enter_state(kpop, KPOP_STATE_LOGGING_IN);
+	i_assert(kpop->state == KPOP_STATE_LOGGING_IN);
 	b64 = t_str_new(MAX_BASE64_ENCODED_SIZE(strlen(kpop->user)) + 1);
 	base64_encode(kpop->user, strlen(kpop->user), b64);
 	/* removes the input handler: pipelined commands after PASS stay in
@@ -240,8 +195,8 @@ void kpop_auth_result(struct client *client,
 			text != NULL ? text : "authentication failed"));
 		return;
 	case KPOP_STATE_REJECTED:
-		kpop_destroy(kpop, t_strdup_printf("ticket rejected: %s",
-						   kpop->failure));
+		kpop_destroy(kpop, kpop_fsm_end_reason(kpop->state,
+						       kpop->failure));
 		return;
 	case KPOP_STATE_SENDAUTH:
 	case KPOP_STATE_WAIT_AUTH:

@@ -21,30 +21,22 @@
    input stream and are handled after the greeting (or passed on to the
    post-login process behind PASS).
 
-   This file: the states and their timeouts, the vfunc takeover and the
-   POP3 commands of the KPOP port (entries of login-commands.c's table);
-   the sendauth phase is in login-kpop-sendauth.c, the glue to the auth
-   mechanism in login-kpop-auth.c (see login-kpop.h). */
+   The transitions themselves (state + input -> action and next state)
+   are pure, in kpop-fsm.c. This file applies them (kpop_apply(),
+   kpop_enter_state()), runs the timeouts, the vfunc takeover and the
+   command loop of the KPOP port; the sendauth phase is in
+   login-kpop-sendauth.c, the glue to the auth mechanism in
+   login-kpop-auth.c (see login-kpop.h). */
 
 #include "login-common.h"
 #include "ioloop.h"
 #include "istream.h"
 #include "ostream.h"
-#include "kpop-limits.h"
 #include "kpop-mech-msg.h"
+#include "pop3-line-reader.h"
 #include "altpop-login.h"
 #include "login-glue.h"
 #include "login-kpop.h"
-
-/* From connect until the complete AP-REQ. */
-#define KPOP_SENDAUTH_TIMEOUT_MSECS (30 * 1000)
-/* Waiting for the auth process to judge the ticket (includes Dovecot's
-   failure delay and auth penalty, at most 15 s). */
-#define KPOP_VERIFY_TIMEOUT_MSECS (60 * 1000)
-/* From the greeting until PASS. */
-#define KPOP_COMMAND_TIMEOUT_MSECS (60 * 1000)
-/* From PASS until the login result. */
-#define KPOP_LOGIN_TIMEOUT_MSECS (60 * 1000)
 
 static void kpop_timeout(struct kpop_client *kpop);
 
@@ -57,38 +49,12 @@ struct kpop_client *kpop_client_get(struct client *client)
 	return aclient->kpop;
 }
 
-/* Every KPOP state with its name for log lines and the timeout that starts
-   when it is entered (0: the running timeout goes on). */
-static const struct {
-	const char *name;
-	unsigned int timeout_msecs;
-} kpop_states[] = {
-	[KPOP_STATE_SENDAUTH] = { "sendauth", KPOP_SENDAUTH_TIMEOUT_MSECS },
-	/* still bounded by the sendauth timeout */
-	[KPOP_STATE_WAIT_AUTH] = { "waiting for the auth server", 0 },
-	[KPOP_STATE_VERIFYING] = { "ticket verification",
-				   KPOP_VERIFY_TIMEOUT_MSECS },
-	[KPOP_STATE_COMMANDS] = { "USER/PASS", KPOP_COMMAND_TIMEOUT_MSECS },
-	[KPOP_STATE_LOGGING_IN] = { "login", KPOP_LOGIN_TIMEOUT_MSECS },
-	/* the failure reply follows after Dovecot's failure delay */
-	[KPOP_STATE_REJECTED] = { "ticket rejected", KPOP_VERIFY_TIMEOUT_MSECS },
-	/* destroyed on the next input callback */
-	[KPOP_STATE_FAILED] = { "failed", 0 },
-};
-
-const char *kpop_state_name(enum kpop_state state)
-{
-	i_assert(state < N_ELEMENTS(kpop_states));
-	return kpop_states[state].name;
-}
-
 /* The one place that changes the KPOP state: sets the state's timeout and
    logs the transition. */
 void kpop_enter_state(struct kpop_client *kpop, enum kpop_state state)
 {
 	unsigned int msecs;
 
-	i_assert(state < N_ELEMENTS(kpop_states));
 	if (kpop->to == NULL) {
 		/* the first state (the struct starts zeroed) */
 		e_debug(kpop->client->event, "KPOP: state %s",
@@ -98,7 +64,7 @@ void kpop_enter_state(struct kpop_client *kpop, enum kpop_state state)
 			kpop_state_name(kpop->state), kpop_state_name(state));
 	}
 	kpop->state = state;
-	msecs = kpop_states[state].timeout_msecs;
+	msecs = kpop_state_timeout_msecs(state);
 	if (msecs != 0) {
 		timeout_remove(&kpop->to);
 		kpop->to = timeout_add(msecs, kpop_timeout, kpop);
@@ -110,96 +76,93 @@ void kpop_destroy(struct kpop_client *kpop, const char *reason)
 	client_destroy(kpop->client, t_strconcat("KPOP: ", reason, NULL));
 }
 
-static void kpop_timeout(struct kpop_client *kpop)
+static enum altpop_reply kpop_reply_kind(enum kpop_reply reply)
 {
-	struct client *client = kpop->client;
-	const char *what;
-
-	timeout_remove(&kpop->to);
-	switch (kpop->state) {
-	case KPOP_STATE_SENDAUTH:
-		what = t_strdup_printf("timed out %s",
-			sendauth_parser_describe_state(&kpop->parser));
-		break;
-	case KPOP_STATE_WAIT_AUTH:
-		what = "timed out waiting for the auth server connection";
-		break;
-	case KPOP_STATE_VERIFYING:
-		what = "timed out waiting for the auth process to verify "
-			"the ticket";
-		break;
-	case KPOP_STATE_COMMANDS:
-		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "Disconnected for inactivity.");
-		what = "timed out waiting for USER/PASS";
-		break;
-	case KPOP_STATE_LOGGING_IN:
-		altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL,
-				   "Timed out waiting for the login result.");
-		what = "timed out waiting for the login result";
-		break;
-	case KPOP_STATE_REJECTED:
-		what = t_strdup_printf("ticket rejected: %s", kpop->failure);
-		break;
-	case KPOP_STATE_FAILED:
-	default:
-		what = kpop->failure != NULL ? kpop->failure : "failed";
+	switch (reply) {
+	case KPOP_REPLY_OK:
+		return ALTPOP_REPLY_OK;
+	case KPOP_REPLY_ERROR:
+		return ALTPOP_REPLY_ERROR;
+	case KPOP_REPLY_TEMPFAIL:
+		return ALTPOP_REPLY_TEMPFAIL;
+	case KPOP_REPLY_NONE:
 		break;
 	}
-	kpop_destroy(kpop, what);
+	i_unreached();
+}
+
+bool kpop_apply(struct kpop_client *kpop, const struct kpop_action *action)
+{
+	struct client *client = kpop->client;
+
+	if (action->log_error != NULL)
+		e_error(client->event, "%s", action->log_error);
+	if (action->next_state != kpop->state)
+		kpop_enter_state(kpop, action->next_state);
+	if (action->raw_size > 0)
+		client_send_raw_data(client, action->raw, action->raw_size);
+	if (action->reply != KPOP_REPLY_NONE) {
+		altpop_login_reply(client, kpop_reply_kind(action->reply),
+				   action->reply_text);
+	}
+
+	switch (action->kind) {
+	case KPOP_ACTION_READ_MORE:
+		return FALSE;
+	case KPOP_ACTION_CONTINUE:
+		return TRUE;
+	case KPOP_ACTION_BEGIN_AUTH:
+		kpop_begin_auth(kpop);
+		return FALSE;
+	case KPOP_ACTION_RUN_COMMAND:
+		return altpop_login_run_command(
+			container_of(client, struct altpop_login_client,
+				     common), action->cmd, action->args);
+	case KPOP_ACTION_SET_USER:
+		i_free(kpop->user);
+		kpop->user = i_strdup(action->args);
+		return TRUE;
+	case KPOP_ACTION_SEND_USER:
+		kpop_send_user(kpop);
+		return FALSE;
+	case KPOP_ACTION_SEND_MORE:
+		kpop->send_more = TRUE;
+		return FALSE;
+	case KPOP_ACTION_GREET:
+		kpop_auth_accepted(kpop, action->data, action->data_size);
+		return FALSE;
+	case KPOP_ACTION_REJECT:
+		kpop_auth_rejected(kpop, action);
+		return FALSE;
+	case KPOP_ACTION_FAIL:
+		/* destroyed on the next input callback (which follows right
+		   away), not inside login-common's SASL callback */
+		i_free(kpop->failure);
+		kpop->failure = i_strdup(action->reason);
+		return FALSE;
+	case KPOP_ACTION_DISCONNECT:
+		if (action->too_many_bad) {
+			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
+					   LOGIN_TOO_MANY_BAD_TEXT);
+		}
+		kpop_destroy(kpop, action->reason != NULL ? action->reason :
+			     CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
+		return FALSE;
+	}
+	i_unreached();
+}
+
+static void kpop_timeout(struct kpop_client *kpop)
+{
+	struct kpop_action action;
+
+	timeout_remove(&kpop->to);
+	kpop_fsm_timeout(kpop->state, &kpop->parser, kpop->failure, &action);
+	(void)kpop_apply(kpop, &action);
 }
 
 /* -------------------------------------------------------------------- */
 /* POP3 commands until PASS */
-
-int altpop_kpop_cmd_user(struct altpop_login_client *aclient, const char *args)
-{
-	struct client *client = &aclient->common;
-	struct kpop_client *kpop = kpop_client_get(client);
-
-	if (args[0] == '\0') {
-		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "USER needs a user name.");
-		return 1;
-	}
-	if (strlen(args) > KPOP_MAX_USER_LEN || strchr(args, ' ') != NULL) {
-		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "Invalid user name.");
-		return 1;
-	}
-	i_free(kpop->user);
-	kpop->user = i_strdup(args);
-	altpop_login_reply(client, ALTPOP_REPLY_OK,
-		"Send PASS (any text) to log in with your Kerberos ticket.");
-	return 1;
-}
-
-int altpop_kpop_cmd_pass(struct altpop_login_client *aclient,
-			 const char *args ATTR_UNUSED)
-{
-	struct client *client = &aclient->common;
-	struct kpop_client *kpop = kpop_client_get(client);
-
-	/* the argument is not a password: fetchmail sends "krb_ticket",
-	   others the user name */
-	if (kpop->user == NULL) {
-		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "No username given (send USER first).");
-		return 1;
-	}
-	kpop_send_user(kpop);
-	return 0;
-}
-
-int altpop_kpop_cmd_quit(struct altpop_login_client *aclient,
-			 const char *args ATTR_UNUSED)
-{
-	struct client *client = &aclient->common;
-
-	altpop_login_reply(client, ALTPOP_REPLY_OK, "Logging out");
-	kpop_destroy(kpop_client_get(client), CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
-	return 0;
-}
 
 int altpop_kpop_cmd_stls(struct altpop_login_client *aclient,
 			 const char *args ATTR_UNUSED)
@@ -217,6 +180,24 @@ int altpop_kpop_cmd_stls(struct altpop_login_client *aclient,
 	return starting ? 0 : 1;
 }
 
+static bool kpop_next_command(struct kpop_client *kpop)
+{
+	struct client *client = kpop->client;
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+	enum pop3_line_read_result read_result;
+	struct kpop_action action;
+	const char *line;
+
+	read_result = pop3_line_read(client->input, &line);
+	if (read_result == POP3_LINE_READ_BAD_BYTES)
+		e_debug(client->event, "Command line with NUL or bare CR");
+	kpop_fsm_command(kpop->state, read_result, line, kpop->user != NULL,
+			 &client->bad_counter,
+			 aclient->set->altpop_login_max_bad_commands, &action);
+	return kpop_apply(kpop, &action);
+}
+
 void kpop_commands_input(struct kpop_client *kpop)
 {
 	struct client *client = kpop->client;
@@ -232,8 +213,7 @@ void kpop_commands_input(struct kpop_client *kpop)
 		bool cont;
 
 		T_BEGIN {
-			cont = altpop_login_kpop_next_cmd(container_of(client,
-				struct altpop_login_client, common));
+			cont = kpop_next_command(kpop);
 		} T_END;
 		if (!cont)
 			break;
@@ -251,11 +231,8 @@ void kpop_drain_input(struct kpop_client *kpop)
 
 	if (i_stream_read(client->input) < 0 ||
 	    kpop->state == KPOP_STATE_FAILED) {
-		kpop_destroy(kpop, kpop->state == KPOP_STATE_REJECTED ?
-			     t_strdup_printf("ticket rejected: %s",
-					     kpop->failure) :
-			     kpop->failure != NULL ? kpop->failure :
-			     "connection closed");
+		kpop_destroy(kpop, kpop_fsm_end_reason(kpop->state,
+						       kpop->failure));
 		return;
 	}
 	(void)i_stream_get_data(client->input, &size);

@@ -2,24 +2,17 @@
 #define LOGIN_KPOP_H
 
 /* The KPOP states of altpop-login, shared by its files:
-     login-kpop.c          the states, their timeouts, the vfunc takeover,
-                           the POP3 commands of the KPOP port
+     kpop-fsm.c            the pure transitions: state + input -> action
+                           and next state (no login-common)
+     login-kpop.c          applies the actions (kpop_apply(),
+                           kpop_enter_state()), the timeouts, the vfunc
+                           takeover, the command loop of the KPOP port
      login-kpop-sendauth.c the sendauth phase (the client's versions and
                            AP-REQ, framed by module/lib/sendauth.c)
      login-kpop-auth.c     the glue to the private KPOP mechanism (ticket
                            verification, USER name, login result) */
 
-#include "sendauth.h"
-
-enum kpop_state {
-	KPOP_STATE_SENDAUTH = 0,
-	KPOP_STATE_WAIT_AUTH,
-	KPOP_STATE_VERIFYING,
-	KPOP_STATE_COMMANDS,
-	KPOP_STATE_LOGGING_IN,
-	KPOP_STATE_REJECTED,
-	KPOP_STATE_FAILED,
-};
+#include "kpop-fsm.h"
 
 struct kpop_client {
 	struct client *client;
@@ -41,10 +34,12 @@ struct kpop_client {
 };
 
 struct kpop_client *kpop_client_get(struct client *client);
-const char *kpop_state_name(enum kpop_state state);
 /* The one place that changes the state: starts the state's timeout and
    logs the transition. */
 void kpop_enter_state(struct kpop_client *kpop, enum kpop_state state);
+/* Apply an action of kpop-fsm.c: enter its state, write its bytes and
+   reply, do what it says. TRUE: go on with the buffered input. */
+bool kpop_apply(struct kpop_client *kpop, const struct kpop_action *action);
 void kpop_destroy(struct kpop_client *kpop, const char *reason);
 /* POP3 command lines in KPOP_STATE_COMMANDS */
 void kpop_commands_input(struct kpop_client *kpop);
@@ -58,8 +53,16 @@ void kpop_sendauth_input(struct kpop_client *kpop);
 /* The AP-REQ is complete: hand it to the mechanism (or wait for the auth
    server connection). */
 void kpop_begin_auth(struct kpop_client *kpop);
-/* PASS: the USER name goes to the mechanism, the login follows. */
+/* PASS (state LOGGING_IN): the USER name goes to the mechanism, the
+   login follows. */
 void kpop_send_user(struct kpop_client *kpop);
+/* The ticket was accepted (KPOP_ACTION_GREET): the AP-REP and the
+   greeting go out. */
+void kpop_auth_accepted(struct kpop_client *kpop,
+			const unsigned char *ap_rep, size_t ap_rep_size);
+/* The ticket was refused (KPOP_ACTION_REJECT): the KRB-ERROR goes out. */
+void kpop_auth_rejected(struct kpop_client *kpop,
+			const struct kpop_action *action);
 void kpop_auth_send_challenge(struct client *client, const char *data);
 void kpop_auth_result(struct client *client, enum client_auth_result result,
 		      const struct client_auth_reply *reply, const char *text);

@@ -1,0 +1,539 @@
+/* The KPOP state machine of altpop-login (module/login/kpop-fsm.c) driven
+   with the bytes a KPOP client sends: the sendauth phase (framed by
+   module/lib/sendauth.c), the mechanism's answer, then the POP3 command
+   lines after the ticket as the line reader (module/lib/pop3-line-reader.c)
+   takes them, pipelined or not. Each step's action and state are written
+   down as the login process would apply them; fed in every cut into three
+   chunks and one byte at a time, the record must be the same. */
+
+#include "lib.h"
+#include "buffer.h"
+#include "str.h"
+#include "istream.h"
+#include "test-common.h"
+#include "kpop-mech-msg.h"
+#include "kpop-fsm.h"
+
+/* most chunks a stream is fed in */
+#define TEST_KPOP_MAX_CHUNKS 256
+/* altpop_login_max_bad_commands' default */
+#define TEST_KPOP_MAX_BAD 3
+
+static const unsigned char test_ap_req[] = {
+	0x6e, 0x82, 0x00, 0x0d, 0x0a, 0x00, 0xff, 0x0d, 0x30, 0x31
+};
+/* the AP-REP of the mechanism's 'A' answer (mutual authentication) */
+static const unsigned char test_accept[] = {
+	KPOP_MECH_CHALLENGE_ACCEPTED, 0x6f, 0x05, 0x30
+};
+/* after the ticket: a good line, one with a NUL, one with a bare CR, one
+   with a bare LF end, PASS, and a line for the post-login process */
+static const char test_pop3[] =
+	"USER alice\r\nUSER alice\0mallory\r\nCAPA\rX\r\nCAPA\nPASS x\r\n"
+	"STAT\r\n";
+static const char *const test_events =
+	"cont[verdict 0] begin-auth(ap-req=10) greet(3)=>USER/PASS "
+	"set-user(alice)[+OK] cont[-ERR] cont[-ERR] run(CAPA) "
+	"send-user=>login ";
+
+struct test_kpop_session {
+	enum kpop_state state;
+	struct sendauth_parser parser;
+	const buffer_t *wire;
+	/* where the sendauth phase ended (0 while it goes on) */
+	size_t pop3_start;
+	struct istream *input;
+	unsigned int bad_counter;
+	bool have_user;
+	string_t *events;
+	bool ended;
+};
+
+static const char *const test_kpop_kinds[] = {
+	[KPOP_ACTION_READ_MORE] = "more",
+	[KPOP_ACTION_CONTINUE] = "cont",
+	[KPOP_ACTION_BEGIN_AUTH] = "begin-auth",
+	[KPOP_ACTION_RUN_COMMAND] = "run",
+	[KPOP_ACTION_SET_USER] = "set-user",
+	[KPOP_ACTION_SEND_USER] = "send-user",
+	[KPOP_ACTION_SEND_MORE] = "send-more",
+	[KPOP_ACTION_GREET] = "greet",
+	[KPOP_ACTION_REJECT] = "reject",
+	[KPOP_ACTION_FAIL] = "fail",
+	[KPOP_ACTION_DISCONNECT] = "disconnect",
+};
+
+/* Write an action down as "kind(detail)[bytes and replies]=>new state" and
+   apply what the login process keeps (state, USER, bad counter reset of
+   the commands it runs). */
+static void test_kpop_record(struct test_kpop_session *s,
+			     const struct kpop_action *a, bool replies_text)
+{
+	str_append(s->events, test_kpop_kinds[a->kind]);
+	switch (a->kind) {
+	case KPOP_ACTION_RUN_COMMAND:
+		str_printfa(s->events, "(%s)", a->cmd->name);
+		/* CAPA and STLS (refused without TLS) answer and are done */
+		s->bad_counter = 0;
+		break;
+	case KPOP_ACTION_SET_USER:
+		str_printfa(s->events, "(%s)", a->args);
+		s->have_user = TRUE;
+		break;
+	case KPOP_ACTION_GREET:
+		str_printfa(s->events, "(%zu)", a->data_size);
+		break;
+	case KPOP_ACTION_REJECT:
+	case KPOP_ACTION_FAIL:
+	case KPOP_ACTION_DISCONNECT:
+		str_printfa(s->events, "(%s)", a->reason == NULL ? "logout" :
+			    a->reason);
+		s->ended = a->kind != KPOP_ACTION_REJECT;
+		break;
+	default:
+		break;
+	}
+	if (a->raw_size == 1)
+		str_printfa(s->events, "[verdict %u]", a->verdict);
+	else if (a->raw_size > 0)
+		str_printfa(s->events, "[%.*s]", (int)a->raw_size - 2,
+			    (const char *)a->raw);
+	if (a->reply != KPOP_REPLY_NONE) {
+		const char *tag = a->reply == KPOP_REPLY_OK ? "+OK" :
+			a->reply == KPOP_REPLY_TEMPFAIL ? "-ERR [SYS/TEMP]" :
+			"-ERR";
+		if (replies_text)
+			str_printfa(s->events, "[%s %s]", tag, a->reply_text);
+		else
+			str_printfa(s->events, "[%s]", tag);
+	}
+	if (a->too_many_bad)
+		str_append(s->events, "[" LOGIN_TOO_MANY_BAD_TEXT "]");
+	if (a->log_error != NULL)
+		str_printfa(s->events, "{%s}", a->log_error);
+	if (a->next_state != s->state) {
+		str_printfa(s->events, "=>%s", kpop_state_name(a->next_state));
+		s->state = a->next_state;
+	}
+	str_append_c(s->events, ' ');
+}
+
+/* The sendauth phase: what kpop_sendauth_input() does with the bytes
+   buffered so far (buffered = wire[consumed..avail)); the auth glue
+   verifies right away and the mechanism accepts. */
+static void test_kpop_sendauth(struct test_kpop_session *s, size_t *consumed,
+			       size_t avail)
+{
+	struct kpop_action a;
+	size_t used;
+
+	while (s->pop3_start == 0 && !s->ended) {
+		kpop_fsm_sendauth(&s->parser,
+				  CONST_PTR_OFFSET(s->wire->data, *consumed),
+				  avail - *consumed, &used, &a);
+		*consumed += used;
+		if (a.kind == KPOP_ACTION_READ_MORE)
+			return;
+		if (a.kind == KPOP_ACTION_BEGIN_AUTH) {
+			str_printfa(s->events, "begin-auth(ap-req=%zu) ",
+				    s->parser.ap_req->used);
+			/* kpop_begin_auth() with the auth server there */
+			s->state = KPOP_STATE_VERIFYING;
+			kpop_fsm_challenge(s->state, test_accept,
+					   sizeof(test_accept),
+					   s->parser.ap_req->used,
+					   s->parser.ap_req->used, &a);
+			test_kpop_record(s, &a, FALSE);
+			s->pop3_start = *consumed;
+			s->input = test_istream_create_data(
+				CONST_PTR_OFFSET(s->wire->data, *consumed),
+				s->wire->used - *consumed);
+			test_istream_set_size(s->input, 0);
+			break;
+		}
+		test_kpop_record(s, &a, FALSE);
+	}
+}
+
+/* The command loop of the KPOP port (kpop_commands_input()) over the
+   lines buffered so far. */
+static void test_kpop_lines(struct test_kpop_session *s, bool replies_text)
+{
+	enum pop3_line_read_result ret;
+	struct kpop_action a;
+	const char *line;
+
+	(void)i_stream_read(s->input);
+	while (s->state == KPOP_STATE_COMMANDS && !s->ended) {
+		ret = pop3_line_read(s->input, &line);
+		if (ret == POP3_LINE_READ_TOO_LONG)
+			str_append(s->events, "too-long:");
+		kpop_fsm_command(s->state, ret, line, s->have_user,
+				 &s->bad_counter, TEST_KPOP_MAX_BAD, &a);
+		if (a.kind == KPOP_ACTION_READ_MORE) {
+			if (ret == POP3_LINE_READ_TOO_LONG)
+				test_kpop_record(s, &a, replies_text);
+			return;
+		}
+		test_kpop_record(s, &a, replies_text);
+	}
+}
+
+static void test_kpop_session_init(struct test_kpop_session *s,
+				   const buffer_t *wire)
+{
+	i_zero(s);
+	s->state = KPOP_STATE_SENDAUTH;
+	s->wire = wire;
+	s->events = t_str_new(256);
+	sendauth_parser_init(&s->parser, default_pool, 0);
+}
+
+static void test_kpop_session_deinit(struct test_kpop_session *s)
+{
+	i_stream_unref(&s->input);
+	sendauth_parser_deinit(&s->parser);
+}
+
+/* Feed wire in chunks ending at the given offsets (the last one is
+   wire->used); returns the record. */
+static const char *test_kpop_feed(const buffer_t *wire, const size_t *ends,
+				  unsigned int count)
+{
+	struct test_kpop_session s;
+	size_t consumed = 0;
+
+	test_kpop_session_init(&s, wire);
+	for (unsigned int i = 0; i < count && !s.ended; i++) {
+		if (s.pop3_start == 0)
+			test_kpop_sendauth(&s, &consumed, ends[i]);
+		if (s.pop3_start != 0) {
+			test_istream_set_size(s.input, ends[i] - s.pop3_start);
+			test_kpop_lines(&s, FALSE);
+		}
+	}
+	test_kpop_session_deinit(&s);
+	return str_c(s.events);
+}
+
+static buffer_t *test_kpop_wire(const char *sendauth_version,
+				const char *pop3)
+{
+	buffer_t *wire = t_buffer_create(256);
+
+	sendauth_frame_append(wire, sendauth_version,
+			      strlen(sendauth_version) + 1);
+	sendauth_frame_append(wire, KPOP_APPL_VERSION,
+			      strlen(KPOP_APPL_VERSION) + 1);
+	sendauth_frame_append(wire, test_ap_req, sizeof(test_ap_req));
+	buffer_append(wire, pop3, strlen(pop3));
+	return wire;
+}
+
+static void test_kpop_fsm_cuts(void)
+{
+	buffer_t *wire = test_kpop_wire(SENDAUTH_VERSION, "");
+	size_t ends[TEST_KPOP_MAX_CHUNKS];
+	unsigned int failures = 0;
+
+	/* test_pop3 has a NUL: appended by its size */
+	buffer_append(wire, test_pop3, sizeof(test_pop3) - 1);
+	test_begin("kpop fsm: every cut into three chunks");
+	i_assert(wire->used <= TEST_KPOP_MAX_CHUNKS);
+	for (size_t a = 0; a <= wire->used && failures < 5; a++) {
+		for (size_t b = a; b <= wire->used && failures < 5; b++) {
+			T_BEGIN {
+				ends[0] = a; ends[1] = b; ends[2] = wire->used;
+				if (strcmp(test_kpop_feed(wire, ends, 3),
+					   test_events) != 0) {
+					test_assert_idx(FALSE, a * 1000 + b);
+					failures++;
+				}
+			} T_END;
+		}
+	}
+	test_end();
+
+	test_begin("kpop fsm: one byte at a time");
+	for (size_t i = 0; i < wire->used; i++)
+		ends[i] = i + 1;
+	test_assert_strcmp(test_kpop_feed(wire, ends, wire->used), test_events);
+	test_end();
+}
+
+static void test_kpop_fsm_refused(void)
+{
+	const buffer_t *wire = test_kpop_wire("KRB5_SENDAUTH_V0.9", "CAPA\r\n");
+	const char *expected = "disconnect(unsupported sendauth version "
+		"\"KRB5_SENDAUTH_V0.9\" (expected \"KRB5_SENDAUTH_V1.0\"))"
+		"[verdict 1] ";
+	size_t ends[TEST_KPOP_MAX_CHUNKS];
+
+	test_begin("kpop fsm: a refused version reads no POP3");
+	for (size_t i = 0; i < wire->used; i++)
+		ends[i] = i + 1;
+	test_assert_strcmp(test_kpop_feed(wire, ends, wire->used), expected);
+	ends[0] = wire->used;
+	test_assert_strcmp(test_kpop_feed(wire, ends, 1), expected);
+	test_end();
+}
+
+static void test_kpop_fsm_krb4(void)
+{
+	buffer_t *wire = t_buffer_create(32);
+	size_t end;
+
+	test_begin("kpop fsm: a Kerberos IV client is told and disconnected");
+	buffer_append(wire, "AUTHV0.1", 8);
+	end = wire->used;
+	test_assert_strcmp(test_kpop_feed(wire, &end, 1),
+		"disconnect(Kerberos IV client (krb_sendauth \"AUTHV0.1\"): "
+		"only Kerberos V5 KPOP is supported)[-ERR [SYS/PERM] Kerberos IV KPOP is not "
+		"supported, use Kerberos V5.] ");
+	test_end();
+}
+
+/* The commands after the ticket, one session; returns the record of the
+   command phase with the reply texts. */
+static const char *test_kpop_commands(const char *pop3, size_t max_line)
+{
+	const buffer_t *wire = test_kpop_wire(SENDAUTH_VERSION, pop3);
+	struct test_kpop_session s;
+	size_t consumed = 0, start;
+
+	test_kpop_session_init(&s, wire);
+	test_kpop_sendauth(&s, &consumed, wire->used);
+	i_assert(s.state == KPOP_STATE_COMMANDS);
+	if (max_line != 0)
+		i_stream_set_max_buffer_size(s.input, max_line);
+	start = str_len(s.events);
+	test_istream_set_size(s.input, wire->used - s.pop3_start);
+	test_kpop_lines(&s, TRUE);
+	test_kpop_session_deinit(&s);
+	return str_c(s.events) + start;
+}
+
+static void test_kpop_fsm_commands(void)
+{
+	static const struct {
+		const char *input;
+		const char *record;
+	} tests[] = {
+		{ "CAPA\r\n", "run(CAPA) " },
+		{ "capa extra\r\n", "run(CAPA) " },
+		{ "STLS\r\n", "run(STLS) " },
+		{ "PASS krb_ticket\r\n",
+		  "cont[-ERR No username given (send USER first).] " },
+		{ "USER\r\n", "cont[-ERR USER needs a user name.] " },
+		{ "USER a b\r\n", "cont[-ERR Invalid user name.] " },
+		{ "USER bob\r\nPASS bob\r\n",
+		  "set-user(bob)[+OK Send PASS (any text) to log in with "
+		  "your Kerberos ticket.] send-user=>login " },
+		{ "QUIT\r\nCAPA\r\n", "disconnect(logout)[+OK Logging out] " },
+		{ "AUTH GSSAPI\r\n",
+		  "cont[-ERR This is the KPOP port: you are authenticated by "
+		  "Kerberos, send USER <name> and PASS.] " },
+		{ "APOP a b\r\n",
+		  "cont[-ERR This is the KPOP port: you are authenticated by "
+		  "Kerberos, send USER <name> and PASS.] " },
+		{ "UTF8\r\n",
+		  "cont[-ERR Unknown command: only CAPA, STLS, USER, PASS and "
+		  "QUIT are allowed before login on the KPOP port.] " },
+		{ "XCLIENT ADDR=192.0.2.1\r\n",
+		  "cont[-ERR Unknown command: only CAPA, STLS, USER, PASS and "
+		  "QUIT are allowed before login on the KPOP port.] " },
+		{ "\r\n", "cont[-ERR Empty command.] " },
+		{ "C@PA\r\n",
+		  "cont[-ERR Invalid characters in command name.] " },
+		{ "CAPA\rUSER a\r\n",
+		  "cont[-ERR Invalid characters in command line.] " },
+		/* three bad commands in a row */
+		{ "X\r\nY\r\nZ\r\nCAPA\r\n",
+		  "cont[-ERR Unknown command: only CAPA, STLS, USER, PASS and "
+		  "QUIT are allowed before login on the KPOP port.] "
+		  "cont[-ERR Unknown command: only CAPA, STLS, USER, PASS and "
+		  "QUIT are allowed before login on the KPOP port.] "
+		  "disconnect(too many bad commands)[-ERR Unknown command: "
+		  "only CAPA, STLS, USER, PASS and QUIT are allowed before "
+		  "login on the KPOP port.][Too many bad commands.] " },
+		/* a command that was answered ends the run, a bad USER too */
+		{ "\r\n\r\nCAPA\r\n\r\n\r\nUSER\r\n\r\n\r\nPASS x\r\n",
+		  "cont[-ERR Empty command.] cont[-ERR Empty command.] "
+		  "run(CAPA) "
+		  "cont[-ERR Empty command.] cont[-ERR Empty command.] "
+		  "cont[-ERR USER needs a user name.] "
+		  "cont[-ERR Empty command.] cont[-ERR Empty command.] "
+		  "cont[-ERR No username given (send USER first).] " },
+		/* pipelined behind PASS: left for the post-login process */
+		{ "USER c\r\nPASS\r\nSTAT\r\nLIST\r\n",
+		  "set-user(c)[+OK Send PASS (any text) to log in with your "
+		  "Kerberos ticket.] send-user=>login " },
+		/* no complete line: nothing happens yet */
+		{ "USER al", "" },
+	};
+	char long_user[KPOP_MAX_USER_LEN + 2];
+
+	test_begin("kpop fsm: commands after the ticket");
+	for (unsigned int i = 0; i < N_ELEMENTS(tests); i++) T_BEGIN {
+		test_assert_strcmp_idx(test_kpop_commands(tests[i].input, 0),
+				       tests[i].record, i);
+	} T_END;
+
+	memset(long_user, 'u', sizeof(long_user) - 1);
+	long_user[sizeof(long_user) - 1] = '\0';
+	test_assert_strcmp(test_kpop_commands(t_strdup_printf(
+		"USER %s\r\n", long_user), 0),
+		"cont[-ERR Invalid user name.] ");
+	long_user[sizeof(long_user) - 2] = '\0';
+	test_assert_strcmp(test_kpop_commands(t_strdup_printf(
+		"USER %s\r\n", long_user), 0), t_strdup_printf(
+		"set-user(%s)[+OK Send PASS (any text) to log in with your "
+		"Kerberos ticket.] ", long_user));
+	test_end();
+}
+
+static void test_kpop_fsm_nul_line(void)
+{
+	static const char input[] = "USER a\0b\r\nCAPA\r\n";
+	buffer_t *wire = test_kpop_wire(SENDAUTH_VERSION, "");
+	struct test_kpop_session s;
+	size_t consumed = 0;
+
+	test_begin("kpop fsm: a line with a NUL is one bad command");
+	buffer_append(wire, input, sizeof(input) - 1);
+	test_kpop_session_init(&s, wire);
+	test_kpop_sendauth(&s, &consumed, wire->used);
+	test_istream_set_size(s.input, wire->used - s.pop3_start);
+	str_truncate(s.events, 0);
+	test_kpop_lines(&s, TRUE);
+	test_assert_strcmp(str_c(s.events),
+		"cont[-ERR Invalid characters in command line.] run(CAPA) ");
+	test_kpop_session_deinit(&s);
+	test_end();
+}
+
+static void test_kpop_fsm_too_long(void)
+{
+	test_begin("kpop fsm: an over-long line is left to client_read()");
+	/* the input buffer (the line limit) is full without an LF */
+	test_assert_strcmp(test_kpop_commands(
+		"USER aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"\r\n", 32), "too-long:more ");
+	test_end();
+}
+
+static const char *
+test_kpop_challenge(enum kpop_state state, const void *msg, size_t size,
+		    size_t sent, size_t total)
+{
+	struct test_kpop_session s;
+	struct kpop_action a;
+
+	i_zero(&s);
+	s.state = state;
+	s.events = t_str_new(128);
+	kpop_fsm_challenge(state, msg, size, sent, total, &a);
+	if (a.kind == KPOP_ACTION_REJECT)
+		str_printfa(s.events, "krb-error=%zu ", a.data_size);
+	test_kpop_record(&s, &a, TRUE);
+	return str_c(s.events);
+}
+
+static void test_kpop_fsm_challenges(void)
+{
+	buffer_t *rejected = t_buffer_create(64);
+	static const unsigned char krb_error[] = { 0x7e, 0x03, 0x02, 0x01 };
+	static const unsigned char more = KPOP_MECH_CHALLENGE_MORE;
+	static const unsigned char bad = 'Q';
+
+	test_begin("kpop fsm: the mechanism's answers");
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, &more, 1,
+					       8192, 9000), "send-more ");
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, &more, 1,
+					       9000, 9000),
+		"fail(auth process asked for more AP-REQ data than there "
+		"is)=>failed ");
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING,
+					       test_accept, 1, 10, 10),
+			   "greet(0)=>USER/PASS ");
+	kpop_mech_rejected_append(rejected, "Ticket expired\x01",
+				  krb_error, sizeof(krb_error));
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING,
+					       rejected->data, rejected->used,
+					       10, 10),
+		"krb-error=4 reject(Ticket expired?)=>ticket rejected ");
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING,
+					       rejected->data, 2, 10, 10),
+		"fail(malformed rejection from the auth process)=>failed ");
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, &bad, 1,
+					       10, 10),
+		"fail(unknown reply from the auth process)=>failed ");
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, NULL, 0,
+					       10, 10),
+		"fail(invalid reply from the auth process){KPOP: invalid "
+		"reply from the KPOP authentication mechanism}=>failed ");
+	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_COMMANDS,
+					       test_accept, 1, 10, 10),
+		"fail(unexpected reply from the auth process){KPOP: "
+		"unexpected reply from the KPOP authentication mechanism in "
+		"state USER/PASS}=>failed ");
+	test_end();
+}
+
+static void test_kpop_fsm_timeouts(void)
+{
+	struct sendauth_parser parser;
+	struct kpop_action a;
+	unsigned char byte = 0;
+	size_t used;
+
+	test_begin("kpop fsm: timeouts");
+	sendauth_parser_init(&parser, default_pool, 0);
+	(void)sendauth_parser_feed(&parser, &byte, 1, &used);
+	kpop_fsm_timeout(KPOP_STATE_SENDAUTH, &parser, NULL, &a);
+	test_assert(a.kind == KPOP_ACTION_DISCONNECT &&
+		    a.reply == KPOP_REPLY_NONE);
+	test_assert_strcmp(a.reason, t_strdup_printf("timed out %s",
+		sendauth_parser_describe_state(&parser)));
+	sendauth_parser_deinit(&parser);
+
+	kpop_fsm_timeout(KPOP_STATE_COMMANDS, NULL, NULL, &a);
+	test_assert(a.kind == KPOP_ACTION_DISCONNECT &&
+		    a.reply == KPOP_REPLY_ERROR);
+	test_assert_strcmp(a.reply_text, "Disconnected for inactivity.");
+	test_assert_strcmp(a.reason, "timed out waiting for USER/PASS");
+	kpop_fsm_timeout(KPOP_STATE_LOGGING_IN, NULL, NULL, &a);
+	test_assert(a.reply == KPOP_REPLY_TEMPFAIL);
+	test_assert_strcmp(a.reason, "timed out waiting for the login result");
+	kpop_fsm_timeout(KPOP_STATE_VERIFYING, NULL, NULL, &a);
+	test_assert(a.reply == KPOP_REPLY_NONE);
+	kpop_fsm_timeout(KPOP_STATE_REJECTED, NULL, "Ticket expired", &a);
+	test_assert_strcmp(a.reason, "ticket rejected: Ticket expired");
+	kpop_fsm_timeout(KPOP_STATE_FAILED, NULL, NULL, &a);
+	test_assert_strcmp(a.reason, "failed");
+
+	/* every state has a name; the waits before the greeting are
+	   bounded */
+	for (enum kpop_state st = 0; st < KPOP_STATE_COUNT; st++)
+		test_assert_idx(kpop_state_name(st) != NULL, st);
+	test_assert(kpop_state_timeout_msecs(KPOP_STATE_SENDAUTH) > 0);
+	test_assert(kpop_state_timeout_msecs(KPOP_STATE_VERIFYING) > 0);
+	test_assert(kpop_state_timeout_msecs(KPOP_STATE_COMMANDS) > 0);
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_kpop_fsm_cuts,
+		test_kpop_fsm_refused,
+		test_kpop_fsm_krb4,
+		test_kpop_fsm_commands,
+		test_kpop_fsm_nul_line,
+		test_kpop_fsm_too_long,
+		test_kpop_fsm_challenges,
+		test_kpop_fsm_timeouts,
+		NULL
+	};
+	return test_run(test_functions);
+}
