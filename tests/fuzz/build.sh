@@ -5,8 +5,8 @@
 # usage: build.sh SRCDIR OUTDIR
 # Each tests/fuzz/fuzz-<name>.c becomes OUTDIR/fuzz-<name>, linked with
 # fuzz-common.c, the test helpers in tests/lib (shared with the unit
-# tests), module/lib's sources (compiled again with the sanitizers) and
-# libdovecot. A target is rebuilt when any source or
+# tests), module/lib's sources and altpop-login's pure ones (compiled again
+# with the sanitizers) and libdovecot. A target is rebuilt when any source or
 # header is newer than it.
 set -e
 srcdir=$1
@@ -26,6 +26,8 @@ for name in $FUZZ_TARGETS; do
 	src="$src $(echo "$srcdir"/tests/lib/*.c)"
 	if [ -f "$out" ] && [ -z "$(find $src $lib_sources \
 	     "$srcdir"/include/*.h "$srcdir"/tests/fuzz/*.h \
+	     "$srcdir"/module/login/kpop-fsm.h \
+	     "$srcdir"/module/login/login-cmd-table.h \
 	     "$srcdir"/tests/lib/*.h \
 	     -newer "$out" 2>/dev/null)" ]; then
 		continue
@@ -33,6 +35,7 @@ for name in $FUZZ_TARGETS; do
 	echo "  FUZZ     $out"
 	# shellcheck disable=SC2086
 	$FUZZ_CC $FUZZ_CFLAGS $FUZZ_CPPFLAGS -I"$srcdir/include" \
+		-I"$srcdir/module/login" \
 		-I"$srcdir/tests/fuzz" -I"$srcdir/tests/lib" -o "$out.tmp" \
 		$src $lib_sources $FUZZ_LIBS
 	mv "$out.tmp" "$out"

@@ -3,28 +3,22 @@
    module/lib/sendauth.c), the mechanism's answer, then the POP3 command
    lines after the ticket as the line reader (module/lib/pop3-line-reader.c)
    takes them, pipelined or not. Each step's action and state are written
-   down as the login process would apply them; fed in every cut into three
-   chunks and one byte at a time, the record must be the same. */
+   down as the login process would apply them (tests/lib/kpop-fsm-drive.c,
+   shared with the fuzz target); fed in every cut into three chunks and one
+   byte at a time, the record must be the same. */
 
 #include "lib.h"
 #include "buffer.h"
 #include "str.h"
-#include "istream.h"
 #include "test-common.h"
 #include "kpop-mech-msg.h"
-#include "kpop-fsm.h"
+#include "kpop-fsm-drive.h"
 
 /* most chunks a stream is fed in */
 #define TEST_KPOP_MAX_CHUNKS 256
-/* altpop_login_max_bad_commands' default */
-#define TEST_KPOP_MAX_BAD 3
 
 static const unsigned char test_ap_req[] = {
 	0x6e, 0x82, 0x00, 0x0d, 0x0a, 0x00, 0xff, 0x0d, 0x30, 0x31
-};
-/* the AP-REP of the mechanism's 'A' answer (mutual authentication) */
-static const unsigned char test_accept[] = {
-	KPOP_MECH_CHALLENGE_ACCEPTED, 0x6f, 0x05, 0x30
 };
 /* after the ticket: a good line, one with a NUL, one with a bare CR, one
    with a bare LF end, PASS, and a line for the post-login process */
@@ -36,184 +30,20 @@ static const char *const test_events =
 	"set-user(alice)[+OK] cont[-ERR] cont[-ERR] run(CAPA) "
 	"send-user=>login ";
 
-struct test_kpop_session {
-	enum kpop_state state;
-	struct sendauth_parser parser;
-	const buffer_t *wire;
-	/* where the sendauth phase ended (0 while it goes on) */
-	size_t pop3_start;
-	struct istream *input;
-	unsigned int bad_counter;
-	bool have_user;
-	string_t *events;
-	bool ended;
-};
-
-static const char *const test_kpop_kinds[] = {
-	[KPOP_ACTION_READ_MORE] = "more",
-	[KPOP_ACTION_CONTINUE] = "cont",
-	[KPOP_ACTION_BEGIN_AUTH] = "begin-auth",
-	[KPOP_ACTION_RUN_COMMAND] = "run",
-	[KPOP_ACTION_SET_USER] = "set-user",
-	[KPOP_ACTION_SEND_USER] = "send-user",
-	[KPOP_ACTION_SEND_MORE] = "send-more",
-	[KPOP_ACTION_GREET] = "greet",
-	[KPOP_ACTION_REJECT] = "reject",
-	[KPOP_ACTION_FAIL] = "fail",
-	[KPOP_ACTION_DISCONNECT] = "disconnect",
-};
-
-/* Write an action down as "kind(detail)[bytes and replies]=>new state" and
-   apply what the login process keeps (state, USER, bad counter reset of
-   the commands it runs). */
-static void test_kpop_record(struct test_kpop_session *s,
-			     const struct kpop_action *a, bool replies_text)
-{
-	str_append(s->events, test_kpop_kinds[a->kind]);
-	switch (a->kind) {
-	case KPOP_ACTION_RUN_COMMAND:
-		str_printfa(s->events, "(%s)", a->cmd->name);
-		/* CAPA and STLS (refused without TLS) answer and are done */
-		s->bad_counter = 0;
-		break;
-	case KPOP_ACTION_SET_USER:
-		str_printfa(s->events, "(%s)", a->args);
-		s->have_user = TRUE;
-		break;
-	case KPOP_ACTION_GREET:
-		str_printfa(s->events, "(%zu)", a->data_size);
-		break;
-	case KPOP_ACTION_REJECT:
-	case KPOP_ACTION_FAIL:
-	case KPOP_ACTION_DISCONNECT:
-		str_printfa(s->events, "(%s)", a->reason == NULL ? "logout" :
-			    a->reason);
-		s->ended = a->kind != KPOP_ACTION_REJECT;
-		break;
-	default:
-		break;
-	}
-	if (a->raw_size == 1)
-		str_printfa(s->events, "[verdict %u]", a->verdict);
-	else if (a->raw_size > 0)
-		str_printfa(s->events, "[%.*s]", (int)a->raw_size - 2,
-			    (const char *)a->raw);
-	if (a->reply != KPOP_REPLY_NONE) {
-		const char *tag = a->reply == KPOP_REPLY_OK ? "+OK" :
-			a->reply == KPOP_REPLY_TEMPFAIL ? "-ERR [SYS/TEMP]" :
-			"-ERR";
-		if (replies_text)
-			str_printfa(s->events, "[%s %s]", tag, a->reply_text);
-		else
-			str_printfa(s->events, "[%s]", tag);
-	}
-	if (a->too_many_bad)
-		str_append(s->events, "[" LOGIN_TOO_MANY_BAD_TEXT "]");
-	if (a->log_error != NULL)
-		str_printfa(s->events, "{%s}", a->log_error);
-	if (a->next_state != s->state) {
-		str_printfa(s->events, "=>%s", kpop_state_name(a->next_state));
-		s->state = a->next_state;
-	}
-	str_append_c(s->events, ' ');
-}
-
-/* The sendauth phase: what kpop_sendauth_input() does with the bytes
-   buffered so far (buffered = wire[consumed..avail)); the auth glue
-   verifies right away and the mechanism accepts. */
-static void test_kpop_sendauth(struct test_kpop_session *s, size_t *consumed,
-			       size_t avail)
-{
-	struct kpop_action a;
-	size_t used;
-
-	while (s->pop3_start == 0 && !s->ended) {
-		kpop_fsm_sendauth(&s->parser,
-				  CONST_PTR_OFFSET(s->wire->data, *consumed),
-				  avail - *consumed, &used, &a);
-		*consumed += used;
-		if (a.kind == KPOP_ACTION_READ_MORE)
-			return;
-		if (a.kind == KPOP_ACTION_BEGIN_AUTH) {
-			str_printfa(s->events, "begin-auth(ap-req=%zu) ",
-				    s->parser.ap_req->used);
-			/* kpop_begin_auth() with the auth server there */
-			s->state = KPOP_STATE_VERIFYING;
-			kpop_fsm_challenge(s->state, test_accept,
-					   sizeof(test_accept),
-					   s->parser.ap_req->used,
-					   s->parser.ap_req->used, &a);
-			test_kpop_record(s, &a, FALSE);
-			s->pop3_start = *consumed;
-			s->input = test_istream_create_data(
-				CONST_PTR_OFFSET(s->wire->data, *consumed),
-				s->wire->used - *consumed);
-			test_istream_set_size(s->input, 0);
-			break;
-		}
-		test_kpop_record(s, &a, FALSE);
-	}
-}
-
-/* The command loop of the KPOP port (kpop_commands_input()) over the
-   lines buffered so far. */
-static void test_kpop_lines(struct test_kpop_session *s, bool replies_text)
-{
-	enum pop3_line_read_result ret;
-	struct kpop_action a;
-	const char *line;
-
-	(void)i_stream_read(s->input);
-	while (s->state == KPOP_STATE_COMMANDS && !s->ended) {
-		ret = pop3_line_read(s->input, &line);
-		if (ret == POP3_LINE_READ_TOO_LONG)
-			str_append(s->events, "too-long:");
-		kpop_fsm_command(s->state, ret, line, s->have_user,
-				 &s->bad_counter, TEST_KPOP_MAX_BAD, &a);
-		if (a.kind == KPOP_ACTION_READ_MORE) {
-			if (ret == POP3_LINE_READ_TOO_LONG)
-				test_kpop_record(s, &a, replies_text);
-			return;
-		}
-		test_kpop_record(s, &a, replies_text);
-	}
-}
-
-static void test_kpop_session_init(struct test_kpop_session *s,
-				   const buffer_t *wire)
-{
-	i_zero(s);
-	s->state = KPOP_STATE_SENDAUTH;
-	s->wire = wire;
-	s->events = t_str_new(256);
-	sendauth_parser_init(&s->parser, default_pool, 0);
-}
-
-static void test_kpop_session_deinit(struct test_kpop_session *s)
-{
-	i_stream_unref(&s->input);
-	sendauth_parser_deinit(&s->parser);
-}
-
 /* Feed wire in chunks ending at the given offsets (the last one is
    wire->used); returns the record. */
 static const char *test_kpop_feed(const buffer_t *wire, const size_t *ends,
 				  unsigned int count)
 {
-	struct test_kpop_session s;
-	size_t consumed = 0;
+	struct kpop_fsm_drive drive;
+	const char *record;
 
-	test_kpop_session_init(&s, wire);
-	for (unsigned int i = 0; i < count && !s.ended; i++) {
-		if (s.pop3_start == 0)
-			test_kpop_sendauth(&s, &consumed, ends[i]);
-		if (s.pop3_start != 0) {
-			test_istream_set_size(s.input, ends[i] - s.pop3_start);
-			test_kpop_lines(&s, FALSE);
-		}
-	}
-	test_kpop_session_deinit(&s);
-	return str_c(s.events);
+	kpop_fsm_drive_init(&drive, wire->data, wire->used);
+	for (unsigned int i = 0; i < count; i++)
+		kpop_fsm_drive_feed(&drive, ends[i]);
+	record = t_strdup(str_c(drive.record));
+	kpop_fsm_drive_deinit(&drive);
+	return record;
 }
 
 static buffer_t *test_kpop_wire(const char *sendauth_version,
@@ -295,22 +125,29 @@ static void test_kpop_fsm_krb4(void)
 
 /* The commands after the ticket, one session; returns the record of the
    command phase with the reply texts. */
+static const char *test_kpop_commands_wire(const buffer_t *wire,
+					   size_t max_line)
+{
+	static const char greeted[] = "=>USER/PASS ";
+	struct kpop_fsm_drive drive;
+	const char *record;
+
+	kpop_fsm_drive_init(&drive, wire->data, wire->used);
+	drive.replies_text = TRUE;
+	drive.max_line = max_line;
+	kpop_fsm_drive_feed(&drive, wire->used);
+	/* what follows the greeting */
+	record = strstr(str_c(drive.record), greeted);
+	i_assert(record != NULL);
+	record = t_strdup(record + strlen(greeted));
+	kpop_fsm_drive_deinit(&drive);
+	return record;
+}
+
 static const char *test_kpop_commands(const char *pop3, size_t max_line)
 {
-	const buffer_t *wire = test_kpop_wire(SENDAUTH_VERSION, pop3);
-	struct test_kpop_session s;
-	size_t consumed = 0, start;
-
-	test_kpop_session_init(&s, wire);
-	test_kpop_sendauth(&s, &consumed, wire->used);
-	i_assert(s.state == KPOP_STATE_COMMANDS);
-	if (max_line != 0)
-		i_stream_set_max_buffer_size(s.input, max_line);
-	start = str_len(s.events);
-	test_istream_set_size(s.input, wire->used - s.pop3_start);
-	test_kpop_lines(&s, TRUE);
-	test_kpop_session_deinit(&s);
-	return str_c(s.events) + start;
+	return test_kpop_commands_wire(test_kpop_wire(SENDAUTH_VERSION, pop3),
+				       max_line);
 }
 
 static void test_kpop_fsm_commands(void)
@@ -396,19 +233,11 @@ static void test_kpop_fsm_nul_line(void)
 {
 	static const char input[] = "USER a\0b\r\nCAPA\r\n";
 	buffer_t *wire = test_kpop_wire(SENDAUTH_VERSION, "");
-	struct test_kpop_session s;
-	size_t consumed = 0;
 
 	test_begin("kpop fsm: a line with a NUL is one bad command");
 	buffer_append(wire, input, sizeof(input) - 1);
-	test_kpop_session_init(&s, wire);
-	test_kpop_sendauth(&s, &consumed, wire->used);
-	test_istream_set_size(s.input, wire->used - s.pop3_start);
-	str_truncate(s.events, 0);
-	test_kpop_lines(&s, TRUE);
-	test_assert_strcmp(str_c(s.events),
+	test_assert_strcmp(test_kpop_commands_wire(wire, 0),
 		"cont[-ERR Invalid characters in command line.] run(CAPA) ");
-	test_kpop_session_deinit(&s);
 	test_end();
 }
 
@@ -426,17 +255,20 @@ static const char *
 test_kpop_challenge(enum kpop_state state, const void *msg, size_t size,
 		    size_t sent, size_t total)
 {
-	struct test_kpop_session s;
+	struct kpop_fsm_drive drive;
 	struct kpop_action a;
+	const char *record;
 
-	i_zero(&s);
-	s.state = state;
-	s.events = t_str_new(128);
+	kpop_fsm_drive_init(&drive, "", 0);
+	drive.state = state;
+	drive.replies_text = TRUE;
 	kpop_fsm_challenge(state, msg, size, sent, total, &a);
 	if (a.kind == KPOP_ACTION_REJECT)
-		str_printfa(s.events, "krb-error=%zu ", a.data_size);
-	test_kpop_record(&s, &a, TRUE);
-	return str_c(s.events);
+		str_printfa(drive.record, "krb-error=%zu ", a.data_size);
+	kpop_fsm_drive_record(&drive, &a);
+	record = t_strdup(str_c(drive.record));
+	kpop_fsm_drive_deinit(&drive);
+	return record;
 }
 
 static void test_kpop_fsm_challenges(void)
@@ -444,6 +276,7 @@ static void test_kpop_fsm_challenges(void)
 	buffer_t *rejected = t_buffer_create(64);
 	static const unsigned char krb_error[] = { 0x7e, 0x03, 0x02, 0x01 };
 	static const unsigned char more = KPOP_MECH_CHALLENGE_MORE;
+	static const unsigned char accept = KPOP_MECH_CHALLENGE_ACCEPTED;
 	static const unsigned char bad = 'Q';
 
 	test_begin("kpop fsm: the mechanism's answers");
@@ -454,7 +287,7 @@ static void test_kpop_fsm_challenges(void)
 		"fail(auth process asked for more AP-REQ data than there "
 		"is)=>failed ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING,
-					       test_accept, 1, 10, 10),
+					       &accept, 1, 10, 10),
 			   "greet(0)=>USER/PASS ");
 	kpop_mech_rejected_append(rejected, "Ticket expired\x01",
 				  krb_error, sizeof(krb_error));
@@ -473,7 +306,7 @@ static void test_kpop_fsm_challenges(void)
 		"fail(invalid reply from the auth process){KPOP: invalid "
 		"reply from the KPOP authentication mechanism}=>failed ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_COMMANDS,
-					       test_accept, 1, 10, 10),
+					       &accept, 1, 10, 10),
 		"fail(unexpected reply from the auth process){KPOP: "
 		"unexpected reply from the KPOP authentication mechanism in "
 		"state USER/PASS}=>failed ");
