@@ -6,7 +6,6 @@
 #include "ostream.h"
 #include "str.h"
 #include "strnum.h"
-#include "pop3-line.h"
 #include "pop3-line-reader.h"
 #include "login-cmd-table.h"
 #include "altpop-login.h"
@@ -137,7 +136,6 @@ static bool login_run_raw(struct altpop_login_client *aclient,
 
 	i_assert(login_command_runs[cmd->id].raw_func != NULL);
 	ret = login_command_runs[cmd->id].raw_func(aclient);
-
 	if (ret <= 0)
 		return FALSE;
 	/* finished without starting authentication (probe or error) */
