@@ -1,6 +1,8 @@
 #ifndef POP3_CAPA_H
 #define POP3_CAPA_H
 
+#include "pop3-lang.h"
+
 /* The one place that builds CAPA replies (RFC 2449) for both processes. */
 
 enum pop3_capa_flags {
@@ -23,6 +25,10 @@ struct pop3_capa_policy {
 	bool per_user;
 	/* RFC 6856: UTF8 with UTF-8 user names and passwords (UTF8 USER) */
 	bool utf8;
+	/* RFC 6856 section 3: LANG (both states, no arguments) */
+	bool lang;
+	/* the language of the reply's first line (RFC 6856 LANG) */
+	enum pop3_lang reply_lang;
 };
 
 /* Append a complete multi-line CAPA reply ("+OK ..." through ".") to dest.

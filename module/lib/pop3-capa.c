@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "str.h"
+#include "pop3-lang.h"
 #include "pop3-capa.h"
 
 #define POP3_CAPA_IMPLEMENTATION "altpop"
@@ -20,13 +21,16 @@ static void pop3_capa_append_policy(string_t *dest,
 		str_printfa(dest, "EXPIRE %s%s\r\n", policy->expire, user);
 	if (policy->utf8)
 		str_append(dest, "UTF8 USER\r\n");
+	if (policy->lang)
+		str_append(dest, "LANG\r\n");
 }
 
 void pop3_capa_append_reply(string_t *dest, enum pop3_capa_flags flags,
 			    const char *const *sasl_mechs,
 			    const struct pop3_capa_policy *policy)
 {
-	str_append(dest, "+OK Capability list follows\r\n");
+	str_printfa(dest, "+OK %s\r\n", pop3_lang_text(policy == NULL ?
+		POP3_LANG_DEFAULT : policy->reply_lang, POP3_MSG_CAPA_FOLLOWS));
 	str_append(dest, "CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
 		   "PIPELINING\r\nAUTH-RESP-CODE\r\n");
 	if ((flags & POP3_CAPA_FLAG_STLS) != 0)

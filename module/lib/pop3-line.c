@@ -4,6 +4,7 @@
 #include "str.h"
 #include "strnum.h"
 #include "altpop-limits.h"
+#include "pop3-lang.h"
 #include "pop3-line.h"
 
 #include <ctype.h>
@@ -17,7 +18,8 @@ static bool pop3_name_char_valid(char c)
 	return i_isalnum(c) || c == '*' || c == '-' || c == '_';
 }
 
-bool pop3_line_split(const char *line, const char **name_r,
+bool pop3_line_split(const char *line, enum pop3_lang lang,
+		     const char **name_r,
 		     const char **args_r, const char **error_r)
 {
 	const char *p = line;
@@ -27,17 +29,19 @@ bool pop3_line_split(const char *line, const char **name_r,
 		p++;
 	len = p - line;
 	if (len == 0) {
-		*error_r = "Empty command.";
+		*error_r = pop3_lang_text(lang, POP3_MSG_EMPTY_COMMAND);
 		return FALSE;
 	}
 	if (len > POP3_LINE_MAX_NAME_LEN) {
-		*error_r = "Command name too long.";
+		*error_r = pop3_lang_text(lang,
+					  POP3_MSG_COMMAND_NAME_TOO_LONG);
 		return FALSE;
 	}
 	char *name = t_strdup_noconst(t_strndup(line, len));
 	for (char *n = name; *n != '\0'; n++) {
 		if (!pop3_name_char_valid(*n)) {
-			*error_r = "Invalid characters in command name.";
+			*error_r = pop3_lang_text(lang,
+				POP3_MSG_INVALID_COMMAND_NAME);
 			return FALSE;
 		}
 		*n = i_toupper(*n);
@@ -50,24 +54,27 @@ bool pop3_line_split(const char *line, const char **name_r,
 }
 
 int pop3_args_parse_number(const char **args, uoff_t max, bool want_more,
-			   uoff_t *value_r, const char **error_r)
+			   enum pop3_lang lang, uoff_t *value_r, const char **error_r)
 {
 	const char *p = *args, *end;
 	uoff_t value;
 
 	if (*p < '0' || *p > '9') {
-		*error_r = *p == '\0' ? "Missing argument." :
-			t_strdup_printf("Invalid number: %s", p);
+		*error_r = *p == '\0' ?
+			pop3_lang_text(lang, POP3_MSG_MISSING_ARGUMENT) :
+			pop3_lang_printf(lang, POP3_MSG_INVALID_NUMBER, p);
 		return -1;
 	}
 	if (str_parse_uoff(p, &value, &end) < 0 || value > max) {
-		*error_r = t_strdup_printf("Number too large: %s", p);
+		*error_r = pop3_lang_printf(lang, POP3_MSG_NUMBER_TOO_LARGE, p);
 		return -1;
 	}
 	if (want_more) {
 		if (*end != ' ') {
-			*error_r = *end == '\0' ? "Missing argument." :
-				t_strdup_printf("Noise after number: %s", end);
+			*error_r = *end == '\0' ?
+				pop3_lang_text(lang, POP3_MSG_MISSING_ARGUMENT) :
+				pop3_lang_printf(lang,
+					POP3_MSG_NOISE_AFTER_NUMBER, end);
 			return -1;
 		}
 		while (*end == ' ')
@@ -78,7 +85,8 @@ int pop3_args_parse_number(const char **args, uoff_t max, bool want_more,
 		while (*q == ' ')
 			q++;
 		if (*q != '\0') {
-			*error_r = t_strdup_printf("Noise after number: %s", end);
+			*error_r = pop3_lang_printf(lang,
+				POP3_MSG_NOISE_AFTER_NUMBER, end);
 			return -1;
 		}
 		end = q;

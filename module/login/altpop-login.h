@@ -2,6 +2,7 @@
 #define ALTPOP_LOGIN_H
 
 #include "pop3-capa.h"
+#include "pop3-lang.h"
 
 #include "net.h"
 #include "altpop-compat.h"
@@ -54,15 +55,27 @@ struct altpop_login_client {
 	bool sni_settings_read:1;
 	/* RFC 6856 UTF8 was given */
 	bool utf8:1;
+	/* RFC 6856 LANG: the language of the replies */
+	enum pop3_lang lang;
 };
 
 /* login-utf8.c: RFC 6856 UTF8. The command (1 done, 0 client destroyed). */
 int altpop_cmd_utf8(struct altpop_login_client *client, const char *args);
 /* A USER/PASS argument as authentication gets it: after UTF8, checked
    UTF-8 and SASLprep'd (data stack); otherwise as sent. NULL: the client
-   was told why it is refused (what names the argument). */
+   was told why it is refused. */
 const char *altpop_utf8_prep(struct altpop_login_client *client,
-			     const char *arg, const char *what);
+			     const char *arg, bool password);
+
+/* login-lang.c: RFC 6856 LANG. The command (1 done, 0 client destroyed). */
+int altpop_cmd_lang(struct altpop_login_client *client, const char *args);
+/* msg in the client's language */
+const char *altpop_login_text(struct altpop_login_client *client,
+			      enum pop3_msg msg);
+/* A text login-common gave for the client (authentication failures, STLS,
+   disconnects) in the client's language where the table has it; a
+   leading response code is kept (data stack). */
+const char *altpop_login_common_text(struct client *client, const char *text);
 
 /* login-kpop.c: takes over a connection on the kpop listener (the
    Kerberos V5 sendauth exchange comes before any greeting). */

@@ -191,7 +191,7 @@ static void kpop_fsm_user(const char *args, struct kpop_action *action_r)
 {
 	action_r->reply = KPOP_REPLY_ERROR;
 	if (args[0] == '\0') {
-		action_r->reply_text = "USER needs a user name.";
+		action_r->reply_text = KPOP_TEXT(POP3_MSG_USER_NEEDS_NAME);
 		return;
 	}
 	if (strlen(args) > KPOP_MAX_USER_LEN || strchr(args, ' ') != NULL) {
@@ -215,8 +215,8 @@ void kpop_fsm_command(enum kpop_state state,
 
 	i_assert(state == KPOP_STATE_COMMANDS);
 	kpop_action_init(action_r, state, KPOP_ACTION_CONTINUE);
-	switch (login_cmd_line_step(LOGIN_CMD_STATE_KPOP, read_result, line,
-				    &cmd, &args, &error)) {
+	switch (login_cmd_line_step(LOGIN_CMD_STATE_KPOP, KPOP_LANG,
+				    read_result, line, &cmd, &args, &error)) {
 	case LOGIN_CMD_STEP_MORE:
 		action_r->kind = KPOP_ACTION_READ_MORE;
 		return;
@@ -243,7 +243,7 @@ void kpop_fsm_command(enum kpop_state state,
 		if (!have_user) {
 			action_r->reply = KPOP_REPLY_ERROR;
 			action_r->reply_text =
-				"No username given (send USER first).";
+				KPOP_TEXT(POP3_MSG_NO_USERNAME);
 			break;
 		}
 		action_r->kind = KPOP_ACTION_SEND_USER;
@@ -252,7 +252,8 @@ void kpop_fsm_command(enum kpop_state state,
 	case LOGIN_CMD_KPOP_QUIT:
 		action_r->kind = KPOP_ACTION_DISCONNECT;
 		action_r->reply = KPOP_REPLY_OK;
-		action_r->reply_text = "Logging out";
+		action_r->reply_text =
+			KPOP_TEXT(POP3_MSG_LOGIN_LOGGING_OUT);
 		return;
 	default:
 		/* CAPA, STLS: the login process runs them (and ends the run
@@ -296,7 +297,7 @@ void kpop_fsm_timeout(enum kpop_state state,
 		break;
 	case KPOP_STATE_COMMANDS:
 		action_r->reply = KPOP_REPLY_ERROR;
-		action_r->reply_text = "Disconnected for inactivity.";
+		action_r->reply_text = KPOP_TEXT(POP3_MSG_IDLE_DISCONNECT);
 		action_r->reason = "timed out waiting for USER/PASS";
 		break;
 	case KPOP_STATE_LOGGING_IN:

@@ -11,6 +11,11 @@
 #include "sendauth.h"
 #include "login-cmd-table.h"
 
+/* The KPOP port does not offer RFC 6856 LANG: its replies are in the
+   default language of the one text table (pop3-lang.h). */
+#define KPOP_LANG POP3_LANG_DEFAULT
+#define KPOP_TEXT(msg) pop3_lang_text(KPOP_LANG, (msg))
+
 enum kpop_state {
 	KPOP_STATE_SENDAUTH = 0,
 	KPOP_STATE_WAIT_AUTH,
@@ -71,7 +76,7 @@ struct kpop_action {
 	/* then this POP3 reply */
 	enum kpop_reply reply;
 	const char *reply_text;
-	/* then LOGIN_TOO_MANY_BAD_TEXT (with KPOP_ACTION_DISCONNECT) */
+	/* then POP3_MSG_TOO_MANY_BAD_COMMANDS (with KPOP_ACTION_DISCONNECT) */
 	bool too_many_bad;
 
 	/* KPOP_ACTION_RUN_COMMAND, KPOP_ACTION_SET_USER */

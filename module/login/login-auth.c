@@ -77,6 +77,8 @@ int altpop_cmd_capa(struct altpop_login_client *aclient,
 		.expire = expire_policy_capa(expire_days),
 		.per_user = aclient->set->altpop_limits_per_user,
 		.utf8 = aclient->set->altpop_utf8,
+		.lang = aclient->set->altpop_lang,
+		.reply_lang = aclient->lang,
 	};
 
 	altpop_login_capa(client, &flags, &sasl_mechs);
@@ -97,17 +99,19 @@ int altpop_cmd_user(struct altpop_login_client *aclient, const char *args)
 	}
 	if (args[0] == '\0') {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "USER needs a user name.");
+				   altpop_login_text(aclient,
+				POP3_MSG_USER_NEEDS_NAME));
 		return 1;
 	}
 	i_free_and_null(aclient->last_user);
-	if ((args = altpop_utf8_prep(aclient, args, "user name")) == NULL)
+	if ((args = altpop_utf8_prep(aclient, args, FALSE)) == NULL)
 		return client->destroyed ? 0 : 1;
 	const char *auth_user = altpop_sdps_map_user(aclient, args);
 	if (auth_user == NULL)
 		return 1;
 	aclient->last_user = i_strdup(auth_user);
-	altpop_login_reply(client, ALTPOP_REPLY_OK, "Send your password.");
+	altpop_login_reply(client, ALTPOP_REPLY_OK,
+			   altpop_login_text(aclient, POP3_MSG_SEND_PASSWORD));
 	return 1;
 }
 
@@ -121,11 +125,12 @@ int altpop_cmd_pass(struct altpop_login_client *aclient, const char *args)
 		if (!client_check_plaintext_auth(client, TRUE))
 			return 1;
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "No username given (send USER first).");
+				   altpop_login_text(aclient,
+				POP3_MSG_NO_USERNAME));
 		return 1;
 	}
 
-	if ((args = altpop_utf8_prep(aclient, args, "password")) == NULL) {
+	if ((args = altpop_utf8_prep(aclient, args, TRUE)) == NULL) {
 		i_free_and_null(aclient->last_user);
 		return client->destroyed ? 0 : 1;
 	}
@@ -173,13 +178,15 @@ int altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 		e_info(client->event, "APOP refused: APOP is not in "
 		       "auth_mechanisms");
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "APOP not enabled.");
+				   altpop_login_text(aclient,
+				POP3_MSG_APOP_NOT_ENABLED));
 		return 1;
 	}
 	sp = strrchr(args, ' ');
 	if (sp == NULL || sp == args || strlen(sp + 1) != APOP_DIGEST_HEX_LEN) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "Usage: APOP <name> <32 hex digits>.");
+				   altpop_login_text(aclient,
+				POP3_MSG_APOP_USAGE));
 		return 1;
 	}
 	altpop_sdps_reset(aclient);
@@ -187,8 +194,8 @@ int altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 	    strpbrk(t_strdup_until(args, sp),
 		    aclient->set->altpop_sdps_separators) != NULL) {
 		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
-			"APOP is not available for SDPS login names: "
-			"use USER/PASS.");
+			altpop_login_text(aclient,
+				POP3_MSG_APOP_SDPS));
 		return 1;
 	}
 
@@ -200,7 +207,8 @@ int altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 	buffer_append_c(data, '\0');
 	if (hex_to_binary(sp + 1, data) < 0) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "Invalid characters in APOP digest.");
+				   altpop_login_text(aclient,
+				POP3_MSG_APOP_INVALID_DIGEST));
 		return 1;
 	}
 
@@ -210,7 +218,8 @@ int altpop_cmd_apop(struct altpop_login_client *aclient, const char *args)
 		/* the timestamp was issued by an auth connection that is
 		   gone: it can no longer be verified */
 		altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL,
-				   "Authentication server restarted, reconnect.");
+				   altpop_login_text(aclient,
+				POP3_MSG_AUTH_SERVER_RESTARTED));
 		client_destroy(client, "Reconnected to auth server, "
 			       "can't do APOP");
 		return 1;

@@ -4,44 +4,42 @@
 #include "pop3-line.h"
 #include "login-cmd-table.h"
 
-#define KPOP_PORT_REFUSAL \
-	"This is the KPOP port: you are authenticated by Kerberos, " \
-	"send USER <name> and PASS."
-
 #define PLAIN LOGIN_CMD_STATE_PLAIN
 #define KPOP LOGIN_CMD_STATE_KPOP
 #define SPLIT LOGIN_CMD_ARGS_SPLIT
 static const struct login_command_def login_commands[] = {
-	{ "CAPA", PLAIN | KPOP, SPLIT, LOGIN_CMD_CAPA, NULL },
-	{ "USER", PLAIN, SPLIT, LOGIN_CMD_USER, NULL },
-	{ "PASS", PLAIN, LOGIN_CMD_ARGS_REST, LOGIN_CMD_PASS, NULL },
-	{ "APOP", PLAIN, SPLIT, LOGIN_CMD_APOP, NULL },
-	{ "AUTH", PLAIN, LOGIN_CMD_ARGS_RAW, LOGIN_CMD_AUTH, NULL },
-	{ "STLS", PLAIN, SPLIT, LOGIN_CMD_STLS, NULL },
-	{ "QUIT", PLAIN, SPLIT, LOGIN_CMD_QUIT, NULL },
-	{ "XCLIENT", PLAIN, SPLIT, LOGIN_CMD_XCLIENT, NULL },
-	{ "UTF8", PLAIN, SPLIT, LOGIN_CMD_UTF8, NULL },
+	{ "CAPA", PLAIN | KPOP, SPLIT, LOGIN_CMD_CAPA, 0 },
+	{ "USER", PLAIN, SPLIT, LOGIN_CMD_USER, 0 },
+	{ "PASS", PLAIN, LOGIN_CMD_ARGS_REST, LOGIN_CMD_PASS, 0 },
+	{ "APOP", PLAIN, SPLIT, LOGIN_CMD_APOP, 0 },
+	{ "AUTH", PLAIN, LOGIN_CMD_ARGS_RAW, LOGIN_CMD_AUTH, 0 },
+	{ "STLS", PLAIN, SPLIT, LOGIN_CMD_STLS, 0 },
+	{ "QUIT", PLAIN, SPLIT, LOGIN_CMD_QUIT, 0 },
+	{ "XCLIENT", PLAIN, SPLIT, LOGIN_CMD_XCLIENT, 0 },
+	{ "UTF8", PLAIN, SPLIT, LOGIN_CMD_UTF8, 0 },
+	{ "LANG", PLAIN, SPLIT, LOGIN_CMD_LANG, 0 },
 
-	{ "USER", KPOP, SPLIT, LOGIN_CMD_KPOP_USER, NULL },
-	{ "PASS", KPOP, SPLIT, LOGIN_CMD_KPOP_PASS, NULL },
-	{ "STLS", KPOP, SPLIT, LOGIN_CMD_KPOP_STLS, NULL },
-	{ "QUIT", KPOP, SPLIT, LOGIN_CMD_KPOP_QUIT, NULL },
-	{ "AUTH", KPOP, SPLIT, LOGIN_CMD_REFUSED, KPOP_PORT_REFUSAL },
-	{ "APOP", KPOP, SPLIT, LOGIN_CMD_REFUSED, KPOP_PORT_REFUSAL },
+	{ "USER", KPOP, SPLIT, LOGIN_CMD_KPOP_USER, 0 },
+	{ "PASS", KPOP, SPLIT, LOGIN_CMD_KPOP_PASS, 0 },
+	{ "STLS", KPOP, SPLIT, LOGIN_CMD_KPOP_STLS, 0 },
+	{ "QUIT", KPOP, SPLIT, LOGIN_CMD_KPOP_QUIT, 0 },
+	{ "AUTH", KPOP, SPLIT, LOGIN_CMD_REFUSED,
+	  POP3_MSG_KPOP_PORT_REFUSAL },
+	{ "APOP", KPOP, SPLIT, LOGIN_CMD_REFUSED,
+	  POP3_MSG_KPOP_PORT_REFUSAL },
 };
 #undef PLAIN
 #undef KPOP
 #undef SPLIT
 
 /* The answer to a command no entry allows in the state. */
-static const char *login_unknown_command_text(enum login_cmd_state state)
+static enum pop3_msg login_unknown_command_msg(enum login_cmd_state state)
 {
 	switch (state) {
 	case LOGIN_CMD_STATE_PLAIN:
-		return "Unknown command.";
+		return POP3_MSG_UNKNOWN_COMMAND;
 	case LOGIN_CMD_STATE_KPOP:
-		return "Unknown command: only CAPA, STLS, USER, PASS and QUIT "
-			"are allowed before login on the KPOP port.";
+		return POP3_MSG_KPOP_UNKNOWN_COMMAND;
 	}
 	i_unreached();
 }
@@ -58,7 +56,7 @@ login_cmd_find(const char *name, enum login_cmd_state state)
 }
 
 enum login_cmd_step
-login_cmd_line_step(enum login_cmd_state state,
+login_cmd_line_step(enum login_cmd_state state, enum pop3_lang lang,
 		    enum pop3_line_read_result read_result, const char *line,
 		    const struct login_command_def **cmd_r,
 		    const char **args_r, const char **error_r)
@@ -74,23 +72,24 @@ login_cmd_line_step(enum login_cmd_state state,
 	case POP3_LINE_READ_TOO_LONG:
 		return LOGIN_CMD_STEP_MORE;
 	case POP3_LINE_READ_BAD_BYTES:
-		*error_r = "Invalid characters in command line.";
+		*error_r = pop3_lang_text(lang, POP3_MSG_LOGIN_INVALID_CHARS);
 		return LOGIN_CMD_STEP_BAD;
 	case POP3_LINE_READ_OK:
 		break;
 	}
-	if (!pop3_line_split(line, &name, &args, error_r))
+	if (!pop3_line_split(line, lang, &name, &args, error_r))
 		return LOGIN_CMD_STEP_BAD;
 	cmd = login_cmd_find(name, state);
 	if (cmd == NULL || cmd->args == LOGIN_CMD_ARGS_RAW) {
 		/* a raw command is taken before its line is read (see
 		   altpop_login_input_next_cmd()); a line that gets here with
 		   its name is none of it */
-		*error_r = login_unknown_command_text(state);
+		*error_r = pop3_lang_text(lang,
+					  login_unknown_command_msg(state));
 		return LOGIN_CMD_STEP_BAD;
 	}
 	if (cmd->id == LOGIN_CMD_REFUSED) {
-		*error_r = cmd->refusal;
+		*error_r = pop3_lang_text(lang, cmd->refusal);
 		return LOGIN_CMD_STEP_BAD;
 	}
 	if (cmd->args == LOGIN_CMD_ARGS_REST) {

@@ -8,6 +8,7 @@
    tests use both without a login process. */
 
 #include "pop3-line-reader.h"
+#include "pop3-lang.h"
 
 /* The states a pre-login command may be allowed in. */
 enum login_cmd_state {
@@ -41,6 +42,7 @@ enum login_cmd_id {
 	LOGIN_CMD_QUIT,
 	LOGIN_CMD_XCLIENT,
 	LOGIN_CMD_UTF8,
+	LOGIN_CMD_LANG,
 	LOGIN_CMD_KPOP_USER,
 	LOGIN_CMD_KPOP_PASS,
 	LOGIN_CMD_KPOP_STLS,
@@ -57,7 +59,7 @@ struct login_command_def {
 	enum login_cmd_args args;
 	enum login_cmd_id id;
 	/* LOGIN_CMD_REFUSED: the answer, counted as a bad command */
-	const char *refusal;
+	enum pop3_msg refusal;
 };
 
 /* What the next command line of the input asks for. */
@@ -75,19 +77,16 @@ const struct login_command_def *
 login_cmd_find(const char *name, enum login_cmd_state state);
 
 /* Decide a command line read by pop3_line_read() in a state. Names and
-   args are from the data stack (or point into line). */
+   args are from the data stack (or point into line); *error_r is in lang
+   (pop3-lang.h). */
 enum login_cmd_step
-login_cmd_line_step(enum login_cmd_state state,
+login_cmd_line_step(enum login_cmd_state state, enum pop3_lang lang,
 		    enum pop3_line_read_result read_result, const char *line,
 		    const struct login_command_def **cmd_r,
 		    const char **args_r, const char **error_r);
 
-/* The answer to the bad command that is one too many, before the
-   disconnect. */
-#define LOGIN_TOO_MANY_BAD_TEXT "Too many bad commands."
-
 /* Count one more bad command; TRUE when this one is one too many (the
-   client is told LOGIN_TOO_MANY_BAD_TEXT and disconnected). */
+   client is told POP3_MSG_TOO_MANY_BAD_COMMANDS and disconnected). */
 bool login_cmd_count_bad(unsigned int *bad_counter, unsigned int max_bad);
 
 #endif

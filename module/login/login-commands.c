@@ -33,7 +33,8 @@ static int cmd_stls(struct altpop_login_client *client,
 static int cmd_quit(struct altpop_login_client *client,
 		    const char *args ATTR_UNUSED)
 {
-	altpop_login_reply(&client->common, ALTPOP_REPLY_OK, "Logging out");
+	altpop_login_reply(&client->common, ALTPOP_REPLY_OK,
+			   altpop_login_text(client, POP3_MSG_LOGIN_LOGGING_OUT));
 	client_destroy(&client->common, CLIENT_UNAUTHENTICATED_LOGOUT_MSG);
 	return 1;
 }
@@ -95,6 +96,7 @@ static const struct login_command_run login_command_runs[LOGIN_CMD_COUNT] = {
 	[LOGIN_CMD_QUIT] = { cmd_quit, NULL },
 	[LOGIN_CMD_XCLIENT] = { cmd_xclient, NULL },
 	[LOGIN_CMD_UTF8] = { altpop_cmd_utf8, NULL },
+	[LOGIN_CMD_LANG] = { altpop_cmd_lang, NULL },
 	[LOGIN_CMD_KPOP_STLS] = { altpop_kpop_cmd_stls, NULL },
 };
 
@@ -107,7 +109,8 @@ bool altpop_login_bad_command(struct altpop_login_client *aclient,
 	if (login_cmd_count_bad(&client->bad_counter,
 				aclient->set->altpop_login_max_bad_commands)) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   LOGIN_TOO_MANY_BAD_TEXT);
+			altpop_login_text(aclient,
+					  POP3_MSG_TOO_MANY_BAD_COMMANDS));
 		client_destroy(client, "Too many bad commands");
 		return FALSE;
 	}
@@ -151,8 +154,8 @@ static bool login_command_run_line(struct altpop_login_client *aclient)
 	const char *line, *args, *error;
 
 	read_result = pop3_line_read(client->input, &line);
-	switch (login_cmd_line_step(LOGIN_CMD_STATE_PLAIN, read_result, line,
-				    &cmd, &args, &error)) {
+	switch (login_cmd_line_step(LOGIN_CMD_STATE_PLAIN, aclient->lang,
+				    read_result, line, &cmd, &args, &error)) {
 	case LOGIN_CMD_STEP_MORE:
 		/* login-common's client_read() ends a client whose input
 		   buffer fills up */

@@ -143,7 +143,7 @@ bool kpop_apply(struct kpop_client *kpop, const struct kpop_action *action)
 	case KPOP_ACTION_DISCONNECT:
 		if (action->too_many_bad) {
 			altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-					   LOGIN_TOO_MANY_BAD_TEXT);
+				KPOP_TEXT(POP3_MSG_TOO_MANY_BAD_COMMANDS));
 		}
 		kpop_destroy(kpop, action->reason != NULL ? action->reason :
 			     CLIENT_UNAUTHENTICATED_LOGOUT_MSG);

@@ -4,6 +4,7 @@
    section 2 asks. Messages are sent unchanged in any case. */
 
 #include "login-common.h"
+#include "safe-memset.h"
 #include "unichar.h"
 #include "altpop-login.h"
 
@@ -13,47 +14,67 @@ int altpop_cmd_utf8(struct altpop_login_client *aclient, const char *args)
 {
 	if (!aclient->set->altpop_utf8) {
 		/* off: as if there were no such command */
-		return altpop_login_bad_command(aclient, "Unknown command.") ?
-			1 : 0;
+		return altpop_login_bad_command(aclient, altpop_login_text(
+			aclient, POP3_MSG_UNKNOWN_COMMAND)) ? 1 : 0;
 	}
 	if (args[0] != '\0') {
-		return altpop_login_bad_command(aclient,
-			"UTF8 takes no arguments.") ? 1 : 0;
+		return altpop_login_bad_command(aclient, altpop_login_text(
+			aclient, POP3_MSG_UTF8_NO_ARGS)) ? 1 : 0;
 	}
 	aclient->utf8 = TRUE;
 	altpop_login_reply(&aclient->common, ALTPOP_REPLY_OK,
-			   "UTF8 enabled: user names and passwords are UTF-8.");
+			   altpop_login_text(aclient, POP3_MSG_UTF8_ENABLED));
 	return 1;
 }
 
+/* The one check and normalisation of a UTF-8 user name or password: 0
+   and the SASLprep'd string (data stack), -1 if str is not valid UTF-8 (overlong forms,
+   surrogates, cut sequences, Latin-1 ...), -2 if SASLprep refuses it
+   (error_r says why). */
+static int altpop_utf8_saslprep(const char *str, const char **result_r,
+				const char **error_r)
+{
+	char *prepped;
+	int ret;
+
+	if (!uni_utf8_str_is_valid(str))
+		return -1;
+	/* stored strings may not hold unassigned code points, queries may */
+	ret = stringprep_profile(str, &prepped, "SASLprep", 0);
+	if (ret != STRINGPREP_OK) {
+		*error_r = stringprep_strerror(ret);
+		return -2;
+	}
+	*result_r = t_strdup(prepped);
+	safe_memset(prepped, 0, strlen(prepped));
+	free(prepped);
+	return 0;
+}
+
 const char *altpop_utf8_prep(struct altpop_login_client *aclient,
-			     const char *arg, const char *what)
+			     const char *arg, bool password)
 {
 	struct client *client = &aclient->common;
-	char *prepped;
-	const char *result;
-	int ret;
+	const char *what = password ? "password" : "user name";
+	const char *result, *error;
 
 	if (!aclient->utf8)
 		return arg;
-	if (!uni_utf8_str_is_valid(arg)) {
-		/* overlong forms, surrogates, cut sequences, Latin-1 ... */
+	switch (altpop_utf8_saslprep(arg, &result, &error)) {
+	case 0:
+		return result;
+	case -1:
 		e_debug(client->event, "UTF8: invalid UTF-8 in the %s", what);
-		(void)altpop_login_bad_command(aclient, t_strdup_printf(
-			"Invalid UTF-8 in the %s.", what));
+		(void)altpop_login_bad_command(aclient, altpop_login_text(
+			aclient, password ? POP3_MSG_UTF8_INVALID_PASSWORD :
+			POP3_MSG_UTF8_INVALID_USER));
 		return NULL;
-	}
-	/* stored strings may not hold unassigned code points, queries may */
-	ret = stringprep_profile(arg, &prepped, "SASLprep", 0);
-	if (ret != STRINGPREP_OK) {
+	default:
 		e_debug(client->event, "UTF8: SASLprep of the %s failed: %s",
-			what, stringprep_strerror(ret));
-		(void)altpop_login_bad_command(aclient, t_strdup_printf(
-			"The %s has characters SASLprep (RFC 4013) does not "
-			"allow.", what));
+			what, error);
+		(void)altpop_login_bad_command(aclient, altpop_login_text(
+			aclient, password ? POP3_MSG_SASLPREP_PASSWORD :
+			POP3_MSG_SASLPREP_USER));
 		return NULL;
 	}
-	result = t_strdup(prepped);
-	free(prepped);
-	return result;
 }

@@ -3,6 +3,7 @@
 
 #include "seq-range-array.h"
 #include "altpop-settings.h"
+#include "pop3-lang.h"
 
 struct mail;
 struct mail_user;
@@ -109,6 +110,9 @@ struct altpop_client {
 	/* what CAPA announced before login (login handoff): announced
 	   after login too (RFC 2449 section 5) */
 	const char *const *capa_sasl_mechs;
+	/* RFC 6856 LANG: the language of the replies (chosen before login
+	   it comes in the login handoff) */
+	enum pop3_lang lang;
 
 	/* RFC 2449 EXPIRE: days, or EXPIRE_POLICY_OFF/NEVER (expire.c);
 	   RETR and whole-message TOP marks, bit per msgnum */
@@ -161,6 +165,11 @@ void altpop_client_kick(struct altpop_client *client, const char *reason);
 void altpop_client_send_line(struct altpop_client *client, const char *line);
 void altpop_client_send_linef(struct altpop_client *client,
 			      const char *fmt, ...) ATTR_FORMAT(2, 3);
+/* "<prefix> <text>": prefix is "+OK", "-ERR" or "-ERR [CODE]", the text
+   msg in the client's language formatted with the arguments pop3-lang.h
+   names for it. */
+void altpop_client_send_msg(struct altpop_client *client, const char *prefix,
+			    enum pop3_msg msg, ...);
 void altpop_client_send_storage_error(struct altpop_client *client);
 bool altpop_client_handle_input(struct altpop_client *client);
 void altpop_clients_destroy_all(void);

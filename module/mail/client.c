@@ -70,8 +70,7 @@ static void altpop_client_idle_timeout(struct altpop_client *client)
 			"Client has not read server output for %ld secs",
 			(long)(ioloop_time - client->last_output)));
 	} else {
-		altpop_client_send_line(client,
-			"-ERR Disconnected for inactivity.");
+		altpop_client_send_msg(client, "-ERR", POP3_MSG_INACTIVITY);
 		altpop_client_destroy(client, t_strdup_printf(
 			"Inactivity - no input for %ld secs",
 			(long)(ioloop_time - client->last_input)));
@@ -286,6 +285,20 @@ void altpop_client_send_linef(struct altpop_client *client,
 	va_end(args);
 }
 
+void altpop_client_send_msg(struct altpop_client *client, const char *prefix,
+			    enum pop3_msg msg, ...)
+{
+	va_list args;
+
+	va_start(args, msg);
+	T_BEGIN {
+		altpop_client_send_line(client, t_strconcat(prefix, " ",
+			t_strdup_vprintf(pop3_lang_text(client->lang, msg),
+					 args), NULL));
+	} T_END;
+	va_end(args);
+}
+
 void altpop_client_send_storage_error(struct altpop_client *client)
 {
 	enum mail_error error;
@@ -323,17 +336,18 @@ bool altpop_client_handle_input(struct altpop_client *client)
 	       (read_ret = pop3_line_read(client->input, &line)) !=
 	       POP3_LINE_READ_MORE) {
 		if (read_ret == POP3_LINE_READ_TOO_LONG) {
-			altpop_client_send_line(client,
-						"-ERR Input line too long.");
+			altpop_client_send_msg(client, "-ERR",
+					       POP3_MSG_INPUT_LINE_TOO_LONG);
 			o_stream_uncork(client->output);
 			altpop_client_destroy(client, "Input line too long");
 			return FALSE;
 		}
 		if (read_ret == POP3_LINE_READ_BAD_BYTES) {
-			altpop_client_send_line(client, "-ERR Invalid "
-				"characters (NUL or bare CR) in command line.");
+			altpop_client_send_msg(client, "-ERR",
+					       POP3_MSG_INVALID_CHARS);
 			ret = -1;
-		} else if (!pop3_line_split(line, &name, &args, &error)) {
+		} else if (!pop3_line_split(line, client->lang, &name, &args,
+					    &error)) {
 			altpop_client_send_linef(client, "-ERR %s", error);
 			ret = -1;
 		} else T_BEGIN {
@@ -344,8 +358,8 @@ bool altpop_client_handle_input(struct altpop_client *client)
 			client->bad_counter = 0;
 		else if (++client->bad_counter >
 			 client->set->altpop_max_bad_commands) {
-			altpop_client_send_line(client,
-				"-ERR Too many bad commands.");
+			altpop_client_send_msg(client, "-ERR",
+					       POP3_MSG_TOO_MANY_BAD_COMMANDS);
 			altpop_client_disconnect(client,
 				"Too many bad commands.");
 		}

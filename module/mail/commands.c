@@ -29,17 +29,18 @@ static int altpop_get_msgnum(struct altpop_client *client, const char **args,
 	uoff_t num;
 
 	if (pop3_args_parse_number(args, (unsigned int)-1, want_more,
-				   &num, &error) < 0) {
+				   client->lang, &num, &error) < 0) {
 		altpop_client_send_linef(client, "-ERR %s", error);
 		return -1;
 	}
 	if (num == 0 || num > client->messages_count) {
-		altpop_client_send_linef(client, "-ERR There's no message %llu.",
-					 (unsigned long long)num);
+		altpop_client_send_msg(client, "-ERR", POP3_MSG_NO_SUCH_MESSAGE,
+				       (unsigned long long)num);
 		return -1;
 	}
 	if (ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask, num - 1)) {
-		altpop_client_send_line(client, "-ERR Message is deleted.");
+		altpop_client_send_msg(client, "-ERR",
+				       POP3_MSG_MESSAGE_DELETED);
 		return -1;
 	}
 	*msgnum_r = num - 1;
@@ -55,6 +56,8 @@ static int cmd_capa(struct altpop_client *client, const char *args ATTR_UNUSED)
 		.login_delay_secs = client->set->altpop_login_delay,
 		.expire = expire_policy_capa(client->expire_days),
 		.utf8 = client->set->altpop_utf8,
+		.lang = client->set->altpop_lang,
+		.reply_lang = client->lang,
 	};
 
 	if (client->sdps)
@@ -146,7 +149,7 @@ static int cmd_list(struct altpop_client *client, const char *args)
 	unsigned int msgnum;
 
 	if (*args == '\0') {
-		altpop_client_send_linef(client, "+OK %u messages:",
+		altpop_client_send_msg(client, "+OK", POP3_MSG_LIST_MESSAGES,
 			client->messages_count - client->deleted_count);
 		cmd_lines_start(client, cmd_list_line);
 		return 1;
@@ -176,8 +179,8 @@ static int cmd_top(struct altpop_client *client, const char *args)
 
 	if (altpop_get_msgnum(client, &args, TRUE, &msgnum) < 0)
 		return -1;
-	if (pop3_args_parse_number(&args, UOFF_T_MAX - 1, FALSE, &lines,
-				   &error) < 0) {
+	if (pop3_args_parse_number(&args, UOFF_T_MAX - 1, FALSE, client->lang,
+				   &lines, &error) < 0) {
 		altpop_client_send_linef(client, "-ERR %s", error);
 		return -1;
 	}
@@ -198,7 +201,7 @@ static int cmd_dele(struct altpop_client *client, const char *args)
 	ALTPOP_MSGNUM_BIT_SET(client->deleted_bitmask, msgnum);
 	client->deleted_count++;
 	client->deleted_size += client->message_sizes[msgnum];
-	altpop_client_send_line(client, "+OK Marked to be deleted.");
+	altpop_client_send_msg(client, "+OK", POP3_MSG_MARKED_DELETED);
 	return 1;
 }
 
@@ -259,15 +262,15 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 		client->deleted_count -= I_MIN(left_count,
 					       client->deleted_count);
 		client->deleted_size -= I_MIN(left_size, client->deleted_size);
-		altpop_client_send_line(client, "-ERR [SYS/PERM] Some deleted "
-					"messages not removed.");
+		altpop_client_send_msg(client, "-ERR [SYS/PERM]",
+				       POP3_MSG_NOT_ALL_DELETED);
 		altpop_client_disconnect(client,
 			"Logged out, some deleted messages not removed");
 		return 1;
 	}
-	altpop_client_send_line(client, client->deleted_count == 0 ?
-				"+OK Logging out." :
-				"+OK Logging out, messages deleted.");
+	altpop_client_send_msg(client, "+OK", client->deleted_count == 0 ?
+			       POP3_MSG_LOGGING_OUT :
+			       POP3_MSG_LOGGING_OUT_DELETED);
 	altpop_client_disconnect(client, "Logged out");
 	return 1;
 }
@@ -299,8 +302,8 @@ static int cmd_uidl(struct altpop_client *client, const char *args)
 	}
 	if (single) {
 		if (altpop_uidl_get(client, msgnum, &uidl) < 0) {
-			altpop_client_send_line(client,
-				"-ERR [SYS/TEMP] UIDLs couldn't be listed.");
+			altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+					       POP3_MSG_UIDLS_FAILED);
 			altpop_client_disconnect(client,
 						 "UIDLs couldn't be listed");
 			return 1;
@@ -314,10 +317,29 @@ static int cmd_uidl(struct altpop_client *client, const char *args)
 	return 1;
 }
 
+/* RFC 6856 LANG in the TRANSACTION state (altpop_lang) */
+static int cmd_lang(struct altpop_client *client, const char *args)
+{
+	string_t *str;
+
+	if (!client->set->altpop_lang) {
+		/* off: as if there were no such command */
+		altpop_client_send_msg(client, "-ERR",
+				       POP3_MSG_UNKNOWN_COMMAND_NAME, "LANG");
+		return -1;
+	}
+	str = t_str_new(128);
+	pop3_lang_command(args, &client->lang, str);
+	/* altpop_client_send_line() adds the last CRLF */
+	str_truncate(str, str_len(str) - 2);
+	altpop_client_send_line(client, str_c(str));
+	return 1;
+}
+
 static int cmd_not_now(struct altpop_client *client,
 		       const char *args ATTR_UNUSED)
 {
-	altpop_client_send_line(client, "-ERR Already logged in.");
+	altpop_client_send_msg(client, "-ERR", POP3_MSG_ALREADY_LOGGED_IN);
 	return -1;
 }
 
@@ -336,6 +358,8 @@ static const struct altpop_command altpop_commands[] = {
 	{ "STAT", TRANS, cmd_stat },
 	{ "TOP",  TRANS, cmd_top },
 	{ "UIDL", TRANS, cmd_uidl },
+	/* RFC 6856 */
+	{ "LANG", TRANS, cmd_lang },
 	/* SDPS */
 	{ "*ENV", TRANS, altpop_cmd_env },
 	/* no state: AUTHORIZATION-state commands, which belong to
@@ -359,15 +383,15 @@ int altpop_command_execute(struct altpop_client *client, const char *name,
 		}
 	}
 	if (cmd == NULL) {
-		altpop_client_send_linef(client, "-ERR Unknown command: %s",
-					 name);
+		altpop_client_send_msg(client, "-ERR",
+				       POP3_MSG_UNKNOWN_COMMAND_NAME, name);
 		return -1;
 	}
 	if (cmd->states == 0)
 		return cmd->func(client, args);
 	if ((cmd->states & client->state) == 0) {
-		altpop_client_send_linef(client, "-ERR %s is not valid in "
-					 "this state.", name);
+		altpop_client_send_msg(client, "-ERR",
+				       POP3_MSG_COMMAND_NOT_IN_STATE, name);
 		return -1;
 	}
 	return cmd->func(client, args);

@@ -131,8 +131,8 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 			altpop_client_send_storage_error(client);
 			return 1;
 		}
-		altpop_client_send_linef(client, "-ERR Message %u expunged.",
-					 msgnum + 1);
+		altpop_client_send_msg(client, "-ERR",
+				       POP3_MSG_MESSAGE_EXPUNGED, msgnum + 1);
 		/* asking for the same vanished message again and again is
 		   a bad command loop */
 		if (msgnum <= client->highest_expunged_msgnum &&

@@ -66,10 +66,9 @@ int altpop_login_delay_check(struct altpop_client *client,
 	if (last != 0 && elapsed < (time_t)delay &&
 	    last <= ioloop_time + (time_t)delay) {
 		altpop_state_file_unlock(&file);
-		altpop_client_send_linef(client, "-ERR [LOGIN-DELAY] Logged "
-			"in %ld seconds ago: wait %ld seconds between logins "
-			"(LOGIN-DELAY %u).", (long)elapsed,
-			(long)(delay - elapsed), delay);
+		altpop_client_send_msg(client, "-ERR [LOGIN-DELAY]",
+				       POP3_MSG_LOGIN_DELAY, (long)elapsed,
+				       (long)(delay - elapsed), delay);
 		*reason_r = t_strdup_printf("Login refused by LOGIN-DELAY %u: "
 			"the last login was %ld seconds ago", delay,
 			(long)elapsed);

@@ -215,11 +215,14 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 
 	if (client->set->altpop_lock_session) {
 		if ((ret = altpop_session_lock(client)) <= 0) {
-			altpop_client_send_line(client, ret < 0 ?
-				"-ERR [SYS/TEMP] Failed to create the "
-				"maildrop lock." :
-				"-ERR [IN-USE] Mailbox is locked by another "
-				"POP3 session.");
+			if (ret < 0) {
+				altpop_client_send_line(client,
+					"-ERR [SYS/TEMP] Failed to create the "
+					"maildrop lock.");
+			} else {
+				altpop_client_send_msg(client, "-ERR [IN-USE]",
+						       POP3_MSG_MAILBOX_IN_USE);
+			}
 			*error_r = ret < 0 ? "Couldn't lock the maildrop" :
 				"Maildrop is in use by another session "
 				"(altpop_lock_session = yes)";

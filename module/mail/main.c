@@ -75,7 +75,7 @@ static void altpop_client_start(struct altpop_client *client,
 		return;
 	}
 	if (!ALTPOP_IS_STANDALONE())
-		altpop_client_send_line(client, "+OK Logged in.");
+		altpop_client_send_msg(client, "+OK", POP3_MSG_LOGGED_IN);
 	client->state = ALTPOP_STATE_TRANSACTION;
 	altpop_client_add_input(client, input, input_size);
 }

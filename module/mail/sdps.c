@@ -87,15 +87,18 @@ int altpop_cmd_env(struct altpop_client *client, const char *args)
 	uoff_t num;
 
 	if (!client->sdps) {
-		altpop_client_send_line(client, "-ERR Unknown command: *ENV");
+		altpop_client_send_msg(client, "-ERR",
+				       POP3_MSG_UNKNOWN_COMMAND_NAME, "*ENV");
 		return -1;
 	}
 	/* fetchmail reads up to a "." line whatever the status: always
 	   end the reply with one */
 	if (pop3_args_parse_number(&args, client->messages_count, FALSE,
-				   &num, &error) < 0 || num == 0 ||
+				   client->lang, &num, &error) < 0 || num == 0 ||
 	    ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask, num - 1)) {
-		altpop_client_send_line(client, "-ERR No such message.\r\n.");
+		altpop_client_send_line(client, t_strdup_printf("-ERR %s\r\n.",
+			pop3_lang_text(client->lang,
+				       POP3_MSG_SDPS_NO_SUCH_MESSAGE)));
 		return -1;
 	}
 	env = &client->sdps_envelopes[num - 1];

@@ -25,6 +25,7 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(ALTPOP_BOOL, altpop_limits_per_user),
 	DEF(STR, altpop_expire),
 	DEF(ALTPOP_BOOL, altpop_utf8),
+	DEF(ALTPOP_BOOL, altpop_lang),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -39,6 +40,7 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	ALTPOP_BOOL_DEFAULT(altpop_limits_per_user, FALSE),
 	.altpop_expire = "",
 	ALTPOP_BOOL_DEFAULT(altpop_utf8, FALSE),
+	ALTPOP_BOOL_DEFAULT(altpop_lang, FALSE),
 };
 
 static bool
@@ -48,7 +50,8 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	struct altpop_login_settings *set = _set;
 
 	if (!ALTPOP_BOOL_CHECK(set, altpop_limits_per_user, error_r) ||
-	    !ALTPOP_BOOL_CHECK(set, altpop_utf8, error_r))
+	    !ALTPOP_BOOL_CHECK(set, altpop_utf8, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_lang, error_r))
 		return FALSE;
 	if (set->altpop_login_max_bad_commands == 0) {
 		*error_r = "altpop_login_max_bad_commands must be at least 1";

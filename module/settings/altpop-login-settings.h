@@ -24,6 +24,8 @@ struct altpop_login_settings {
 	const char *altpop_expire;
 	/* RFC 6856 UTF8 */
 	ALTPOP_BOOL(altpop_utf8);
+	/* RFC 6856 LANG */
+	ALTPOP_BOOL(altpop_lang);
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;

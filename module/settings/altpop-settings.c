@@ -30,6 +30,7 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(UINT, altpop_login_delay),
 	DEF(STR, altpop_expire),
 	DEF(ALTPOP_BOOL, altpop_utf8),
+	DEF(ALTPOP_BOOL, altpop_lang),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -51,6 +52,7 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_login_delay = 0,
 	.altpop_expire = "",
 	ALTPOP_BOOL_DEFAULT(altpop_utf8, FALSE),
+	ALTPOP_BOOL_DEFAULT(altpop_lang, FALSE),
 };
 
 static bool
@@ -62,7 +64,8 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 	if (!ALTPOP_BOOL_CHECK(set, altpop_lock_session, error_r) ||
 	    !ALTPOP_BOOL_CHECK(set, altpop_no_flag_updates, error_r) ||
 	    !ALTPOP_BOOL_CHECK(set, altpop_save_uidl, error_r) ||
-	    !ALTPOP_BOOL_CHECK(set, altpop_utf8, error_r))
+	    !ALTPOP_BOOL_CHECK(set, altpop_utf8, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_lang, error_r))
 		return FALSE;
 
 	if (uidl_format_resolve(set->altpop_uidl_format, &format, &error) < 0) {

@@ -38,6 +38,9 @@ struct altpop_settings {
 	/* RFC 6856 UTF8 (the command is altpop-login's; CAPA after login
 	   announces it too, RFC 2449 section 5) */
 	ALTPOP_BOOL(altpop_utf8);
+	/* RFC 6856 LANG (before login altpop-login's; the language chosen
+	   then comes in the login handoff) */
+	ALTPOP_BOOL(altpop_lang);
 
 	/* generated: */
 	const char *parsed_uidl_format;

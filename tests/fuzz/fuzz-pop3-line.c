@@ -14,7 +14,7 @@ void fuzz_one(const unsigned char *data, size_t size)
 
 	(void)pop3_line_has_bad_bytes(data, size);
 	line = fuzz_str(data, size);
-	if (!pop3_line_split(line, &name, &args, &error)) {
+	if (!pop3_line_split(line, POP3_LANG_EN, &name, &args, &error)) {
 		i_assert(error != NULL && error[0] != '\0');
 		return;
 	}
@@ -28,7 +28,7 @@ void fuzz_one(const unsigned char *data, size_t size)
 		const char *prev = args;
 		uoff_t max = i == 0 ? 1000 : UOFF_T_MAX;
 
-		if (pop3_args_parse_number(&args, max, i < 2, &value,
+		if (pop3_args_parse_number(&args, max, i < 2, POP3_LANG_EN, &value,
 					   &error) < 0) {
 			i_assert(error != NULL);
 			break;

@@ -152,7 +152,8 @@ void kpop_fsm_drive_record(struct kpop_fsm_drive *drive,
 			str_printfa(rec, "[%s]", tag);
 	}
 	if (a->too_many_bad)
-		str_append(rec, "[" LOGIN_TOO_MANY_BAD_TEXT "]");
+		str_printfa(rec, "[%s]",
+			    KPOP_TEXT(POP3_MSG_TOO_MANY_BAD_COMMANDS));
 	if (a->log_error != NULL)
 		str_printfa(rec, "{%s}", a->log_error);
 	if (a->next_state != drive->state) {

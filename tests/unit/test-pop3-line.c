@@ -24,14 +24,15 @@ static void test_pop3_line_split(void)
 
 	test_begin("pop3_line_split");
 	for (unsigned int i = 0; i < N_ELEMENTS(good); i++) {
-		test_assert_idx(pop3_line_split(good[i].line, &name, &args,
+		test_assert_idx(pop3_line_split(good[i].line, POP3_LANG_EN, &name, &args,
 						&error), i);
 		test_assert_strcmp_idx(name, good[i].name, i);
 		test_assert_strcmp_idx(args, good[i].args, i);
 	}
 	for (unsigned int i = 0; i < N_ELEMENTS(bad); i++) {
 		error = NULL;
-		test_assert_idx(!pop3_line_split(bad[i], &name, &args, &error), i);
+		test_assert_idx(!pop3_line_split(bad[i], POP3_LANG_EN,
+						&name, &args, &error), i);
 		test_assert_idx(error != NULL && error[0] != '\0', i);
 	}
 	test_end();
@@ -44,35 +45,44 @@ static void test_pop3_args_parse_number(void)
 
 	test_begin("pop3_args_parse_number");
 	args = "12";
-	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) == 0);
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, POP3_LANG_EN,
+					   &value, &error) == 0);
 	test_assert(value == 12 && *args == '\0');
 
 	args = "7 25";
-	test_assert(pop3_args_parse_number(&args, 100, TRUE, &value, &error) == 0);
+	test_assert(pop3_args_parse_number(&args, 100, TRUE, POP3_LANG_EN,
+					   &value, &error) == 0);
 	test_assert(value == 7);
 	test_assert_strcmp(args, "25");
 
 	/* trailing spaces are tolerated, noise is not */
 	args = "3  ";
-	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) == 0);
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, POP3_LANG_EN,
+					   &value, &error) == 0);
 	args = "3x";
-	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, POP3_LANG_EN,
+					   &value, &error) < 0);
 	args = "3 4";
-	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, POP3_LANG_EN,
+					   &value, &error) < 0);
 
 	/* missing, negative, too large, overflowing */
 	args = "";
-	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, POP3_LANG_EN,
+					   &value, &error) < 0);
 	args = "-1";
-	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, POP3_LANG_EN,
+					   &value, &error) < 0);
 	args = "101";
-	test_assert(pop3_args_parse_number(&args, 100, FALSE, &value, &error) < 0);
+	test_assert(pop3_args_parse_number(&args, 100, FALSE, POP3_LANG_EN,
+					   &value, &error) < 0);
 	args = "99999999999999999999999999";
-	test_assert(pop3_args_parse_number(&args, UOFF_T_MAX, FALSE, &value,
+	test_assert(pop3_args_parse_number(&args, UOFF_T_MAX, FALSE, POP3_LANG_EN, &value,
 					   &error) < 0);
 	/* a second number is required */
 	args = "5";
-	test_assert(pop3_args_parse_number(&args, 100, TRUE, &value, &error) < 0);
+	test_assert(pop3_args_parse_number(&args, 100, TRUE, POP3_LANG_EN,
+					   &value, &error) < 0);
 	test_end();
 }
 
