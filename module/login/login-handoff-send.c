@@ -21,6 +21,8 @@ bool altpop_login_check_login(struct client *client)
 	i_zero(&handoff);
 	altpop_login_capa(client, &capa_flags, &handoff.capa_sasl_mechs);
 	handoff.capa_user = (capa_flags & POP3_CAPA_FLAG_USER) != 0;
+	/* RFC 6856 LANG: the language stays after login */
+	handoff.lang = aclient->lang;
 	if (aclient->sdps_login) {
 		handoff.sdps = TRUE;
 		handoff.sdps_user = aclient->sdps_user;

@@ -145,7 +145,7 @@ altpop_login_finished(const struct mail_storage_service_input *input,
 {
 	struct altpop_client *client;
 	struct login_handoff handoff;
-	const char *error;
+	const char *error, *version;
 	size_t consumed;
 	int ret;
 
@@ -158,9 +158,16 @@ altpop_login_finished(const struct mail_storage_service_input *input,
 	}
 	/* what altpop-login says about the login (include/login-handoff.h),
 	   then the commands the client pipelined behind it */
-	ret = login_handoff_parse(data, size, &handoff, &consumed);
+	ret = login_handoff_parse(data, size, &handoff, &consumed, &version);
 	if (ret <= 0) {
-		if (ret < 0) {
+		if (ret == -2) {
+			i_error("Login handoff of version %s from the login "
+				"process, this altpop process knows only "
+				LOGIN_HANDOFF_MAGIC ": altpop-login and altpop "
+				"are of different altpop versions; install "
+				"both from the same build and restart Dovecot",
+				version);
+		} else if (ret < 0) {
 			i_error("Invalid login handoff from the login process: "
 				"is altpop-login of the same version?");
 		} else {
@@ -175,8 +182,9 @@ altpop_login_finished(const struct mail_storage_service_input *input,
 		}
 		altpop_client_send_line(client, "-ERR [SYS/TEMP] "
 					MAIL_ERRSTR_CRITICAL_MSG);
-		altpop_client_destroy(client, ret < 0 ?
-				      "Invalid login handoff" :
+		altpop_client_destroy(client, ret == -2 ?
+				      "Login handoff of another version" :
+				      ret < 0 ? "Invalid login handoff" :
 				      "Missing login handoff");
 		return;
 	}
@@ -185,6 +193,7 @@ altpop_login_finished(const struct mail_storage_service_input *input,
 				       handoff.sdps_host);
 	altpop_client_set_login_capa(client, handoff.capa_user,
 				     handoff.capa_sasl_mechs);
+	client->lang = handoff.lang;
 	altpop_client_start(client, data + consumed, size - consumed);
 }
 

@@ -18,13 +18,14 @@ static void handoff_round_trip(const struct login_handoff *handoff,
 	struct login_handoff parsed;
 	string_t *str = t_str_new(128);
 	size_t consumed, line_len;
+	const char *version;
 	int ret;
 
 	login_handoff_append(str, handoff);
 	line_len = str_len(str);
 	str_append(str, pipelined);
 	ret = login_handoff_parse(str_data(str), str_len(str), &parsed,
-				  &consumed);
+				  &consumed, &version);
 	if (line_len > LOGIN_HANDOFF_MAX_LEN ||
 	    (handoff->sdps && handoff->sdps_host[0] == '\0')) {
 		/* the login process never sends these */
@@ -39,6 +40,7 @@ static void handoff_round_trip(const struct login_handoff *handoff,
 		i_assert(strcmp(parsed.sdps_host, handoff->sdps_host) == 0);
 	}
 	i_assert(parsed.capa_user == handoff->capa_user);
+	i_assert(parsed.lang == handoff->lang);
 	/* NULL and an empty list both mean no SASL line */
 	i_assert(mechs_count(parsed.capa_sasl_mechs) ==
 		 mechs_count(handoff->capa_sasl_mechs));
@@ -53,9 +55,10 @@ void fuzz_one(const unsigned char *data, size_t size)
 	struct login_handoff handoff, parsed;
 	const char *str, *tab;
 	size_t consumed;
+	const char *version;
 	int ret;
 
-	ret = login_handoff_parse(data, size, &parsed, &consumed);
+	ret = login_handoff_parse(data, size, &parsed, &consumed, &version);
 	if (ret > 0) {
 		i_assert(consumed > 0 && consumed <= size &&
 			 consumed <= LOGIN_HANDOFF_MAX_LEN);

@@ -89,12 +89,13 @@ static void test_login_handoff(void)
 				    .sdps_host = "myhost" }, out;
 	string_t *str = t_str_new(128);
 	size_t consumed;
+	const char *version;
 
 	test_begin("login handoff round trip");
 	login_handoff_append(str, &in);
 	str_append(str, "STAT\r\n");
 	test_assert(login_handoff_parse(str_data(str), str_len(str), &out,
-					&consumed) == 1);
+					&consumed, &version) == 1);
 	test_assert(out.sdps);
 	test_assert_strcmp(out.sdps_user, "fr\ted");
 	test_assert_strcmp(out.sdps_host, "myhost");
@@ -104,19 +105,19 @@ static void test_login_handoff(void)
 	i_zero(&in);
 	login_handoff_append(str, &in);
 	test_assert(login_handoff_parse(str_data(str), str_len(str), &out,
-					&consumed) == 1);
+					&consumed, &version) == 1);
 	test_assert(!out.sdps && consumed == str_len(str));
 
 	/* client input without a handoff is left alone */
 	test_assert(login_handoff_parse((const void *)"STAT\r\n", 6, &out,
-					&consumed) == 0 && consumed == 0);
+					&consumed, &version) == 0 && consumed == 0);
 	/* malformed ones are refused */
-	test_assert(login_handoff_parse((const void *)"ALTPOP-HANDOFF 1\tx\n",
-					19, &out, &consumed) < 0);
-	test_assert(login_handoff_parse((const void *)"ALTPOP-HANDOFF 1",
-					16, &out, &consumed) < 0);
-	test_assert(login_handoff_parse((const void *)"ALTPOP-HANDOFF 12\n",
-					18, &out, &consumed) < 0);
+	test_assert(login_handoff_parse((const void *)"ALTPOP-HANDOFF 2\tx\n",
+					19, &out, &consumed, &version) < 0);
+	test_assert(login_handoff_parse((const void *)"ALTPOP-HANDOFF 2",
+					16, &out, &consumed, &version) < 0);
+	test_assert(login_handoff_parse((const void *)"ALTPOP-HANDOFF 22\n",
+					18, &out, &consumed, &version) < 0);
 	test_end();
 }
 
