@@ -95,12 +95,11 @@ const char *altpop_utf8_prep(struct altpop_login_client *aclient,
 static int altpop_utf8_prep_fields(const buffer_t *data, unsigned int count,
 				   buffer_t *dest, const char **error_r)
 {
+	ARRAY_TYPE(const_string) parts;
 	const char *const *fields, *prepped;
+	const char *p = data->data, *end = p + data->used;
 	unsigned int i;
 	int ret;
-
-	ARRAY_TYPE(const_string) parts;
-	const char *p = data->data, *end = p + data->used;
 
 	/* t_strsplit() can't split on NUL */
 	t_array_init(&parts, count + 1);
