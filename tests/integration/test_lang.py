@@ -111,6 +111,21 @@ def test_lang_before_and_after_login(make_instance):
     assert c.quit() == it("+OK Disconnessione, messaggi eliminati.")
 
 
+def test_prelogin_bad_lines_in_the_language(make_instance):
+    # the pre-login command table's answers: a bad name, a line with a NUL
+    # byte, an unknown command and the one too many, all in Italian
+    inst = lang_instance(make_instance)
+    c = connect(inst)
+    assert c.cmd("LANG it").startswith(b"+OK it ")
+    assert c.cmd("F@O") == it("-ERR Caratteri non validi nel nome del comando.")
+    assert c.cmd(b"NO\x00OP") == it(
+        "-ERR Caratteri non validi nella riga di comando.")
+    assert c.cmd("FOO") == it("-ERR Comando sconosciuto.")
+    assert c.readline() == it("-ERR Troppi comandi errati.")
+    with pytest.raises(EOFError):
+        c.readline()
+
+
 def test_in_use_code_kept(make_instance):
     inst = lang_instance(make_instance)
     first = connect(inst)
