@@ -17,8 +17,6 @@ DOVECOT_CONFIG_H = "/usr/include/dovecot/config.h"
 
 DEFAULT_USERS = {"alice": "alicepw", "bob": "bobpw"}
 START_TIMEOUT = 20.0
-# start-ups tried with new ports when another program took one first
-START_PORT_ATTEMPTS = 3
 STOP_TIMEOUT = 10.0
 
 

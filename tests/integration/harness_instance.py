@@ -17,7 +17,6 @@ from harness_certs import make_cert
 from harness_config import InstanceConfig
 from harness_delivery import Maildrops, ensure_vmail
 from harness_dovecot import (DEFAULT_USERS, DOVECONF, DOVECOT, START_TIMEOUT,
-                             START_PORT_ATTEMPTS,
                              STOP_TIMEOUT, SYS_MODULEDIR, HarnessError)
 from harness_ports import listening_tcp_ports
 from harness_processes import (INSTANCE_PREFIX, _die_with_parent, _is_zombie,
@@ -172,23 +171,6 @@ class DovecotInstance(InstanceConfig, Maildrops, StartStopContext):
     def start(self, timeout=START_TIMEOUT):
         if self.tmp is None:
             self.setup()
-        for attempt in range(START_PORT_ATTEMPTS):
-            try:
-                return self._start_once(timeout)
-            except HarnessError as e:
-                # another program took a port between the check and
-                # Dovecot's bind: pick new ones (not the demo's fixed ones)
-                if ("Address already in use" not in str(e) or self.fixed_ports
-                        or attempt + 1 == START_PORT_ATTEMPTS):
-                    raise
-                log = self.tmp / "dovecot.log"
-                if log.exists():
-                    log.rename(self.tmp / ("dovecot.log.failed-%d" % (attempt + 1)))
-                self.ports = {}
-                self._write_conf()
-        raise AssertionError("unreachable")
-
-    def _start_once(self, timeout):
         self._out = open(self.tmp / "dovecot.stdout", "wb")
         argv = self.ns_command([DOVECOT, "-F", "-c", str(self.conf)])
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,

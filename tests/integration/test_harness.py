@@ -1,7 +1,6 @@
 """Self-tests of the harness (run against stock Dovecot; altpop parts skip)."""
 
 import os
-import socket
 
 import pytest
 
@@ -92,26 +91,6 @@ def test_start_failure_reports_log():
             pass
     assert "no_such_setting" in str(err.value)
     assert not inst.tmp.exists()
-
-
-def test_start_retries_with_new_ports_when_one_is_taken():
-    """Another program binds a chosen port between the check and Dovecot's
-    start: the instance comes up on new ports instead of failing."""
-    inst = harness.DovecotInstance(["pop3"], lmtp=False)
-    inst.setup()
-    taken = inst.port("pop3")
-    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        blocker.bind(("127.0.0.1", taken))
-        blocker.listen(1)
-        with inst:
-            assert inst.port("pop3") != taken
-            assert (inst.tmp / "dovecot.log.failed-1").exists()
-            c = popclient.RawPop3(inst.port("pop3"))
-            c.login("alice", "alicepw")
-            c.quit()
-    finally:
-        blocker.close()
 
 
 @pytest.mark.altpop_only
