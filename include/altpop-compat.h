@@ -50,6 +50,60 @@
 #  define ALTPOP_AUTH_CLEARTEXT_DISABLED_MSG AUTH_PLAINTEXT_DISABLED_MSG
 #endif
 
+/* Features some Dovecots lack: configure checks the headers and passes
+   ALTPOP_HAVE_* (README, Supported Dovecot versions). */
+#ifdef ALTPOP_HAVE_SASL_PROXY
+/* 2.4.2+: login-common's SASL client side is sasl-proxy.h */
+#  define altpop_sasl_find_available_mech(client, name) \
+	sasl_proxy_find_available_mech(client, name)
+#  define altpop_sasl_get_advertised_mechs(client, count_r) \
+	sasl_proxy_get_advertised_mechs(client, count_r)
+#else
+#  define altpop_sasl_find_available_mech(client, name) \
+	sasl_server_find_available_mech(client, name)
+#  define altpop_sasl_get_advertised_mechs(client, count_r) \
+	sasl_server_get_advertised_mechs(client, count_r)
+#endif
+#ifdef ALTPOP_HAVE_PROXY_AUTH_REPLIED
+/* 2.4.2+ and Debian's 2.3.19.1: the proxy's auth failure says whether
+   the client was answered */
+#  define altpop_proxy_failure_auth_replied(type) \
+	((type) == LOGIN_PROXY_FAILURE_TYPE_AUTH_REPLIED || \
+	 (type) == LOGIN_PROXY_FAILURE_TYPE_AUTH_LIMIT_REACHED_REPLIED)
+#  define altpop_proxy_failure_auth_not_replied(type) \
+	((type) == LOGIN_PROXY_FAILURE_TYPE_AUTH_NOT_REPLIED)
+#else
+/* older: one AUTH type, and the protocol has always answered */
+#  define LOGIN_PROXY_FAILURE_TYPE_AUTH_REPLIED LOGIN_PROXY_FAILURE_TYPE_AUTH
+#  define altpop_proxy_failure_auth_replied(type) \
+	((type) == LOGIN_PROXY_FAILURE_TYPE_AUTH)
+#  define altpop_proxy_failure_auth_not_replied(type) FALSE
+#endif
+#ifdef ALTPOP_HAVE_AUTH_RESULT_LIMIT_REACHED
+#  define altpop_auth_result_limit_reached(result, text) \
+	((result) == CLIENT_AUTH_RESULT_LIMIT_REACHED)
+#else
+/* older login-common reports mail_max_userip_connections as a temporary
+   failure with this text */
+#  define ALTPOP_USERIP_LIMIT_TEXT \
+	"Maximum number of connections from user+IP exceeded"
+#  define altpop_auth_result_limit_reached(result, text) \
+	((result) == CLIENT_AUTH_RESULT_TEMPFAIL && (text) != NULL && \
+	 strncmp((text), ALTPOP_USERIP_LIMIT_TEXT, \
+		 strlen(ALTPOP_USERIP_LIMIT_TEXT)) == 0)
+#endif
+#ifdef ALTPOP_HAVE_CLIENT_FORWARD_DECODE
+/* XCLIENT FORWARD= decoded and namespaced by login-common (the
+   CVE-2026-42008/42395 fixes) */
+#  define altpop_client_forward_decode(client, value) \
+	client_forward_decode_base64(client, value)
+#else
+/* without login-common's safe decoding, forwarded fields are ignored
+   (login-commands.c logs it) */
+#  define altpop_client_forward_decode(client, value) \
+	altpop_login_forward_unsupported(client)
+#endif
+
 /* ---- mail process (module/mail) ---- */
 #ifdef ALTPOP_DOVECOT_24
 /* 2.4 writes all changes on every sync: the flag is gone */
@@ -62,6 +116,14 @@
 #  define altpop_mail_user_service_user(user) ((user)->_service_user)
 #  define altpop_mailbox_list_get_mail_set(list) \
 	(mailbox_list_get_namespace(list)->mail_set)
+#endif
+#ifdef ALTPOP_HAVE_RAWLOG_EVENT
+/* 2.4.2+: rawlogs name their setting and log through an event */
+#  define altpop_iostream_rawlog_create(event, dir, input, output) \
+	iostream_rawlog_create(event, "rawlog_dir", dir, input, output)
+#else
+#  define altpop_iostream_rawlog_create(event, dir, input, output) \
+	iostream_rawlog_create(dir, input, output)
 #endif
 
 #endif

@@ -10,7 +10,11 @@
    has named its POP3 user, the principal is authorized for that user
    (passdb field k5principals, or krb5_kuserok() which covers ~/.k5login and
    the default realm mapping). The passdb is consulted for its extra fields
-   and the userdb lookup follows as usual. */
+   and the userdb lookup follows as usual.
+
+   This file is the mechanism's logic; how it plugs into the auth process
+   differs between Dovecot versions and lives in the glue file configure
+   picks (mech-kpop-glue.h). */
 
 #include "auth-common.h"
 #include "buffer.h"
@@ -18,11 +22,11 @@
 #include "str-sanitize.h"
 #include "hostpid.h"
 #include "safe-memset.h"
-#include "mech.h"
 #include "passdb.h"
 #include "auth-fields.h"
 #include "kpop-mech-msg.h"
 #include "kpop-services.h"
+#include "mech-kpop-glue.h"
 
 #include <krb5.h>
 #include <com_err.h>
@@ -45,9 +49,9 @@ enum kpop_mech_state {
 	KPOP_MECH_STATE_DONE,
 };
 
-struct kpop_auth_request {
-	struct auth_request auth_request;
+struct kpop_request {
 	pool_t pool;
+	void *glue;
 
 	enum kpop_mech_state state;
 	buffer_t *ap_req;
@@ -63,13 +67,6 @@ struct kpop_auth_request {
 	bool internal_failure;
 };
 
-struct module;
-
-const char *mech_kpop_version = DOVECOT_ABI_VERSION;
-
-void mech_kpop_init(struct module *module);
-void mech_kpop_deinit(void);
-
 static const char *
 kpop_krb5_error(krb5_context ctx, krb5_error_code code)
 {
@@ -83,9 +80,9 @@ kpop_krb5_error(krb5_context ctx, krb5_error_code code)
 	return ret;
 }
 
-static const char *kpop_keytab_name(struct kpop_auth_request *request)
+static const char *kpop_keytab_name(struct kpop_request *request)
 {
-	const struct auth_settings *set = request->auth_request.set;
+	const struct auth_settings *set = kpop_glue_auth_request(request)->set;
 	char name[1024];
 
 	if (set->krb5_keytab != NULL && set->krb5_keytab[0] != '\0')
@@ -124,10 +121,9 @@ static void kpop_whoami(const char **user_r, const char **group_r)
 
 /* Explain a keytab that cannot be used, in words an admin can act on.
    Returns -1 if the keytab is missing or unreadable. */
-static int kpop_keytab_check(struct kpop_auth_request *request,
+static int kpop_keytab_check(struct kpop_request *request,
 			     const char *name, krb5_keytab keytab)
 {
-	struct auth_request *auth_request = &request->auth_request;
 	const char *path = kpop_keytab_path(name), *user, *group;
 	krb5_error_code ret;
 	int fd;
@@ -136,7 +132,7 @@ static int kpop_keytab_check(struct kpop_auth_request *request,
 	if (path != NULL) {
 		fd = open(path, O_RDONLY);
 		if (fd == -1 && errno == ENOENT) {
-			e_error(auth_request->mech_event,
+			e_error(kpop_glue_event(request),
 				"KPOP keytab %s does not exist: create it "
 				"with kadmin (ktadd -k %s %s/<host>) or point "
 				"auth_krb5_keytab to the keytab holding the "
@@ -145,7 +141,7 @@ static int kpop_keytab_check(struct kpop_auth_request *request,
 			return -1;
 		}
 		if (fd == -1 && (errno == EACCES || errno == EPERM)) {
-			e_error(auth_request->mech_event,
+			e_error(kpop_glue_event(request),
 				"KPOP keytab %s is not readable by the auth "
 				"process (running as user %s, group %s): "
 				"chgrp %s %s && chmod 0640 %s "
@@ -154,7 +150,7 @@ static int kpop_keytab_check(struct kpop_auth_request *request,
 			return -1;
 		}
 		if (fd == -1) {
-			e_error(auth_request->mech_event,
+			e_error(kpop_glue_event(request),
 				"KPOP keytab: open(%s) failed: %m", path);
 			return -1;
 		}
@@ -162,7 +158,7 @@ static int kpop_keytab_check(struct kpop_auth_request *request,
 	}
 	ret = krb5_kt_have_content(request->ctx, keytab);
 	if (ret != 0) {
-		e_error(auth_request->mech_event,
+		e_error(kpop_glue_event(request),
 			"KPOP keytab %s has no keys (%s): add the %s/<host> "
 			"key with kadmin ktadd", name,
 			kpop_krb5_error(request->ctx, ret),
@@ -172,9 +168,9 @@ static int kpop_keytab_check(struct kpop_auth_request *request,
 	return 0;
 }
 
-static const char *kpop_hostname(struct kpop_auth_request *request)
+static const char *kpop_hostname(struct kpop_request *request)
 {
-	const char *host = request->auth_request.set->gssapi_hostname;
+	const char *host = kpop_glue_auth_request(request)->set->gssapi_hostname;
 
 	if (host == NULL || host[0] == '\0')
 		host = my_hostdomain();
@@ -184,7 +180,7 @@ static const char *kpop_hostname(struct kpop_auth_request *request)
 /* Is the ticket for one of the accepted principals: <service>/<host> in
    any realm, or any <service>/<host> with auth_gssapi_hostname = $ALL? */
 static bool
-kpop_ticket_server_accepted(struct kpop_auth_request *request,
+kpop_ticket_server_accepted(struct kpop_request *request,
 			    krb5_const_principal server)
 {
 	const char *host = kpop_hostname(request);
@@ -209,7 +205,7 @@ kpop_ticket_server_accepted(struct kpop_auth_request *request,
 }
 
 /* The sname/realm put into a KRB-ERROR. */
-static krb5_principal kpop_error_principal(struct kpop_auth_request *request)
+static krb5_principal kpop_error_principal(struct kpop_request *request)
 {
 	krb5_principal princ = NULL;
 	const char *host = kpop_hostname(request);
@@ -234,10 +230,9 @@ static krb5_principal kpop_error_principal(struct kpop_auth_request *request)
    so clients print the reason). The failure itself is the reply to the
    login process's next (empty) response: Dovecot's auth handler expects
    exactly one reply per request or response. */
-static void kpop_send_rejection(struct kpop_auth_request *request,
+static void kpop_send_rejection(struct kpop_request *request,
 				krb5_error_code code, const char *reason)
 {
-	struct auth_request *auth_request = &request->auth_request;
 	krb5_error err;
 	krb5_data out = { 0, 0, NULL };
 	krb5_principal server = NULL;
@@ -270,15 +265,14 @@ static void kpop_send_rejection(struct kpop_auth_request *request,
 
 	buf = t_buffer_create(64 + out.length + strlen(reason));
 	kpop_mech_rejected_append(buf, reason, out.data, out.length);
-	auth_request_handler_reply_continue(auth_request, buf->data,
-					    buf->used);
+	kpop_glue_continue(request, buf->data, buf->used);
 	if (out.data != NULL)
 		krb5_free_data_contents(request->ctx, &out);
 	if (server != NULL)
 		krb5_free_principal(request->ctx, server);
 }
 
-static void kpop_reject(struct kpop_auth_request *request,
+static void kpop_reject(struct kpop_request *request,
 			krb5_error_code code, const char *reason,
 			bool internal)
 {
@@ -287,9 +281,8 @@ static void kpop_reject(struct kpop_auth_request *request,
 	kpop_send_rejection(request, code, reason);
 }
 
-static void kpop_verify(struct kpop_auth_request *request)
+static void kpop_verify(struct kpop_request *request)
 {
-	struct auth_request *auth_request = &request->auth_request;
 	krb5_auth_context auth_ctx = NULL;
 	krb5_keytab keytab = NULL;
 	krb5_ticket *ticket = NULL;
@@ -303,7 +296,7 @@ static void kpop_verify(struct kpop_auth_request *request)
 	ret = krb5_init_context(&request->ctx);
 	if (ret != 0) {
 		request->ctx = NULL;
-		e_error(auth_request->mech_event,
+		e_error(kpop_glue_event(request),
 			"krb5_init_context() failed: %s (check krb5.conf)",
 			error_message(ret));
 		kpop_reject(request, ret, "Kerberos library unavailable",
@@ -314,7 +307,7 @@ static void kpop_verify(struct kpop_auth_request *request)
 	ktname = kpop_keytab_name(request);
 	ret = krb5_kt_resolve(request->ctx, ktname, &keytab);
 	if (ret != 0) {
-		e_error(auth_request->mech_event,
+		e_error(kpop_glue_event(request),
 			"KPOP keytab %s: %s (check auth_krb5_keytab)", ktname,
 			kpop_krb5_error(request->ctx, ret));
 		kpop_reject(request, KRB5KRB_AP_ERR_NOKEY,
@@ -330,7 +323,7 @@ static void kpop_verify(struct kpop_auth_request *request)
 
 	ret = krb5_auth_con_init(request->ctx, &auth_ctx);
 	if (ret != 0) {
-		e_error(auth_request->mech_event, "KPOP: %s",
+		e_error(kpop_glue_event(request), "KPOP: %s",
 			kpop_krb5_error(request->ctx, ret));
 		(void)krb5_kt_close(request->ctx, keytab);
 		kpop_reject(request, ret, "internal error", TRUE);
@@ -364,7 +357,7 @@ static void kpop_verify(struct kpop_auth_request *request)
 		if (krb5_unparse_name(request->ctx, ticket->server,
 				      &server_name) != 0)
 			server_name = NULL;
-		e_info(auth_request->mech_event,
+		e_info(kpop_glue_event(request),
 		       "KPOP ticket rejected: ticket is for %s, not for %s "
 		       "(altpop_kpop_services)",
 		       server_name == NULL ? "?" : str_sanitize(server_name, 256),
@@ -381,7 +374,7 @@ static void kpop_verify(struct kpop_auth_request *request)
 	}
 	if (ret != 0) {
 		reason = kpop_krb5_error(request->ctx, ret);
-		e_info(auth_request->mech_event,
+		e_info(kpop_glue_event(request),
 		       "KPOP ticket rejected: %s", str_sanitize(reason, 512));
 		if (auth_ctx != NULL)
 			krb5_auth_con_free(request->ctx, auth_ctx);
@@ -405,13 +398,13 @@ static void kpop_verify(struct kpop_auth_request *request)
 	krb5_free_ticket(request->ctx, ticket);
 	krb5_auth_con_free(request->ctx, auth_ctx);
 	if (ret != 0) {
-		e_error(auth_request->mech_event, "KPOP: %s",
+		e_error(kpop_glue_event(request), "KPOP: %s",
 			kpop_krb5_error(request->ctx, ret));
 		kpop_reject(request, ret, "internal error", TRUE);
 		return;
 	}
 
-	e_debug(auth_request->mech_event,
+	e_debug(kpop_glue_event(request),
 		"KPOP ticket accepted for principal %s%s",
 		str_sanitize(request->principal_name, 256),
 		ap_rep.length > 0 ? " (mutual authentication)" : "");
@@ -422,14 +415,13 @@ static void kpop_verify(struct kpop_auth_request *request)
 	buffer_append(reply, ap_rep.data, ap_rep.length);
 	if (ap_rep.data != NULL)
 		krb5_free_data_contents(request->ctx, &ap_rep);
-	auth_request_handler_reply_continue(auth_request, reply->data,
-					    reply->used);
+	kpop_glue_continue(request, reply->data, reply->used);
 }
 
 static bool
-kpop_k5principals_authorized(struct kpop_auth_request *request)
+kpop_k5principals_authorized(struct kpop_request *request)
 {
-	struct auth_request *auth_request = &request->auth_request;
+	struct auth_request *auth_request = kpop_glue_auth_request(request);
 	const char *value, *const *names;
 
 	value = auth_fields_find(auth_request->fields.extra_fields,
@@ -439,7 +431,7 @@ kpop_k5principals_authorized(struct kpop_auth_request *request)
 	names = t_strsplit_spaces(value, ",");
 	for (; *names != NULL; names++) {
 		if (strcmp(*names, request->principal_name) == 0) {
-			e_debug(auth_request->mech_event,
+			e_debug(kpop_glue_event(request),
 				"KPOP: %s authorized by the k5principals "
 				"field", request->principal_name);
 			return TRUE;
@@ -452,10 +444,9 @@ kpop_k5principals_authorized(struct kpop_auth_request *request)
    .k5login module is authoritative and needs the home directory). Virtual
    users get the rest of what it checks: the principal's local name (default
    realm mapping and auth_to_local rules of krb5.conf) must be the user. */
-static bool kpop_virtual_user_matches(struct kpop_auth_request *request,
+static bool kpop_virtual_user_matches(struct kpop_request *request,
 				      const char *login_user)
 {
-	struct auth_request *auth_request = &request->auth_request;
 	char lname[256];
 
 	errno = 0;
@@ -463,7 +454,7 @@ static bool kpop_virtual_user_matches(struct kpop_auth_request *request,
 		return FALSE;
 	if (errno != 0 && errno != ENOENT && errno != ESRCH &&
 	    errno != EBADF && errno != EPERM) {
-		e_error(auth_request->mech_event,
+		e_error(kpop_glue_event(request),
 			"KPOP: getpwnam(%s) failed: %m", login_user);
 		return FALSE;
 	}
@@ -472,13 +463,13 @@ static bool kpop_virtual_user_matches(struct kpop_auth_request *request,
 		return FALSE;
 	if (strcmp(lname, login_user) != 0)
 		return FALSE;
-	e_debug(auth_request->mech_event,
+	e_debug(kpop_glue_event(request),
 		"KPOP: %s authorized by its local name (no system account %s)",
 		request->principal_name, login_user);
 	return TRUE;
 }
 
-static bool kpop_authorized(struct kpop_auth_request *request,
+static bool kpop_authorized(struct kpop_request *request,
 			    const char *login_user)
 {
 	if (kpop_k5principals_authorized(request))
@@ -488,47 +479,38 @@ static bool kpop_authorized(struct kpop_auth_request *request,
 	return kpop_virtual_user_matches(request, login_user);
 }
 
-static void
-kpop_credentials_callback(enum passdb_result result,
-			  const unsigned char *credentials ATTR_UNUSED,
-			  size_t size ATTR_UNUSED,
-			  struct auth_request *auth_request)
+void kpop_request_passdb_done(struct kpop_request *request,
+			      enum kpop_passdb_status status)
 {
-	struct kpop_auth_request *request =
-		(struct kpop_auth_request *)auth_request;
+	struct auth_request *auth_request = kpop_glue_auth_request(request);
 	const char *user = auth_request->fields.user;
 	char lname[256];
 
 	/* KPOP needs no password: the passdb is asked for its extra fields
 	   (k5principals, nologin, proxy, ...) only, as with GSSAPI. */
-	switch (result) {
-	case PASSDB_RESULT_INTERNAL_FAILURE:
-		auth_request_internal_failure(auth_request);
+	switch (status) {
+	case KPOP_PASSDB_INTERNAL_FAILURE:
+		kpop_glue_internal_failure(request);
 		return;
-	case PASSDB_RESULT_USER_DISABLED:
-	case PASSDB_RESULT_PASS_EXPIRED:
-		auth_request_fail(auth_request);
+	case KPOP_PASSDB_DISABLED:
+		kpop_glue_failure(request);
 		return;
-	case PASSDB_RESULT_NEXT:
-	case PASSDB_RESULT_SCHEME_NOT_AVAILABLE:
-	case PASSDB_RESULT_USER_UNKNOWN:
-	case PASSDB_RESULT_PASSWORD_MISMATCH:
-	case PASSDB_RESULT_OK:
+	case KPOP_PASSDB_LOOKED_UP:
 		break;
 	}
 
 	if (kpop_authorized(request, user)) {
-		e_debug(auth_request->mech_event,
+		e_debug(kpop_glue_event(request),
 			"KPOP: principal %s may log in as %s",
 			request->principal_name, user);
-		auth_request_success(auth_request, NULL, 0);
+		kpop_glue_success(request);
 		return;
 	}
 
 	if (krb5_aname_to_localname(request->ctx, request->client,
 				    sizeof(lname), lname) != 0)
 		i_strocpy(lname, "(none)", sizeof(lname));
-	e_info(auth_request->mech_event,
+	e_info(kpop_glue_event(request),
 	       "KPOP: Kerberos principal %s is not allowed to log in as %s "
 	       "(its local name is %s; authorize it with a k5principals "
 	       "passdb field or the user's .k5login)",
@@ -538,64 +520,57 @@ kpop_credentials_callback(enum passdb_result result,
 		t_strdup_printf("Kerberos principal %s may not log in as %s",
 				str_sanitize(request->principal_name, 256),
 				str_sanitize(user, 256)), NULL);
-	auth_request_fail(auth_request);
+	kpop_glue_failure(request);
 }
 
-static void kpop_user(struct kpop_auth_request *request,
+static void kpop_user(struct kpop_request *request,
 		      const unsigned char *data, size_t size)
 {
-	struct auth_request *auth_request = &request->auth_request;
 	const char *user, *error;
 
 	request->state = KPOP_MECH_STATE_DONE;
 	if (size == 0 || size > KPOP_MAX_USER_LEN ||
 	    memchr(data, '\0', size) != NULL) {
-		e_info(auth_request->mech_event,
+		e_info(kpop_glue_event(request),
 		       "KPOP: invalid user name from the login process");
-		auth_request_fail(auth_request);
+		kpop_glue_failure(request);
 		return;
 	}
 	user = t_strndup(data, size);
-	if (!auth_request_set_username(auth_request, user, &error)) {
-		e_info(auth_request->mech_event, "KPOP: %s", error);
-		auth_request_fail(auth_request);
+	if (!kpop_glue_set_user(request, user, &error)) {
+		e_info(kpop_glue_event(request), "KPOP: %s", error);
+		kpop_glue_failure(request);
 		return;
 	}
-	/* the passdb may set k5principals; success is the default */
-	auth_request->passdb_success = TRUE;
-	auth_request_lookup_credentials(auth_request, "",
-					kpop_credentials_callback);
+	/* the passdb may set k5principals; kpop_request_passdb_done()
+	   follows */
+	kpop_glue_passdb_lookup(request);
 }
 
-static void kpop_ap_req_data(struct kpop_auth_request *request,
+static void kpop_ap_req_data(struct kpop_request *request,
 			     const unsigned char *data, size_t size)
 {
 	if (size == 0 || size > KPOP_MECH_CHUNK_SIZE ||
 	    size > request->ap_req_size - request->ap_req->used) {
-		e_error(request->auth_request.mech_event,
+		e_error(kpop_glue_event(request),
 			"KPOP: malformed AP-REQ chunk from the login process");
 		request->state = KPOP_MECH_STATE_DONE;
-		auth_request_fail(&request->auth_request);
+		kpop_glue_failure(request);
 		return;
 	}
 	buffer_append(request->ap_req, data, size);
 	if (request->ap_req->used < request->ap_req_size) {
 		unsigned char more = KPOP_MECH_CHALLENGE_MORE;
 
-		auth_request_handler_reply_continue(&request->auth_request,
-						    &more, 1);
+		kpop_glue_continue(request, &more, 1);
 		return;
 	}
 	kpop_verify(request);
 }
 
-static void
-mech_kpop_auth_continue(struct auth_request *auth_request,
-			const unsigned char *data, size_t data_size)
+void kpop_request_continue(struct kpop_request *request,
+			   const unsigned char *data, size_t data_size)
 {
-	struct kpop_auth_request *request =
-		(struct kpop_auth_request *)auth_request;
-
 	switch (request->state) {
 	case KPOP_MECH_STATE_AP_REQ:
 		kpop_ap_req_data(request, data, data_size);
@@ -604,35 +579,34 @@ mech_kpop_auth_continue(struct auth_request *auth_request,
 		/* the KRB-ERROR is out: now the failure */
 		request->state = KPOP_MECH_STATE_DONE;
 		if (request->internal_failure)
-			auth_request_internal_failure(auth_request);
+			kpop_glue_internal_failure(request);
 		else
-			auth_request_fail(auth_request);
+			kpop_glue_failure(request);
 		break;
 	case KPOP_MECH_STATE_USER:
 		kpop_user(request, data, data_size);
 		break;
 	case KPOP_MECH_STATE_DONE:
-		e_error(auth_request->mech_event,
+		e_error(kpop_glue_event(request),
 			"KPOP: unexpected data from the login process");
-		auth_request_fail(auth_request);
+		kpop_glue_failure(request);
 		break;
 	}
 }
 
 /* The service list altpop-login sends in front of the initial response
    (kpop-services.h), or the default. Returns -1 if it is malformed. */
-static int kpop_services_parse(struct kpop_auth_request *request,
+static int kpop_services_parse(struct kpop_request *request,
 			       const unsigned char **data,
 			       size_t *data_size)
 {
-	struct auth_request *auth_request = &request->auth_request;
-	const unsigned char *nul;
+		const unsigned char *nul;
 	const char *list = KPOP_SERVICES_DEFAULT, *error;
 
 	if (*data_size > 0 && (*data)[0] == KPOP_SERVICES_MARK) {
 		nul = memchr(*data, '\0', *data_size);
 		if (nul == NULL) {
-			e_error(auth_request->mech_event,
+			e_error(kpop_glue_event(request),
 				"KPOP: unterminated service list from the "
 				"login process");
 			return -1;
@@ -642,7 +616,7 @@ static int kpop_services_parse(struct kpop_auth_request *request,
 		*data = nul + 1;
 	}
 	if (!kpop_services_check(list, &error)) {
-		e_error(auth_request->mech_event,
+		e_error(kpop_glue_event(request),
 			"KPOP: invalid service list from the login process: %s",
 			error);
 		return -1;
@@ -652,12 +626,9 @@ static int kpop_services_parse(struct kpop_auth_request *request,
 	return 0;
 }
 
-static void
-mech_kpop_auth_initial(struct auth_request *auth_request,
-		       const unsigned char *data, size_t data_size)
+void kpop_request_initial(struct kpop_request *request,
+			  const unsigned char *data, size_t data_size)
 {
-	struct kpop_auth_request *request =
-		(struct kpop_auth_request *)auth_request;
 	const unsigned char *chunk;
 	size_t chunk_size;
 	uint32_t total;
@@ -666,16 +637,16 @@ mech_kpop_auth_initial(struct auth_request *auth_request,
 	/* only altpop-login's kpop listener starts this (private mech) */
 	if (kpop_services_parse(request, &data, &data_size) < 0) {
 		request->state = KPOP_MECH_STATE_DONE;
-		auth_request_fail(auth_request);
+		kpop_glue_failure(request);
 		return;
 	}
 	if (kpop_mech_initial_parse(data, data_size, &total, &chunk,
 				    &chunk_size, &error) < 0) {
-		e_error(auth_request->mech_event,
+		e_error(kpop_glue_event(request),
 			"KPOP: %s (the KPOP mechanism can only be used by "
 			"altpop-login's kpop listener)", error);
 		request->state = KPOP_MECH_STATE_DONE;
-		auth_request_fail(auth_request);
+		kpop_glue_failure(request);
 		return;
 	}
 	request->ap_req_size = total;
@@ -684,23 +655,23 @@ mech_kpop_auth_initial(struct auth_request *auth_request,
 	kpop_ap_req_data(request, chunk, chunk_size);
 }
 
-static struct auth_request *mech_kpop_auth_new(void)
+struct kpop_request *kpop_request_new(pool_t pool, void *glue)
 {
-	struct kpop_auth_request *request;
-	pool_t pool;
+	struct kpop_request *request;
 
-	pool = pool_alloconly_create(MEMPOOL_GROWING"kpop_auth_request", 4096);
-	request = p_new(pool, struct kpop_auth_request, 1);
+	request = p_new(pool, struct kpop_request, 1);
 	request->pool = pool;
-	request->auth_request.pool = pool;
-	return &request->auth_request;
+	request->glue = glue;
+	return request;
 }
 
-static void mech_kpop_auth_free(struct auth_request *auth_request)
+void *kpop_request_get_glue(struct kpop_request *request)
 {
-	struct kpop_auth_request *request =
-		(struct kpop_auth_request *)auth_request;
+	return request->glue;
+}
 
+void kpop_request_free(struct kpop_request *request)
+{
 	if (request->ap_req != NULL) {
 		safe_memset(buffer_get_modifiable_data(request->ap_req, NULL),
 			    0, request->ap_req->used);
@@ -710,27 +681,4 @@ static void mech_kpop_auth_free(struct auth_request *auth_request)
 			krb5_free_principal(request->ctx, request->client);
 		krb5_free_context(request->ctx);
 	}
-	pool_unref(&auth_request->pool);
-}
-
-static const struct mech_module mech_kpop = {
-	KPOP_MECH_NAME,
-
-	.flags = MECH_SEC_PRIVATE | MECH_SEC_ALLOW_NULS,
-	.passdb_need = MECH_PASSDB_NEED_NOTHING,
-
-	mech_kpop_auth_new,
-	mech_kpop_auth_initial,
-	mech_kpop_auth_continue,
-	mech_kpop_auth_free
-};
-
-void mech_kpop_init(struct module *module ATTR_UNUSED)
-{
-	mech_register_module(&mech_kpop);
-}
-
-void mech_kpop_deinit(void)
-{
-	mech_unregister_module(&mech_kpop);
 }

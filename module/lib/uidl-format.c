@@ -186,9 +186,12 @@ int uidl_format_resolve(const char *setting, const char **format_r,
 			"%%u %%v %%m %%f %%g)", setting);
 		return -1;
 	}
-	if (uidl_format_check(setting, error_r) < 0) {
+	/* (set on every failure; initialised for newer GCCs, which cannot
+	   see that through uidl_format_next()) */
+	const char *check_error = "invalid format";
+	if (uidl_format_check(setting, &check_error) < 0) {
 		*error_r = t_strdup_printf("Invalid format '%s': %s",
-					   setting, *error_r);
+					   setting, check_error);
 		return -1;
 	}
 	*format_r = setting;

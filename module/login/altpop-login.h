@@ -112,6 +112,11 @@ bool altpop_login_run_command(struct altpop_login_client *client,
 			      const char *args);
 /* Answer error and count a bad command; FALSE if the client was
    disconnected for too many. */
+/* XCLIENT FORWARD= on a Dovecot whose login-common lacks the safe
+   decoding (include/altpop-compat.h): logs that the fields are ignored;
+   returns TRUE (the other XCLIENT fields still apply). */
+bool altpop_login_forward_unsupported(struct client *client);
+
 bool altpop_login_bad_command(struct altpop_login_client *client,
 			      const char *error);
 

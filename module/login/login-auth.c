@@ -26,7 +26,7 @@ static const char *const *altpop_sasl_mech_names(struct client *client)
 	ARRAY_TYPE(const_string) names;
 	unsigned int i, count;
 
-	mechs = sasl_server_get_advertised_mechs(client, &count);
+	mechs = altpop_sasl_get_advertised_mechs(client, &count);
 	t_array_init(&names, count + 1);
 	for (i = 0; i < count; i++) {
 		const char *name = mechs[i].name;
@@ -153,7 +153,7 @@ char *altpop_apop_challenge_create(struct altpop_login_client *aclient)
 {
 	unsigned char rnd[ALTPOP_APOP_RANDOM_BYTES];
 
-	if (sasl_server_find_available_mech(&aclient->common, "APOP") == NULL)
+	if (altpop_sasl_find_available_mech(&aclient->common, "APOP") == NULL)
 		return NULL;
 
 	auth_client_get_connect_id(auth_client, &aclient->apop_server_pid,
@@ -298,15 +298,16 @@ void altpop_login_auth_result(struct client *client,
 			      const struct client_auth_reply *reply ATTR_UNUSED,
 			      const char *text)
 {
+	if (altpop_auth_result_limit_reached(result, text)) {
+		altpop_login_reply(client, ALTPOP_REPLY_IN_USE, text);
+		return;
+	}
 	switch (result) {
 	case CLIENT_AUTH_RESULT_SUCCESS:
 		/* the post-login process sends "+OK Logged in." */
 		break;
 	case CLIENT_AUTH_RESULT_TEMPFAIL:
 		altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL, text);
-		break;
-	case CLIENT_AUTH_RESULT_LIMIT_REACHED:
-		altpop_login_reply(client, ALTPOP_REPLY_IN_USE, text);
 		break;
 	case CLIENT_AUTH_RESULT_AUTHFAILED:
 	case CLIENT_AUTH_RESULT_AUTHFAILED_REASON:

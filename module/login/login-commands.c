@@ -39,6 +39,23 @@ static int cmd_quit(struct altpop_login_client *client,
 	return 1;
 }
 
+bool altpop_login_forward_unsupported(struct client *client)
+{
+	static bool logged = FALSE;
+
+	/* once per process: every trusted front sends it */
+	if (!logged) {
+		e_warning(client->event,
+			  "XCLIENT FORWARD ignored: this Dovecot's login "
+			  "process cannot decode forwarded fields safely "
+			  "(client_forward_decode_base64 is missing), so no "
+			  "forward_* passdb fields are set; use Dovecot 2.4 "
+			  "or a 2.3 with the XCLIENT FORWARD fix");
+		logged = TRUE;
+	}
+	return TRUE;
+}
+
 static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 {
 	struct client *client = &aclient->common;
@@ -72,7 +89,7 @@ static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 		} else if (strcasecmp(key, "FORWARD") == 0) {
 			/* login-common decodes and namespaces them
 			   (passdb sees forward_* fields only) */
-			if (!client_forward_decode_base64(client, value))
+			if (!altpop_client_forward_decode(client, value))
 				ok = FALSE;
 		}
 	}

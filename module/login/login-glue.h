@@ -45,6 +45,11 @@ void altpop_login_glue_set_auth_input(struct client_vfuncs *v);
    input during SASL exchanges (it passes the response on itself). */
 void altpop_login_glue_set_utf8_auth_input(struct client_vfuncs *v);
 
+/* The client sent "*" during a SASL exchange: abort it (2.3:
+   client_auth_abort(); 2.4: login-common's response path, which
+   treats "*" so). */
+void altpop_login_glue_auth_abort(struct client *client);
+
 /* The function altpop_login_glue_set_auth_input() installs
    (login-kpop.c). */
 void altpop_kpop_auth_input(struct client *client);

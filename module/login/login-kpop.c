@@ -344,7 +344,7 @@ void altpop_kpop_start(struct client *client)
 
 	sendauth_parser_init(&kpop->parser, default_pool, KPOP_MAX_AP_REQ_SIZE);
 
-	if (sasl_server_find_available_mech(client, KPOP_MECH_NAME) == NULL) {
+	if (altpop_sasl_find_available_mech(client, KPOP_MECH_NAME) == NULL) {
 		e_error(client->event, "KPOP connection refused: the auth "
 			"process does not offer the KPOP mechanism: add kpop "
 			"to auth_mechanisms (libmech_kpop.so must be in the "

@@ -257,7 +257,14 @@ void altpop_proxy_failed(struct client *client,
 			 enum login_proxy_failure_type type,
 			 const char *reason, bool reconnecting)
 {
-	if (!reconnecting) {
+	if (reconnecting) {
+		/* nothing to tell the client yet */
+	} else if (altpop_proxy_failure_auth_not_replied(type)) {
+		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
+				   AUTH_FAILED_MSG);
+	} else if (altpop_proxy_failure_auth_replied(type)) {
+		/* the backend's answer went to the client already */
+	} else {
 		switch (type) {
 		case LOGIN_PROXY_FAILURE_TYPE_INTERNAL_CONFIG:
 		case LOGIN_PROXY_FAILURE_TYPE_REMOTE_CONFIG:
@@ -267,13 +274,6 @@ void altpop_proxy_failed(struct client *client,
 		case LOGIN_PROXY_FAILURE_TYPE_AUTH_TEMPFAIL:
 			/* reason carries its [SYS/TEMP] code */
 			altpop_login_reply(client, ALTPOP_REPLY_ERROR, reason);
-			break;
-		case LOGIN_PROXY_FAILURE_TYPE_AUTH_NOT_REPLIED:
-			altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
-					   AUTH_FAILED_MSG);
-			break;
-		case LOGIN_PROXY_FAILURE_TYPE_AUTH_REPLIED:
-		case LOGIN_PROXY_FAILURE_TYPE_AUTH_LIMIT_REACHED_REPLIED:
 			break;
 		case LOGIN_PROXY_FAILURE_TYPE_CONNECT:
 		case LOGIN_PROXY_FAILURE_TYPE_INTERNAL:

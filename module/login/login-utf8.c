@@ -191,7 +191,7 @@ void altpop_utf8_auth_input(struct client *client)
 	if (client_auth_read_line(client) <= 0)
 		return;
 	if (strcmp(str_c(client->auth_response), "*") == 0) {
-		client_auth_abort(client);
+		altpop_login_glue_auth_abort(client);
 		return;
 	}
 	T_BEGIN {

@@ -103,8 +103,8 @@ altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
 	o_stream_set_flush_callback(client->output, altpop_client_output,
 				    client);
 	if (set->rawlog_dir[0] != '\0') {
-		(void)iostream_rawlog_create(set->rawlog_dir, &client->input,
-					     &client->output);
+		(void)altpop_iostream_rawlog_create(client->event,
+			set->rawlog_dir, &client->input, &client->output);
 	}
 
 	client->last_input = client->last_output = ioloop_time;
