@@ -1,4 +1,4 @@
-# Sourced by the scripts that build Debian chroots (scripts/debian13-chroot.sh,
+# Sourced by the scripts that build Debian chroots (scripts/debian-chroot.sh,
 # tests/package/run.sh): the Debian archive this machine's apt already uses,
 # from its deb822 or one-line sources. Nothing else is ever contacted.
 

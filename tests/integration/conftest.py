@@ -18,6 +18,8 @@ altpop_stage  (function) the stage, or skip/fail when altpop is not usable
                           --enable-sanitizers) and is skipped there; a
                           sanitizer run of tests/run.sh runs exactly these
                           again in a plain build (pytest -m plain_build)
+@pytest.mark.core         (pytestmark of whole files) the core subset: real
+                          clients, differential, KPOP (pytest -m core)
 
 A broken altpop build (make install fails, or doveconf rejects the staged
 modules) does not stop the stock pop3 cases: the instance then runs without
@@ -68,6 +70,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "plain_build: the test says nothing in a sanitizer build "
         "(skipped there)")
+    config.addinivalue_line(
+        "markers", "core: the core subset (real clients, differential, "
+        "KPOP) run on every Dovecot CI covers, also where the whole suite "
+        "is not (tests/run.sh --dovecot debian12-bpo)")
 
 
 def pytest_generate_tests(metafunc):

@@ -13,6 +13,9 @@ import pytest
 import mailgen
 import tools
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 CURL = "/usr/bin/curl"
 
 

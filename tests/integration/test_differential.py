@@ -13,6 +13,9 @@ import pytest
 import mailgen
 import popclient
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 EXACT, STATUS, MULTI = "exact", "status", "multi"
 CLOSED = b"<connection closed>"
 

@@ -15,6 +15,9 @@ import pytest
 import mailgen
 import tools
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 FETCHMAIL = "/usr/bin/fetchmail"
 
 

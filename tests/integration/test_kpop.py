@@ -33,6 +33,9 @@ import mailgen
 import popclient
 import tools
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 KPOP_CLIENT = harness.REPO_ROOT / "tests" / "kpop-client" / "kpop-client"
 FETCHMAIL = "/usr/bin/fetchmail"
 MPOP = "/usr/bin/mpop"

@@ -17,6 +17,9 @@ import popclient
 from servercheck import (assert_log_clean, capa_lines, is_closed,
                          read_until_closed, unsecured_client)
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 CRLF = b"\r\n"
 # Mechanisms that never appear in CAPA/AUTH (used only through APOP/KPOP).
 PRIVATE_MECHS = {"APOP", "KPOP"}

@@ -26,6 +26,9 @@ import mailgen
 from test_kpop import (HOST, LOGGED_IN, _require, kpop_realm,  # noqa: F401
                        kpop_settings, kport, kpop_stage, make_kpop_instance)
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 BUILD = harness.REPO_ROOT / "tests" / "movemail" / "build.sh"
 # building takes minutes on a busy machine (the cached binary: none)
 BUILD_TIMEOUT = 1800

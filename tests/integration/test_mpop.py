@@ -17,6 +17,9 @@ import mailgen
 import popclient
 import tools
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 MPOP = "/usr/bin/mpop"
 
 

@@ -20,6 +20,9 @@ import pytest
 import mailgen
 import tools
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 POP3TEST = "/usr/lib/cyrus/bin/pop3test"
 
 MECHS = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",

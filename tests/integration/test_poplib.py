@@ -12,6 +12,9 @@ import pytest
 import mailgen
 import popclient
 
+# real clients, differential, KPOP: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
+
 
 def _connect(port, **kw):
     return poplib.POP3("127.0.0.1", port, timeout=20, **kw)

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Package test (issue 12): for Debian 12 (Dovecot 2.3) and Debian 13
-# (Dovecot 2.4), in a clean minimal chroot of each, debootstrapped from the
+# Package test (issue 12): for Debian 12 (Dovecot 2.3), Debian 13
+# (Dovecot 2.4.1) and Debian testing "forky" (Dovecot 2.4.5), in a clean
+# minimal chroot of each, debootstrapped from the
 # Debian archive this machine's apt uses:
 #   - install build-essential and the Build-Depends only, build the packages
 #     with dpkg-buildpackage from a clean copy of this tree, twice: the
@@ -18,14 +19,14 @@
 #     record and no config file left;
 #   - with "all": the Debian 12 package must be refused by apt on Debian 13.
 #
-#   tests/package/run.sh [bookworm|trixie|all]     (default: all)
+#   tests/package/run.sh [bookworm|trixie|forky|all]     (default: all)
 #
 # ALTPOP_PKG_CACHE=DIR (default /var/cache/altpop/pkg) keeps the debootstrapped
 # base systems and the downloaded .debs between runs. Each run works in a
 # fresh overlay of the base system whose changes live in memory (tmpfs,
 # at most ALTPOP_PKG_TMPFS_SIZE, default 4G, per release) and vanish with
 # the run; the logs and the built packages are copied to DIR/<release>-out.
-# Both releases run at the same time. Run as root.
+# All releases run at the same time. Run as root.
 set -e
 cd "$(dirname "$0")/../.."
 . scripts/debian-mirror.sh
@@ -102,14 +103,27 @@ if [ "${1:-}" = "--in-namespace" ]; then
 		say "debootstrap --variant=minbase $REL (first run only)"
 		rm -rf "$BASE"
 		mkdir -p "$BASE" "$ARCHIVES"
+		# Debian 12's debootstrap has no script named forky
+		# (testing): it is made like sid
+		script=
+		[ "$REL" != forky ] || script=/usr/share/debootstrap/scripts/sid
 		debootstrap --variant=minbase --cache-dir="$ARCHIVES" \
-			"$REL" "$BASE" "$MIRROR" > "$CACHE/$REL-debootstrap.log" 2>&1 ||
+			"$REL" "$BASE" "$MIRROR" $script > "$CACHE/$REL-debootstrap.log" 2>&1 ||
 			{ tail -20 "$CACHE/$REL-debootstrap.log"; fail "debootstrap"; }
-		{
-			echo "deb $MIRROR $REL main"
-			echo "deb $MIRROR $REL-updates main"
-			[ -z "$SECURITY" ] || echo "deb $SECURITY $REL-security main"
-		} > "$BASE/etc/apt/sources.list"
+		if [ "$REL" = forky ]; then
+			# testing has no -updates; the archive's testing
+			# Release file may be past its Valid-Until date
+			# (signatures are still checked)
+			echo "deb $MIRROR $REL main" > "$BASE/etc/apt/sources.list"
+			echo 'Acquire::Check-Valid-Until "false";' \
+				> "$BASE/etc/apt/apt.conf.d/99altpop-valid-until"
+		else
+			{
+				echo "deb $MIRROR $REL main"
+				echo "deb $MIRROR $REL-updates main"
+				[ -z "$SECURITY" ] || echo "deb $SECURITY $REL-security main"
+			} > "$BASE/etc/apt/sources.list"
+		fi
 		# no services started by package scripts; a throw-away system
 		# needs neither fsync nor man-db's index
 		printf '#!/bin/sh\nexit 101\n' > "$BASE/usr/sbin/policy-rc.d"
@@ -315,9 +329,9 @@ fi
 # away with it, whatever happens ----
 want=${1:-all}
 case "$want" in
-bookworm|trixie) releases=$want ;;
-all) releases="bookworm trixie" ;;
-*) echo "usage: tests/package/run.sh [bookworm|trixie|all]" >&2; exit 1 ;;
+bookworm|trixie|forky) releases=$want ;;
+all) releases="bookworm trixie forky" ;;
+*) echo "usage: tests/package/run.sh [bookworm|trixie|forky|all]" >&2; exit 1 ;;
 esac
 for tool in debootstrap unshare ip; do
 	if ! command -v $tool >/dev/null 2>&1; then
