@@ -9,9 +9,16 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Build: Dovecot headers and autotools.
-BUILD_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi
- autoconf automake libtool pkg-config make gcc libkrb5-dev libssl-dev
+DOVECOT_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi"
+BUILD_PKGS="autoconf automake libtool pkg-config make gcc libkrb5-dev libssl-dev
  libidn-dev"
+# ALTPOP_DOVECOT_FROM_SOURCE=1: Dovecot is (to be) built from its upstream
+# source (tests/upstream-dovecot.sh): no Debian dovecot-* package is
+# installed, Dovecot's own build dependencies are, instead.
+if [ "${ALTPOP_DOVECOT_FROM_SOURCE:-}" = 1 ]; then
+	DOVECOT_PKGS="build-essential libc6-dev zlib1g-dev libbz2-dev liblz4-dev
+ libzstd-dev liblzma-dev libpam0g-dev libcap-dev"
+fi
 # Fuzzing (make fuzz, tests/fuzz/run.sh): clang with libFuzzer and the
 # sanitizer runtimes (clang 14 / libclang-rt-14-dev on Debian 12, clang 19 /
 # libclang-rt-19-dev on Debian 13).
@@ -27,9 +34,12 @@ TEST_PKGS="python3 python3-pytest python3-pytest-xdist openssl ca-certificates p
 # (tests/movemail/build.sh: apt-get source needs dpkg-dev; Emacs's configure
 # insists on a terminal library)
 MOVEMAIL_PKGS="dpkg-dev xz-utils libncurses-dev"
+# The Debian chroots of the other releases tests/run.sh runs
+# (scripts/debian-chroot.sh, tests/package/run.sh)
+CHROOT_PKGS="debootstrap"
 
 missing=""
-for p in $BUILD_PKGS $FUZZ_PKGS $TEST_PKGS $MOVEMAIL_PKGS; do
+for p in $DOVECOT_PKGS $BUILD_PKGS $FUZZ_PKGS $TEST_PKGS $MOVEMAIL_PKGS $CHROOT_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
