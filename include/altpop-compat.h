@@ -64,6 +64,13 @@
 #  define altpop_sasl_get_advertised_mechs(client, count_r) \
 	sasl_server_get_advertised_mechs(client, count_r)
 #endif
+#ifdef ALTPOP_HAVE_LOGIN_BINARY_SERVICE_NAME
+/* 2.4.2+: the service login-common names in anvil lookups */
+#  define altpop_login_binary_set_service_name(binary, name) \
+	((binary)->service_name = (name))
+#else
+#  define altpop_login_binary_set_service_name(binary, name) ((void)(name))
+#endif
 #ifdef ALTPOP_HAVE_PROXY_AUTH_REPLIED
 /* 2.4.2+ and Debian's 2.3.19.1: the proxy's auth failure says whether
    the client was answered */

@@ -108,13 +108,16 @@ def start():
     PIDFILE.write_text(str(inst.pid))
     if realm is not None:
         client = REPO / "tests" / "kpop-client" / "kpop-client"
+        # the address the demo listens on, and -H for the host of the
+        # service principal (pop/localhost): "localhost" may resolve to
+        # ::1 first (Debian 13), where nothing listens
         kpop_help = ("\nKPOP (Kerberos V5 POP, realm %s) on 127.0.0.1:%d, with a "
                      "ticket for demo ready:\n  %s \\\n    %s -u demo -c STAT "
-                     "-c 'RETR 1' localhost %d\n"
+                     "-c 'RETR 1' -H %s 127.0.0.1 %d\n"
                      % (realm.realm, inst.port("altpop", "kpop"),
                         " ".join("%s=%s" % kv for kv in
                                  sorted(realm.env(ccache).items())),
-                        client, inst.port("altpop", "kpop")))
+                        client, realm.host, inst.port("altpop", "kpop")))
         realm.proc = None       # keep the KDC running
     INFO.write_text(str(inst.tmp))
     alt = inst.port("altpop", "pop3")
@@ -130,7 +133,7 @@ Try:
   curl -u demo:demo pop3://127.0.0.1:%d/          # list
   curl -u demo:demo pop3://127.0.0.1:%d/1         # message 1
   curl -k -u demo:demo pop3s://127.0.0.1:%d/2     # message 2 over TLS
-  fetchmail -p pop3 -P %d -u demo -k --nodetach --sslproto '' \\
+  fetchmail -p pop3 -P %d -u demo -a -k --nodetach --sslproto '' \\
       --mda 'cat' 127.0.0.1                      # (password: demo)
 
 %s

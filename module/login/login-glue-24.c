@@ -11,6 +11,9 @@ static const char *const altpop_login_alpn[] = { "pop3", NULL };
 void altpop_login_glue_binary_init(struct login_binary *binary)
 {
 	binary->application_protocols = altpop_login_alpn;
+	/* the post-login service (mail_max_userip_connections is counted
+	   per service) */
+	altpop_login_binary_set_service_name(binary, "altpop");
 }
 
 static int

@@ -69,9 +69,11 @@ def auth_log_rx(level, mech, user=r"[^,]*", rip=r"[^,]*"):
     """Regex for the start of a line the auth process logs about a request
     of mechanism mech, up to the message: 2.3 writes
     "auth: Info: kpop(bob,127.0.0.12,<session>): ...", 2.4 writes
-    "auth(bob,127.0.0.12,sasl:kpop)<session>: Info: kpop: ..."."""
+    "auth(bob,127.0.0.12,sasl:kpop)<session>: Info: kpop: ..." (2.4.2 and
+    later "... Info: sasl(kpop): ...")."""
     if IS_24:
-        return r"auth\(%s,%s,sasl:%s\)<[^>]*>: %s: %s: " % (user, rip, mech, level, mech)
+        return (r"auth\(%s,%s,sasl:%s\)<[^>]*>: %s: (?:%s|sasl\(%s\)): "
+                % (user, rip, mech, level, mech, mech))
     return r"auth: %s: %s\(%s,%s,[^)]*\): " % (level, mech, user, rip)
 
 

@@ -120,44 +120,60 @@ static void out(const char *fmt, ...)
 	fflush(stdout);
 }
 
+/* Connect to the host's addresses in the order the resolver gives them,
+   the first that accepts wins (where "localhost" resolves to ::1 first and
+   the server listens on 127.0.0.1 only, ::1 is refused and 127.0.0.1 is
+   taken). When none accepts, the last error is reported. */
 static void net_connect(void)
 {
-	struct addrinfo hints, *ai;
+	struct addrinfo hints, *ais, *ai;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+	} src;
 	struct timeval tv;
-	int ret;
+	int ret, err = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	/* a source address is IPv4: connect to the IPv4 address of the
-	   host even where "localhost" resolves to ::1 first */
-	if (opt.bind_addr != NULL)
+	/* a source address is IPv4: connect to the IPv4 addresses of the
+	   host only */
+	if (opt.bind_addr != NULL) {
 		hints.ai_family = AF_INET;
-	ret = getaddrinfo(opt.host, opt.port, &hints, &ai);
+		memset(&src, 0, sizeof(src));
+		src.sin.sin_family = AF_INET;
+		if (inet_pton(AF_INET, opt.bind_addr, &src.sin.sin_addr) != 1)
+			die("invalid source address %s", opt.bind_addr);
+	}
+	ret = getaddrinfo(opt.host, opt.port, &hints, &ais);
 	if (ret != 0)
 		die("getaddrinfo(%s): %s", opt.host, gai_strerror(ret));
-	fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	if (opt.bind_addr != NULL) {
-		union {
-			struct sockaddr sa;
-			struct sockaddr_in sin;
-		} addr;
-
-		memset(&addr, 0, sizeof(addr));
-		addr.sin.sin_family = AF_INET;
-		if (inet_pton(AF_INET, opt.bind_addr, &addr.sin.sin_addr) != 1)
-			die("invalid source address %s", opt.bind_addr);
-		if (bind(fd, &addr.sa, sizeof(addr.sin)) < 0)
-			die("bind(%s): %s", opt.bind_addr, strerror(errno));
-	}
 	tv.tv_sec = opt.timeout_secs;
 	tv.tv_usec = 0;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-		die("connect(%s:%s): %s", opt.host, opt.port, strerror(errno));
-	freeaddrinfo(ai);
+	for (ai = ais; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (opt.bind_addr != NULL &&
+		    bind(fd, &src.sa, sizeof(src.sin)) < 0) {
+			err = errno;
+			freeaddrinfo(ais);
+			die("bind(%s): %s", opt.bind_addr, strerror(err));
+		}
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		/* SO_SNDTIMEO also bounds the blocking connect() */
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ais);
+	if (fd < 0)
+		die("connect(%s:%s): %s", opt.host, opt.port, strerror(err));
 }
 
 static void write_all(const void *data, size_t size)
