@@ -38,11 +38,16 @@ import harness
 USER = "olduser"
 PASSWORD = "oldpw-%d" % 4711
 
-# packages to unpack per server (names differ between Debian releases)
+# packages to unpack per server (names differ between Debian releases:
+# courier-unicode's soname; from courier-authlib 0.73 on (forky) the
+# authlib libraries and the auth modules, authuserdb among them, are in
+# libcourier-authlib0 and makeuserdb is in courier-authlib, and there is
+# no courier-authlib-userdb any more)
 PACKAGES = {
     "popa3d": {
         "bookworm": ["popa3d", "courier-base", "libcourier-unicode4"],
         "trixie": ["popa3d", "courier-base", "libcourier-unicode8"],
+        "forky": ["popa3d", "courier-base", "libcourier-unicode12"],
     },
     "courier": {
         "bookworm": ["courier-pop", "courier-base", "libcourier-unicode4",
@@ -51,16 +56,25 @@ PACKAGES = {
         "trixie": ["courier-pop", "courier-base", "libcourier-unicode8",
                    "courier-authdaemon", "courier-authlib",
                    "courier-authlib-userdb", "libltdl7"],
+        "forky": ["courier-pop", "courier-base", "libcourier-unicode12",
+                  "courier-authdaemon", "courier-authlib",
+                  "libcourier-authlib0", "libltdl7"],
     },
     # cyrus-common (master, lmtpd) comes with cyrus-clients, which the
     # tests install anyway; pop3d and saslpasswd2 are unpacked
     "cyrus": {
         "bookworm": ["cyrus-pop3d", "sasl2-bin"],
         "trixie": ["cyrus-pop3d", "sasl2-bin"],
+        "forky": ["cyrus-pop3d", "sasl2-bin"],
     },
     # not a server: the mbox to Maildir converter admins use
-    "mb2md": {"bookworm": ["mb2md"], "trixie": ["mb2md"]},
+    "mb2md": {"bookworm": ["mb2md"], "trixie": ["mb2md"], "forky": ["mb2md"]},
 }
+
+# authdaemond itself (/usr/sbin/authdaemond is its start/stop script):
+# courier-authlib 0.73 (forky) moved it to /usr/libexec
+AUTHDAEMOND = ("usr/libexec/courier-authlib/authdaemond",
+               "usr/lib/courier/courier-authlib/authdaemond")
 
 START_TIMEOUT = 30
 
@@ -412,6 +426,13 @@ class OldServer:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=60, **kwargs)
 
+    def _authdaemond(self):
+        for path in AUTHDAEMOND:
+            if (self.root / path).is_file():
+                return path
+        raise OldServerError("no authdaemond in the unpacked %s"
+                             % ", ".join(PACKAGES[self.kind][release()]))
+
     def start(self):
         # (couriertcpd 1.4 has no -noidentlookup; an ident lookup on
         # loopback is refused at once)
@@ -422,7 +443,7 @@ class OldServer:
                                % self.etc)
             if res.returncode != 0:
                 raise OldServerError("makeuserdb: %s" % res.stdout.decode())
-            command = ("/usr/lib/courier/courier-authlib/authdaemond &\n"
+            command = ("/%s &\n" % self._authdaemond() +
                        "for i in $(seq 100); do "
                        "[ -S /run/courier/authdaemon/socket ] && break; "
                        "sleep 0.1; done\n"
