@@ -42,6 +42,7 @@ import pytest
 
 import harness
 import kdc
+from test_kpop import _require, _unavailable
 
 REPO = harness.REPO_ROOT
 DEMO_PY = REPO / "scripts" / "demo.py"
@@ -64,16 +65,6 @@ def hosts_v6_first():
             if names:
                 lines.append("\t".join(fields[:1] + names))
     return "\n".join(lines) + "\n"
-
-
-def _require():
-    return os.environ.get("ALTPOP_IT_REQUIRE") == "1"
-
-
-def _unavailable(reason):
-    if _require():
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 def _demo_module():
