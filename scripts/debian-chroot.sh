@@ -9,6 +9,11 @@
 #   trixie        Debian 13, Dovecot 2.4.1
 #   forky         Debian testing, Dovecot 2.4.2 and later
 #   bookworm-bpo  Debian 12 with Dovecot from bookworm-backports (2.3.21.1)
+#   src:SUITE:SRC a SUITE system (trixie, bookworm) for a Dovecot built from
+#                 source (tests/upstream-dovecot.sh): deb-src of SRC (the
+#                 suite whose source package is built), apt refuses every
+#                 dovecot-* package; the packages are installed with
+#                 ALTPOP_DOVECOT_FROM_SOURCE=1 (Dovecot's build deps)
 # DIR defaults to /var/cache/altpop/RELEASE; it is kept between runs (a
 # second run only mounts it and checks the packages).
 set -e
@@ -29,8 +34,15 @@ trixie) suite=trixie; script= ;;
 # like sid
 forky) suite=forky; script=/usr/share/debootstrap/scripts/sid ;;
 bookworm-bpo) suite=bookworm; script= ;;
-*) echo "debian-chroot.sh: unknown release $RELEASE (trixie, forky or bookworm-bpo)" >&2; exit 1 ;;
+src:trixie:*|src:bookworm:*)
+	suite=${RELEASE#src:}
+	src_suite=${suite#*:}
+	suite=${suite%%:*}
+	script= ;;
+*) echo "debian-chroot.sh: unknown release $RELEASE (trixie, forky, bookworm-bpo or src:SUITE:SRC)" >&2; exit 1 ;;
 esac
+from_source=
+case "$RELEASE" in src:*) from_source=1 ;; esac
 
 if [ "$(id -u)" != 0 ]; then
 	echo "debian-chroot.sh: run as root (debootstrap, chroot, mount)" >&2
@@ -82,6 +94,13 @@ if [ ! -x "$DIR/usr/bin/apt-get" ] || [ ! -f "$DIR/.altpop-debootstrap-done" ]; 
 		# bookworm
 		printf 'Package: dovecot-*\nPin: release n=bookworm-backports\nPin-Priority: 990\n' \
 			> "$DIR/etc/apt/preferences.d/altpop-dovecot-backports" ;;
+	src:*)
+		# Dovecot's source package (deb-src only)
+		echo "deb-src $MIRROR $src_suite main" \
+			> "$DIR/etc/apt/sources.list.d/altpop-dovecot-src.list"
+		# Dovecot is the one built from source: never Debian's
+		printf 'Package: dovecot-*\nPin: version *\nPin-Priority: -1\n' \
+			> "$DIR/etc/apt/preferences.d/altpop-no-debian-dovecot" ;;
 	esac
 	touch "$DIR/.altpop-debootstrap-done"
 fi
@@ -104,5 +123,15 @@ cp /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
 # The same package list the host uses (scripts/install-deps.sh).
 mkdir -p "$DIR/root/altpop-setup"
 cp "$here/install-deps.sh" "$DIR/root/altpop-setup/install-deps.sh"
-chroot "$DIR" /bin/sh /root/altpop-setup/install-deps.sh
-echo "== Debian chroot $RELEASE ready: $DIR ($(chroot "$DIR" dovecot --version))"
+chroot "$DIR" env ALTPOP_DOVECOT_FROM_SOURCE="$from_source" \
+	/bin/sh /root/altpop-setup/install-deps.sh
+if [ -n "$from_source" ]; then
+	if chroot "$DIR" dpkg-query -W -f '${Package} ${Status}\n' 'dovecot-*' 2>/dev/null |
+		grep 'install ok installed'; then
+		echo "debian-chroot.sh: Debian's Dovecot packages are installed in $DIR" >&2
+		exit 1
+	fi
+	echo "== Debian chroot $RELEASE ready for a Dovecot from source: $DIR"
+else
+	echo "== Debian chroot $RELEASE ready: $DIR ($(chroot "$DIR" dovecot --version))"
+fi

@@ -63,15 +63,21 @@ bool kpop_glue_set_user(struct kpop_request *request, const char *user,
 					 user, error_r);
 }
 
+static struct kpop_request *kpop_of(struct auth_request *auth_request)
+{
+	struct kpop_auth_request *request =
+		container_of(auth_request, struct kpop_auth_request,
+			     auth_request);
+
+	return request->kpop;
+}
+
 static void
 kpop_credentials_callback(enum passdb_result result,
 			  const unsigned char *credentials ATTR_UNUSED,
 			  size_t size ATTR_UNUSED,
 			  struct auth_request *auth_request)
 {
-	struct kpop_auth_request *request =
-		container_of(auth_request, struct kpop_auth_request,
-			     auth_request);
 	enum kpop_passdb_status status = KPOP_PASSDB_LOOKED_UP;
 
 	switch (result) {
@@ -89,7 +95,7 @@ kpop_credentials_callback(enum passdb_result result,
 	case PASSDB_RESULT_OK:
 		break;
 	}
-	kpop_request_passdb_done(request->kpop, status);
+	kpop_request_passdb_done(kpop_of(auth_request), status);
 }
 
 void kpop_glue_passdb_lookup(struct kpop_request *request)
@@ -106,22 +112,14 @@ static void
 mech_kpop_auth_initial(struct auth_request *auth_request,
 		       const unsigned char *data, size_t data_size)
 {
-	struct kpop_auth_request *request =
-		container_of(auth_request, struct kpop_auth_request,
-			     auth_request);
-
-	kpop_request_initial(request->kpop, data, data_size);
+	kpop_request_initial(kpop_of(auth_request), data, data_size);
 }
 
 static void
 mech_kpop_auth_continue(struct auth_request *auth_request,
 			const unsigned char *data, size_t data_size)
 {
-	struct kpop_auth_request *request =
-		container_of(auth_request, struct kpop_auth_request,
-			     auth_request);
-
-	kpop_request_continue(request->kpop, data, data_size);
+	kpop_request_continue(kpop_of(auth_request), data, data_size);
 }
 
 static struct auth_request *mech_kpop_auth_new(void)

@@ -119,24 +119,26 @@ mech_kpop_auth_new(const struct sasl_server_mech *mech ATTR_UNUSED,
 	return &request->mreq;
 }
 
-static void
-mech_kpop_auth_initial(struct sasl_server_mech_request *mreq,
-		       const unsigned char *data, size_t data_size)
+static struct kpop_request *kpop_of(struct sasl_server_mech_request *mreq)
 {
 	struct kpop_sasl_request *request =
 		container_of(mreq, struct kpop_sasl_request, mreq);
 
-	kpop_request_initial(request->kpop, data, data_size);
+	return request->kpop;
+}
+
+static void
+mech_kpop_auth_initial(struct sasl_server_mech_request *mreq,
+		       const unsigned char *data, size_t data_size)
+{
+	kpop_request_initial(kpop_of(mreq), data, data_size);
 }
 
 static void
 mech_kpop_auth_continue(struct sasl_server_mech_request *mreq,
 			const unsigned char *data, size_t data_size)
 {
-	struct kpop_sasl_request *request =
-		container_of(mreq, struct kpop_sasl_request, mreq);
-
-	kpop_request_continue(request->kpop, data, data_size);
+	kpop_request_continue(kpop_of(mreq), data, data_size);
 }
 
 static void mech_kpop_auth_free(struct sasl_server_mech_request *mreq)

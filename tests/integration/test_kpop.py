@@ -755,6 +755,15 @@ def test_kpop_with_all_hostnames(ginst, realm, ccache, src):
                    start=mark)
 
 
+# Upstream 2.4.1's GSSAPI mechanism refuses every ticket ("Invalid
+# token"), stock pop3 as altpop; Debian's 2.4.1 has the fix (Debian bug
+# 1104549). tests/upstream-dovecot.sh names the Dovecot it built.
+upstream_gssapi_broken = pytest.mark.xfail(
+    os.environ.get("ALTPOP_UPSTREAM_DOVECOT") == "2.4.1", strict=True,
+    reason="upstream Dovecot 2.4.1's GSSAPI mechanism refuses every token")
+
+
+@upstream_gssapi_broken
 @pytest.mark.parametrize("service", ["pop3", "altpop"])
 def test_gssapi_pop3test(ginst, realm, ccache, workdir, service):
     reset_mailbox(ginst, "alice")
@@ -771,6 +780,7 @@ def test_gssapi_pop3test(ginst, realm, ccache, workdir, service):
                    start=mark)
 
 
+@upstream_gssapi_broken
 def test_gssapi_mpop(ginst, realm, ccache, workdir):
     reset_mailbox(ginst, "alice")
     msgs = mailgen.small_set()
