@@ -26,6 +26,8 @@
 # and run the unit and integration tests with it (no benchmark smoke run),
 # then the tests marked plain_build in a plain build.
 # ALTPOP_SUITE=core: only the core integration tests, no benchmark smoke run.
+# ALTPOP_CHROOT_BASE=DIR: where the other releases' chroots are kept
+# (default /var/cache/altpop; a second tree's runs can use their own).
 set -e
 cd "$(dirname "$0")/.."
 
@@ -104,7 +106,7 @@ run_here() {
 run_in_chroot() {
 	release=$1
 	shift
-	chroot_dir=/var/cache/altpop/$release
+	chroot_dir=${ALTPOP_CHROOT_BASE:-/var/cache/altpop}/$release
 	scripts/debian-chroot.sh "$release" "$chroot_dir"
 	trap 'scripts/debian-chroot.sh --umount "$release" "$chroot_dir"' EXIT
 	rm -rf "$chroot_dir/root/altpop"
@@ -155,23 +157,24 @@ all-bookworm)
 	# the chroots are made (first run) or refreshed in the background
 	# while Debian 12's suite runs here: their downloads and package
 	# installs overlap the tests' waiting on servers
-	mkdir -p /var/cache/altpop
+	base=${ALTPOP_CHROOT_BASE:-/var/cache/altpop}
+	mkdir -p "$base"
 	(
 		for r in trixie forky bookworm-bpo; do
-			nice -n 10 scripts/debian-chroot.sh "$r" \
-				> "/var/cache/altpop/$r-prepare.log" 2>&1 ||
-				echo "failed" > "/var/cache/altpop/$r-prepare.failed"
+			nice -n 10 scripts/debian-chroot.sh "$r" "$base/$r" \
+				> "$base/$r-prepare.log" 2>&1 ||
+				echo "failed" > "$base/$r-prepare.failed"
 		done
 	) &
 	prepare=$!
-	rm -f /var/cache/altpop/*-prepare.failed
+	rm -f "$base"/*-prepare.failed
 	t0=$(date +%s)
 	sh tests/run.sh --dovecot debian12 "$@" || rc=1
 	t1=$(date +%s)
 	wait $prepare || true
 	for r in trixie forky bookworm-bpo; do
-		if [ -f "/var/cache/altpop/$r-prepare.failed" ]; then
-			tail -n 30 "/var/cache/altpop/$r-prepare.log"
+		if [ -f "$base/$r-prepare.failed" ]; then
+			tail -n 30 "$base/$r-prepare.log"
 			echo "== tests/run.sh: preparing the $r chroot failed (log above)" >&2
 		fi
 	done
