@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Generates configure and Makefile.in (needs autoconf, automake, libtool:
 # scripts/install-deps.sh installs them).
 set -e

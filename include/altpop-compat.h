@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef ALTPOP_COMPAT_H
 #define ALTPOP_COMPAT_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef EXPIRE_POLICY_H
 #define EXPIRE_POLICY_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef POP3_LANG_H
 #define POP3_LANG_H
 

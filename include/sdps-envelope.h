@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef SDPS_ENVELOPE_H
 #define SDPS_ENVELOPE_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef SENDAUTH_H
 #define SENDAUTH_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef UIDL_FORMAT_H
 #define UIDL_FORMAT_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef UIDL_IMPORT_FILE_H
 #define UIDL_IMPORT_FILE_H
 

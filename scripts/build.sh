@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Configures (once) and builds altpop in the source tree.
 # SANITIZE=1: build with ASan + UBSan (configure --enable-sanitizers); the
 # tree is reconfigured when it was configured the other way.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Builds (once) and mounts a Debian system of another release in a
 # directory, so altpop can be built and tested against that release's
 # Dovecot on this machine. Everything comes from the Debian archive this

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # Sourced by the scripts that build Debian chroots (scripts/debian-chroot.sh,
 # tests/package/run.sh): the Debian archive this machine's apt already uses,
 # from its deb822 or one-line sources. Nothing else is ever contacted.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-only
 """Start or stop the altpop demo: a throw-away Dovecot on 127.0.0.1 with
 altpop loaded beside Dovecot's own pop3, and a demo account with mail.
 The configuration comes from dovecot-conf/instance/<2.3|2.4>/ (the templates

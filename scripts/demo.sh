@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Quick start: installs what altpop needs (Debian 12 with Dovecot 2.3, or
 # Debian 13 with Dovecot 2.4; as root), builds it and starts a demo Dovecot
 # on 127.0.0.1 with altpop loaded.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Installs everything altpop needs to build, run its demo and run its tests
 # on Debian 12, from Debian's own archive. Safe to run more than once.
 set -e

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Run the integration tests (real, throw-away Dovecot instances; needs root).
 # Build first (./autogen.sh && ./configure && make): the altpop cases are
 # skipped when the tree is not configured.  Arguments go to pytest, e.g.

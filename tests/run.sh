@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Runs the whole altpop test suite as root: installs what it needs from
 # Debian, builds (the README's steps), runs the unit tests (Dovecot's
 # lib-test), the fuzz targets (a short run each), a benchmark smoke run and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Tests altpop against a Dovecot built from its upstream source, without
 # Debian's patches, in a Debian chroot of its own. As root:
 #   tests/upstream-dovecot.sh VERSION [PYTEST ARGS...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* KPOP mechanism glue for Dovecot 2.3 and 2.4.0-2.4.1: a mech_module of
    the auth process's own mechanism API (mech.h). */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* KPOP mechanism glue for Dovecot 2.4.2 and later: a lib-sasl server
    mechanism (sasl_server_mech_def), which the auth process registers
    through the loadable auth_sasl_mech_module below when auth_mechanisms

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef MECH_KPOP_GLUE_H
 #define MECH_KPOP_GLUE_H
 

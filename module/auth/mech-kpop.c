@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* KPOP: the private authentication mechanism behind altpop-login's kpop
    listener. It runs inside Dovecot's auth process and is the only place
    that touches the keytab.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RFC 2449 EXPIRE policy values (expire-policy.h). */
 
 #include "lib.h"

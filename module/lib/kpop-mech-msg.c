@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The messages of the private KPOP mechanism (altpop-login <-> auth
    process). No I/O here: see include/kpop-mech-msg.h. */
 

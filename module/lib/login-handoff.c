@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The login -> post-login handoff line. */
 
 #include "lib.h"

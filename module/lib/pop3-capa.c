@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* CAPA text (RFC 2449, RFC 3206, RFC 5034). */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RETR/TOP: CRLF line ends and dot-stuffing, a chunk at a time. */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RFC 6856 LANG: the languages and the one table of the server's response
    texts per language (include/pop3-lang.h). */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The POP3 command line reader shared by every command loop. */
 
 #include "lib.h"

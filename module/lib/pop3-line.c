@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* POP3 command line parsing shared by both binaries. */
 
 #include "lib.h"

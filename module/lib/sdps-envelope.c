@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* SDPS envelope: addresses from delivery headers, the *ENV reply. */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* SDPS login name parsing and mapping. */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Kerberos V5 sendauth framing for KPOP (client <-> altpop-login). No I/O
    here: see include/sendauth.h. */
 

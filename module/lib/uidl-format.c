@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* UIDL format presets and expansion. */
 
 #include "lib.h"

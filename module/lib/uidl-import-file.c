@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Legacy UIDL files (see uidl-import-file.h). */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The UIDL map file format (see uidl-map-file.h). */
 
 #include "lib.h"

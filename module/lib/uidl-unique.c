@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unique UIDLs within a maildrop: see uidl-unique.h. */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef ALTPOP_LOGIN_H
 #define ALTPOP_LOGIN_H
 

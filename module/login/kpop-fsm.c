@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The KPOP state machine of altpop-login: pure transitions (see
    kpop-fsm.h); login-kpop*.c apply them. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef KPOP_FSM_H
 #define KPOP_FSM_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Pre-auth authentication commands: CAPA, USER/PASS, APOP, AUTH and the
    replies to authentication results. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The pre-login command table of altpop-login (pure data and decisions). */
 
 #include "lib.h"

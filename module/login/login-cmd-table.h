@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef LOGIN_CMD_TABLE_H
 #define LOGIN_CMD_TABLE_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The pre-auth commands of altpop-login (the table itself is in
    login-cmd-table.c) and the plain listeners' command loop. */
 

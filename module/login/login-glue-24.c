@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Dovecot 2.4 glue of altpop-login: see login-glue.h. */
 
 #include "login-common.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The producer of the login -> post-login handoff: after a successful
    login altpop-login puts it in front of the client's pipelined input
    (login-common's master data prefix). The contract (format, version) is

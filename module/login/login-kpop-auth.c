@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* KPOP in altpop-login: the glue to the private KPOP mechanism in the auth
    process (messages in module/lib/kpop-mech-msg.c). The AP-REQ goes in
    chunks, the mechanism's answer decides between the greeting and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* KPOP in altpop-login: the sendauth phase. The client's two version
    messages are answered with the verdict byte, the AP-REQ is collected
    (module/lib/sendauth.c frames the bytes, kpop-fsm.c decides) and handed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* KPOP (Kerberos V5 POP, port 1109) in altpop-login.
 
    One non-blocking state machine per connection on the kpop listener:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef LOGIN_KPOP_H
 #define LOGIN_KPOP_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RFC 6856 LANG in altpop-login (altpop_lang): the command before login,
    the client's language for altpop-login's own texts (module/lib's table,
    include/pop3-lang.h), and the texts login-common writes for us (failed

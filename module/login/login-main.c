@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* altpop-login: the pre-auth POP3 process. Owns the banner, the input
    loop and the hooks login-common calls. */
 

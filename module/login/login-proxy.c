@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Proxying an authenticated client to a backend POP3 server (passdb
    "proxy" field): banner, optional STLS and XCLIENT, then USER/PASS, or
    AUTH with the passdb's proxy_mech (PLAIN or LOGIN; login-common picks

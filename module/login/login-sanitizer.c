@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* altpop-login in sanitizer builds only (configure --enable-sanitizers):
    let LeakSanitizer check the login process at exit.
 

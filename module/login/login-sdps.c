@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* SDPS login names in altpop-login: "host", "user@host", "user+host".
    The name is mapped to the Dovecot user to authenticate
    (altpop_sdps_auth_user), and the per-user view travels to the altpop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RFC 6856 UTF8 in altpop-login (altpop_utf8): the UTF8 command, and
    after it UTF-8 user names and passwords for USER/PASS and in the data of
    AUTH PLAIN and AUTH LOGIN (initial response and continuations), checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* A post-login client: I/O, timeouts, the command loop and teardown. */
 
 #include "lib.h"

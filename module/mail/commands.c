@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The post-login command dispatcher: one table of {name, states, handler}
    (RFC 1939, RFC 2449). */
 

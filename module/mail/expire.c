@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RFC 2449 EXPIRE (altpop_expire, per user through userdb): messages
    retrieved (RETR, or TOP of the whole message) are removed n days after
    their first retrieval, at the start of a later session; with EXPIRE 0

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RETR and TOP: stream a message with CRLF line endings and dot-stuffing
    (RFC 1939 section 3), whatever line endings the storage has. */
 

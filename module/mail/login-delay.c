@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* RFC 2449 LOGIN-DELAY: a login sooner than altpop_login_delay seconds
    after the user's previous successful login is refused before the
    session starts. The time of the last login is a state file with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The logout log line (altpop_logout_format, like pop3_logout_format). */
 
 #include "lib.h"

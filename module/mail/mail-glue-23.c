@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Dovecot 2.3 side of mail-glue.h: master-login, settings roots,
    one-letter logout variables, anvil's text protocol. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Dovecot 2.4 side of mail-glue.h: login-server, settings_get(),
    %{name} logout variables, anvil sessions with a connection GUID and
    doveadm kick through the admin socket. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The maildrop: opening INBOX, the message list seen by this session and
    the UPDATE state (RFC 1939 section 6). */
 

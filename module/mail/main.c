@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* altpop: the post-login POP3 process. Takes over clients from
    altpop-login (or runs one session on stdin/stdout when started by hand
    with -u user for debugging). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* SDPS in the altpop process: per-user views of a host maildrop, the
    envelope delivery recorded, the Return-Path line RETR adds, and *ENV. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* One POP3 session per maildrop (altpop_lock_session). The lock file has
    the same name stock Dovecot pop3 uses, so an altpop session and a stock
    pop3 session on the same maildrop exclude each other too. */

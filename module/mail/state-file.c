@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Small per-maildrop state files, changed under a dotlock and replaced
    atomically (state-file.h). */
 

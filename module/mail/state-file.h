@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef ALTPOP_STATE_FILE_H
 #define ALTPOP_STATE_FILE_H
 

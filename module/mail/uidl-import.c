@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Importing a legacy server's UIDLs into a maildrop's UIDL map:
      altpop -u <user> -I <file>
    The file (uidl-import-file.h) has one line per message of the old server:

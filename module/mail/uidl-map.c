@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The UIDL map: UIDLs that must never change. It holds UIDLs saved the
    first time they were shown (altpop_save_uidl) and UIDLs imported from a
    legacy server. One file per maildrop in INBOX's index directory, in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef UIDL_MAP_H
 #define UIDL_MAP_H
 

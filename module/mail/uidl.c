@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* UIDL mapping. For each message, the first of:
      1. a permanent UIDL the storage holds (MAIL_FETCH_UIDL_BACKEND:
         Dovecot's pop3-migration plugin or pop3_save_uidl),

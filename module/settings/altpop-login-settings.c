@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Settings of altpop-login. Compiled into the login binary and into the
    settings module that Dovecot's config process loads. */
 

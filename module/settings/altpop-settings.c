@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Settings of the post-login process. Compiled into the altpop binary and
    into the settings module that Dovecot's config process loads. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The settings module for Dovecot 2.3: tells Dovecot's config process
    about altpop's settings and about its two services with their default
    listeners.

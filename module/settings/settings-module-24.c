@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The settings module for Dovecot 2.4: tells the config process about
    altpop's settings and its two services with their default listeners.
    Loaded from $moduledir/settings as "altpop_settings"; the config process

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Shared pieces of the benchmark (tests/bench/run.py): paths, the
 workload names and sizes, the log line."""
 

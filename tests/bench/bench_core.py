@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """The benchmark's set-up, instance and driver (tests/bench/run.py)."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Benchmark maildrops: maildir files written directly (tests/bench/run.py)."""
 
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """The load generator tests/bench/popbench.c: build and run it
 (tests/bench/run.py, proxy.py)."""
 

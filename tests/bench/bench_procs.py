@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """The processes of the benchmark's instance: PIDs, memory, CPU time
 (tests/bench/run.py)."""
 

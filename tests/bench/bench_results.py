@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Benchmark results: paired ratios, targets, the table
 (tests/bench/run.py)."""
 

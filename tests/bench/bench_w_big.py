@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Workload big: UIDL-only and LIST-only sessions on a large maildrop
 (tests/bench/run.py)."""
 

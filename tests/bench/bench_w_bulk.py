@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Workloads bulk and bulktls: RETR throughput, CPU per GB, the raw ceiling
 (tests/bench/run.py)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Workload idle: memory of many logged-in idle sessions
 (tests/bench/run.py)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Workload kpop: KPOP logins against plain logins on altpop
 (tests/bench/run.py)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Workloads login and loginhp: login storms (tests/bench/run.py)."""
 
 from bench_common import PROTOS, log

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* popbench: the POP3 load generator of altpop's benchmark (tests/bench).
 
    One process, one epoll loop, many sessions at once. Each session runs

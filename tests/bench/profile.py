@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-only
 """Profiles of stock pop3 and altpop on the benchmark's maildrops.
 
 Sets up the same instance and maildrops as run.py (only what the chosen

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-only
 """altpop as a proxy front (issue 14): what the extra hop costs.
 
 Builds the topology of tests/integration/topology.py (a front and one

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-only
 """altpop benchmark: stock Dovecot pop3 against altpop, side by side.
 
 One throw-away Dovecot instance (tests/integration/harness.py) serves both

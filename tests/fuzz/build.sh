@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Builds the libFuzzer targets: called by `make fuzz` with the compiler
 # and Dovecot's flags in the environment (FUZZ_CC, FUZZ_CFLAGS,
 # FUZZ_CPPFLAGS, FUZZ_LIBS, FUZZ_LIB_SOURCES, FUZZ_TARGETS).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Shared main parts of the fuzz targets. */
 
 #include "lib.h"

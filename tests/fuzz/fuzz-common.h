@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef FUZZ_COMMON_H
 #define FUZZ_COMMON_H
 

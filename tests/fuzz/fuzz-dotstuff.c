@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: the RETR/TOP converter (module/lib/pop3-dotstuff.c). The
    first byte picks RETR or TOP n, the rest goes through fuzz_chunks_init()
    (the stored message arrives in fuzzer-chosen pieces). Properties: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: altpop-login's KPOP state machine (module/login/kpop-fsm.c)
    driven with a client's bytes by tests/lib/kpop-fsm-drive.c (the
    sendauth phase, the mechanism accepting the ticket, then POP3 command

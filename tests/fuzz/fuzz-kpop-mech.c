@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: the messages between altpop-login and the KPOP mechanism
    (module/lib/kpop-mech-msg.c): any bytes as an initial response
    and as an 'E' challenge, and both encoders round-tripped. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: the login -> mail handoff line
    (module/lib/login-handoff.c): the parser on any bytes, and
    encode -> parse round trips of fuzzer-chosen user and host names. */

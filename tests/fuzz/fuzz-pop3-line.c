@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: the POP3 command line splitter and argument parser
    (module/lib/pop3-line.c). */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: envelope addresses from delivery headers and the *ENV
    reply (module/lib/sdps-envelope.c). Input: "header value NUL user NUL
    header setting". Whatever the headers hold, an accepted address gives a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: SDPS login names (module/lib/sdps-name.c). The first byte
    picks the separators, the rest is the name. */
 

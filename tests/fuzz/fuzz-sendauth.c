@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: the sendauth wire framing (module/lib/sendauth.c). The
    payload is fed once in one piece and once cut at fuzzer-chosen points
    (see fuzz_chunks_init()); both runs must end alike: the same events,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: UIDL format strings (module/lib/uidl-format.c). Any string
    is either refused as a setting or gives only valid UIDLs (1..70 bytes of
    0x21..0x7E) or an expansion error; a format called injective gives two

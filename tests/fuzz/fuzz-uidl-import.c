@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: the legacy UIDL file parser of `altpop -I`
    (module/lib/uidl-import-file.c). */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Fuzz target: the UIDL map file parser (module/lib/uidl-map-file.c).
    Every entry it accepts has a GUID and a valid UIDL; after the first
    corrupt line nothing more is taken; the accepted entries written back

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Runs every libFuzzer target on its committed seed corpus.
 #   tests/fuzz/run.sh                  each target 12 s (all eleven with the
 #                                      build: about 3.5 min)
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) seconds=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,15p' "$0"; exit 0 ;;
 	--*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Fixtures of the altpop integration tests.
 
 stage         (session)  harness.Stage of `make install DESTDIR=...` of this tree

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Throw-away Dovecot instances for the altpop integration tests.
 
 This module is the one the tests import (`import harness`, `harness.X`); the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Configuration of test instances: the passwd-file, private copies of
 the module directories with the staged modules, and dovecot.conf /
 altpop.conf generated from dovecot-conf/instance/<major>/*.conf.in (ports

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """A throw-away Dovecot instance to try by hand:
     python3 tests/integration/harness.py [--altpop STAGE_DIR] [--user NAME:PW]
 (scripts/demo.py is the fuller demo, with mail and a Kerberos realm)."""

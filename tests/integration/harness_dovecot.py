@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """The installed Dovecot and this repository, as the integration harness
 sees them: paths, the Dovecot version (2.3 or 2.4) and what differs with it
 (log wording, instance templates, a config file's first lines), and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """DovecotInstance: a throw-away Dovecot for one test (or a module of
 tests), with altpop's staged build loaded, started inside a private mount
 namespace and stopped by PID.  Its configuration is harness_config's job,

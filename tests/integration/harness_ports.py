@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Ports and addresses for test servers and clients: free ports below the
 kernel's ephemeral range, what listens now, loopback source addresses."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Processes of test instances: what /proc says about a process (mount
 namespace, start time, session), pid files that survive pid reuse, and
 reaping of instances whose test run was killed."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Sanitizer builds (configure --enable-sanitizers) under test.
 
 The altpop binaries carry the ASan/UBSan runtime; its modules load into

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Settings text for test instances: written as for Dovecot 2.3 and turned
 into the installed version's syntax (setting(), settings())."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Staging of the altpop build: `make install DESTDIR=...` of the
 configured tree, what it installed (Stage), and a check that Dovecot
 accepts the staged modules."""

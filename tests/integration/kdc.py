@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """A throw-away MIT Kerberos realm on loopback, for the KPOP and GSSAPI tests.
 
 KDC(...) creates a private directory with its own krb5.conf and kdc.conf

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Deterministic test messages and what POP3 must return for them.
 
 Messages are stored byte for byte in the maildrop (harness deliver()), so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Real legacy POP3 servers for migration tests: Courier pop3d, popa3d
 (and the message set they all serve).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """A byte-exact POP3 client for tests.
 
 Unlike poplib it keeps every byte: status lines are returned without their

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Checks shared by the protocol and robustness tests.
 
 assert_log_clean(instance)      no Panic/Fatal/crash lines in the instance log

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Bad input, before and after login, against stock pop3 and altpop.
 
 Each test checks that the client gets a clean -ERR and/or a disconnect

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Install layout: what `make install` puts where, and `make uninstall`."""
 
 import os

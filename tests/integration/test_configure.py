@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """configure: which Dovecots it accepts, and what it says otherwise.
 
 A copy of the generated configure script runs against a copy of this

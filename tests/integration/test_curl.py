@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """curl's POP3 support against stock pop3 and altpop.
 
 curl writes the message un-dot-stuffed with CRLF line ends and without the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Defects of issue 10, each with the test that showed it:
 
 2. QUIT must not claim deletions that did not happen (RFC 1939 section 6).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """The demo (scripts/demo.sh): every command it prints works as printed.
 
 The test starts the demo the way scripts/demo.sh does after its install and

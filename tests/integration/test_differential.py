@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Differential tests: the same raw POP3 sessions against stock pop3 and
 altpop on the same maildrop of the same instance; responses must match.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """RFC 2449 EXPIRE (altpop_expire, per user through userdb): retrieved
 messages (RETR, TOP of the whole message) go n days after their first
 retrieval, at a later session start; EXPIRE 0 removes them at QUIT even

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """fetchmail against stock pop3 and altpop: keep (UIDL) mode and delete mode.
 
 fetchmail quirks seen against stock Dovecot:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Self-tests of the harness (run against stock Dovecot; altpop parts skip)."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """kill -9 of the post-login process (issue 10, hostile-input suite).
 
 - killed in the TRANSACTION state after DELE (no QUIT): nothing is deleted;

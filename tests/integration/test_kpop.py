@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """KPOP (Kerberos V5 POP on altpop-login's kpop listener) and GSSAPI, against
 a throw-away MIT realm (kdc.py) on loopback.
 

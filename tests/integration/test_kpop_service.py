@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """KPOP service names (issue 10, defect 1): fetchmail asks for a ticket for
 pop/<host>, Emacs movemail for pop3/<host>. Both are accepted by default;
 altpop_kpop_services names the accepted services. The client here is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """RFC 6856 LANG (altpop_lang): the capability and the command in the
 AUTHORIZATION and TRANSACTION states, response texts in Italian before and
 after login (the language goes through the login handoff), response codes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Before login: CAPA, USER/PASS, AUTH, APOP, STLS, implicit TLS,
 disable_plaintext_auth, the bad-command limit and pipelined logins.
 

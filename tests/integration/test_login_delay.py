@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """RFC 2449 LOGIN-DELAY (altpop_login_delay, per user through userdb):
 the refusal, CAPA before and after login (with the USER variant), the
 last login surviving a Dovecot restart, racing logins, and what mpop and

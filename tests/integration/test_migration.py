@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Migrations from real legacy POP3 servers (issue 16).
 
 A user keeps mail on a legacy server (Courier pop3d on Maildir, popa3d on

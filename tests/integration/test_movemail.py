@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Emacs movemail as a real KPOP client (issue 10, defect 1).
 
 movemail is built from Debian's emacs source package with POP and Kerberos V5

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """mpop against stock pop3 and altpop.
 
 mpop refuses APOP when the greeting's timestamp holds a '=' (stock Dovecot's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Issue 10, defect 7: work and memory per message of the maildrop.
 
 - Reading an SDPS host maildrop keeps memory only for the messages of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Cyrus pop3test: SASL mechanisms, USER/PASS and APOP.
 
 pop3test quirks:

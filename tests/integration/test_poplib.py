@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Python's poplib against stock pop3 and altpop: basic POP3 semantics."""
 
 import hashlib

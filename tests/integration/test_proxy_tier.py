@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """altpop as the front tier of several POP3 backends (issue 14).
 
 One front (altpop) and three backends (stock pop3, altpop, stock pop3),

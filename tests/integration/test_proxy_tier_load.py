@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """200 sessions through the front tier at once (issue 14): every one logs
 in, is held open while all the others are, then reads its own messages
 (byte counts as stored on its backend) and quits.  Throughput and memory

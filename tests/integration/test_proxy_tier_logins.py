@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """The login kinds only altpop understands, through the front tier: KPOP
 (the front verifies the ticket, then logs in to the backend as the user
 through a master user) and SDPS names (the front forwards user@account to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """SDPS: host accounts, user@host / user+host views, *ENV, Return-Path.
 
 The host maildrop is filled through Dovecot's own LMTP, so the envelope

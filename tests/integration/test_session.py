@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """After login: the UPDATE state, RSET, the maildrop lock, the logout log
 line, the idle timeout, big messages, RFC 1939 byte-exact RETR/TOP of
 awkwardly stored messages, UIDL stability and CAPA.

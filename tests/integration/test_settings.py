@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """altpop's settings and services as an admin sees them through doveconf:
 defaults in `doveconf -a`, settings in `protocol altpop { }` shown by
 `doveconf -n`, bad values rejected with an error naming the setting, and the

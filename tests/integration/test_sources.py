@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Client addresses: the haproxy listener and distinct loopback sources.
 
 Dovecot counts a connection as "secured" (plaintext auth allowed) only when

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """UIDL mapping: presets, storages, persistence, duplicates, migration."""
 
 import os

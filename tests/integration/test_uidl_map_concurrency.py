@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """The UIDL map with several writers: sessions that save UIDLs
 (altpop_save_uidl with altpop_lock_session = no) and `altpop -I` imports
 must not lose each other's entries, and an entry once in the map wins.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """RFC 6856 UTF8 (altpop_utf8): the capability and the command; after it
 UTF-8 user names and passwords are checked and SASLprep-normalised (NFC and
 NFD forms of a name log in to the same account); invalid UTF-8 gets a

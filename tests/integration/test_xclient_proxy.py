@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """XCLIENT from trusted and untrusted networks, passdb proxying to a POP3
 backend (plain and STLS, a refused backend login, a proxy_mech altpop
 cannot forward), and altpop

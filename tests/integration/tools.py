@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """Helpers for driving real POP3 clients (fetchmail, mpop, curl, pop3test)."""
 
 import os

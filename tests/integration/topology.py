@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 """A proxy topology built by the test itself: one front Dovecot (altpop)
 and several backend Dovecots (stock pop3 or altpop), each in a network
 namespace of its own, joined to the front by veth pairs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* kpop-client: a small KPOP (Kerberos V5 POP) client for altpop's tests.
 
    Two ways to do the Kerberos part:

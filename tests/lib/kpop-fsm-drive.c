@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Test driver of the KPOP state machine (see kpop-fsm-drive.h). */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Test helpers for the RETR/TOP converter: see pop3-dotstuff-check.h. */
 
 #include "lib.h"

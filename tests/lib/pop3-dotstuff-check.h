@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 #ifndef POP3_DOTSTUFF_CHECK_H
 #define POP3_DOTSTUFF_CHECK_H
 

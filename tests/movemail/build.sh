@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Builds Emacs's movemail (the second KPOP client, besides fetchmail) from
 # the emacs source package of the Debian release this runs on, with POP and
 # Kerberos V5 and nothing else: only lib/ (gnulib) and lib-src/movemail are

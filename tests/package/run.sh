@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Package test (issue 12): for Debian 12 (Dovecot 2.3), Debian 13
 # (Dovecot 2.4.1) and Debian testing "forky" (Dovecot 2.4.5), in a clean
 # minimal chroot of each, debootstrapped from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* The KPOP state machine of altpop-login (module/login/kpop-fsm.c) driven
    with the bytes a KPOP client sends: the sendauth phase (framed by
    module/lib/sendauth.c), the mechanism's answer, then the POP3 command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of the login handoff's CAPA items (module/lib/login-handoff.c)
    and of the KPOP service list check (include/kpop-services.h) */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of module/lib/pop3-capa.c */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of module/lib/pop3-dotstuff.c: fixed cases cut at every
    offset, then properties over generated messages fed in chunks of every
    kind (one byte at a time, random cuts, one piece). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of the RFC 6856 LANG table and command (module/lib/pop3-lang.c) */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of module/lib/sdps-name.c and module/lib/login-handoff.c */
 
 #include "lib.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of module/lib/uidl-import-file.c: the legacy UIDL file of
    `altpop -I`, with and without the optional body MD5. */
 

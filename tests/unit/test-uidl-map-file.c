@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of module/lib/uidl-map-file.c: reading stops at the first
    corrupt line and reports it, and the error outlives the reader's
    data stack frames (defect 5 of issue 10). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of module/lib/uidl-unique.c */
 
 #include "lib.h"
