@@ -126,7 +126,7 @@ def pop_digests(port):
 
 def capture(old, workdir):
     pwfile = tools.write_private(Path(workdir) / "oldpw", PASSWORD + "\n")
-    res = subprocess.run([tools.PYTHON, str(ROOT / "scripts" / "altpop-capture-uidls"),
+    res = subprocess.run([tools.PYTHON, str(ROOT / "tools" / "altpop-capture-uidls"),
                           "--host", "127.0.0.1", "--port", str(old.port),
                           "--user", USER, "--password-file", str(pwfile)],
                          stdout=subprocess.PIPE, timeout=60, check=True)
@@ -134,7 +134,7 @@ def capture(old, workdir):
 
 
 def courier_sizelist(old):
-    res = subprocess.run([tools.PYTHON, str(ROOT / "scripts" / "altpop-courier-uidls"),
+    res = subprocess.run([tools.PYTHON, str(ROOT / "tools" / "altpop-courier-uidls"),
                           str(old.maildir)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=60)
     assert res.returncode == 0, res.stderr
@@ -144,7 +144,7 @@ def courier_sizelist(old):
 def cyrus_store(old):
     """The UIDLs read from the stopped server's store (its mbexamine)."""
     # the script on stdin: the cyrus user may not reach this tree
-    script = (ROOT / "scripts" / "altpop-cyrus-uidls").read_bytes()
+    script = (ROOT / "tools" / "altpop-cyrus-uidls").read_bytes()
     res = subprocess.run(["runuser", "-u", "cyrus", "--", tools.PYTHON, "-",
                           "-C", str(old.cyrus_dir / "imapd.conf"),
                           "user/" + USER], input=script, stdout=subprocess.PIPE,

@@ -241,7 +241,7 @@ def test_migration_end_to_end(make_instance, stage, workdir, do_import):
     capture = Path(workdir) / "alice.uidls"
     pwfile = Path(workdir) / "pw"
     pwfile.write_text("alicepw\n")
-    script = Path(__file__).resolve().parents[2] / "scripts" / "altpop-capture-uidls"
+    script = Path(__file__).resolve().parents[2] / "tools" / "altpop-capture-uidls"
     res = subprocess.run([tools.PYTHON, str(script), "--host", "127.0.0.1",
                           "--port", str(legacy.port("pop3", "pop3")),
                           "--user", "alice", "--password-file", str(pwfile)],
