@@ -183,7 +183,7 @@ all-bookworm)
 	sh tests/run.sh --dovecot debian13 "$@" || rc=1
 	t3=$(date +%s)
 	# the newest Dovecot gets the sanitizer run followed by its
-	# plain_build tests in a plain build (README, Sanitizers)
+	# plain_build tests in a plain build (doc/testing.md, Sanitizers)
 	ALTPOP_SANITIZE=1 sh tests/run.sh --dovecot testing "$@" || rc=1
 	t4=$(date +%s)
 	sh tests/run.sh --dovecot debian12-bpo "$@" || rc=1

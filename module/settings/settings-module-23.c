@@ -15,7 +15,7 @@
 
 /* Default ports of the altpop-login listeners. The kpop listener (1109)
    is not a default: it is useless until kpop is in auth_mechanisms, so the
-   admin adds it together with the mechanism (README, KPOP). */
+   admin adds it together with the mechanism (doc/kpop.md). */
 #define ALTPOP_PORT_POP3 110
 #define ALTPOP_PORT_POP3S 995
 

@@ -46,7 +46,7 @@ static const struct service_settings altpop_login_service_settings = {
 /* Default listeners; the ports are the ones in DESIGN: pop3 110,
    pop3s 995 (TLS from the first byte). The kpop listener (1109) is not a
    default: it is useless until kpop is in auth_mechanisms, so the admin
-   adds it together with the mechanism (README, KPOP). */
+   adds it together with the mechanism (doc/kpop.md). */
 static const struct setting_keyvalue altpop_login_service_defaults[] = {
 	{ "inet_listener", "pop3 pop3s" },
 

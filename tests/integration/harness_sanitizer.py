@@ -55,7 +55,7 @@ def sanitizer_environment(directory):
 # prints these two lines. In the master the leak check still runs (a leak
 # injected into every master was reported with and without them); in auth
 # it may not. They are no finding about the program: left out here, so
-# that a report file holding nothing else is no report (README,
+# that a report file holding nothing else is no report (doc/testing.md,
 # Sanitizers).
 LSAN_TRACER_NOISE_RX = re.compile(
     r"^==[^=\n]+==\d+==(?:WARNING: ptrace appears to be blocked \(is seccomp "

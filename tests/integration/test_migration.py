@@ -5,7 +5,7 @@ A user keeps mail on a legacy server (Courier pop3d on Maildir, popa3d on
 mbox; Debian's packages, see oldservers.py) and fetches it with fetchmail
 (`keep`, id file) and mpop (`keep on`, `only_new on`, UIDL file). The
 admin moves the mail into Dovecot the usual way for that server, imports
-the old UIDLs with `altpop -I` as the README says, and the same clients
+the old UIDLs with `altpop -I` as doc/migration.md says, and the same clients
 with the same files poll altpop: nothing is downloaded again where the old
 server gave distinct UIDLs, the mail that arrives afterwards is picked up
 exactly once, and altpop shows the old server's UIDLs byte for byte. Stock

@@ -310,7 +310,7 @@ def test_default_services_and_listeners(conf_instance):
     assert login_set["user"] == DEFAULT_LOGIN_USER
     assert login_set["chroot"] == "login"
     # pop3 and pop3s only: the kpop listener is added by the admin together
-    # with kpop in auth_mechanisms (README, KPOP)
+    # with kpop in auth_mechanisms (doc/kpop.md)
     listeners = {}
     for name in ("pop3", "pop3s"):
         body = block(login, "inet_listener %s" % name)
