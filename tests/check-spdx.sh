@@ -17,9 +17,9 @@ else
 	# a copy without git (a chroot's): the sources by name, not the
 	# build products (libtool, config.status, ... have "#!" lines too)
 	list() {
-		find . \( -path ./build-aux -o -path ./autom4te.cache \) -prune -o -type f \
-			\( -name '*.[ch]' -o -name '*.sh' -o -name '*.py' -o -name Makefile.am \
-			-o -name configure.ac \) -print | sed 's|^\./||'
+		ls Makefile.am configure.ac autogen.sh
+		find module include tests scripts tools debian -type f \
+			\( -name '*.[ch]' -o -name '*.sh' -o -name '*.py' \) -print
 	}
 fi
 
