@@ -37,3 +37,10 @@ const char *expire_policy_capa(int days)
 		return t_strdup_printf("%d", days);
 	}
 }
+
+bool expire_policy_is_due(int days, time_t first, time_t now)
+{
+	if (days < 0)
+		return FALSE;
+	return now - first >= (time_t)days * EXPIRE_POLICY_SECS_PER_DAY;
+}
