@@ -25,16 +25,9 @@
 
 void altpop_expire_init(struct altpop_client *client)
 {
-	const char *error;
-
-	if (expire_policy_parse(client->set->altpop_expire,
-				&client->expire_days, &error) < 0) {
-		/* only a userdb field gets here: the config was checked */
-		e_error(client->event, "altpop_expire from userdb: %s: "
-			"removing nothing (fix the user's userdb field)",
-			error);
-		client->expire_days = EXPIRE_POLICY_NEVER;
-	}
+	/* the user's value (userdb fields included), parsed by the settings
+	   check */
+	client->expire_days = client->set->parsed_expire_days;
 }
 
 static int

@@ -55,6 +55,24 @@ static void test_expire_policy_parse(void)
 	test_end();
 }
 
+static void test_expire_policy_setting_check(void)
+{
+	const char *error = NULL;
+	int days = 12345;
+
+	test_begin("expire_policy_setting_check");
+	test_assert(expire_policy_setting_check("7", &days, &error));
+	test_assert(days == 7);
+	test_assert(expire_policy_setting_check("", &days, &error));
+	test_assert(days == EXPIRE_POLICY_OFF);
+	/* the error names the setting (both processes' checks use this) */
+	test_assert(!expire_policy_setting_check("30 days", &days, &error));
+	test_assert(error != NULL &&
+		    altpop_str_begins(error, "altpop_expire: invalid value "
+				      "'30 days'"));
+	test_end();
+}
+
 static void test_expire_policy_is_due(void)
 {
 	test_begin("expire_policy_is_due");
@@ -80,6 +98,7 @@ int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_expire_policy_parse,
+		test_expire_policy_setting_check,
 		test_expire_policy_is_due,
 		NULL
 	};
