@@ -11,7 +11,7 @@ id="SPDX-License-Identifier: LGPL-2.1-only"
 add=no
 [ "${1:-}" = --add ] && add=yes
 
-if [ -d .git ] && command -v git >/dev/null 2>&1; then
+if command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1; then
 	list() { git ls-files; }
 else
 	# a copy without git (a chroot's): the sources by name, not the

@@ -102,8 +102,9 @@ run_here() {
 }
 
 # The suite inside a chroot of another Debian release (scripts/debian-chroot.sh),
-# on a copy of this tree (without build products), the README's steps run
-# there as on a machine of that release.
+# on a copy of this tree (without build products: git's list of files, also
+# in a git worktree, where .git is a file), the README's steps run there as
+# on a machine of that release.
 run_in_chroot() {
 	release=$1
 	shift
@@ -112,7 +113,7 @@ run_in_chroot() {
 	trap 'scripts/debian-chroot.sh --umount "$release" "$chroot_dir"' EXIT
 	rm -rf "$chroot_dir/root/altpop"
 	mkdir -p "$chroot_dir/root/altpop"
-	if [ -d .git ] && command -v git >/dev/null 2>&1; then
+	if command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1; then
 		git ls-files -co --exclude-standard -z |
 			tar --null -T - -cf - | tar -xf - -C "$chroot_dir/root/altpop"
 	else

@@ -27,6 +27,18 @@ int expire_policy_parse(const char *value, int *days_r, const char **error_r)
 	return 0;
 }
 
+bool expire_policy_setting_check(const char *value, int *days_r,
+				 const char **error_r)
+{
+	const char *error;
+
+	if (expire_policy_parse(value, days_r, &error) < 0) {
+		*error_r = t_strdup_printf("altpop_expire: %s", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 const char *expire_policy_capa(int days)
 {
 	switch (days) {
@@ -37,4 +49,11 @@ const char *expire_policy_capa(int days)
 	default:
 		return t_strdup_printf("%d", days);
 	}
+}
+
+bool expire_policy_is_due(int days, time_t first, time_t now)
+{
+	if (days < 0)
+		return FALSE;
+	return now - first >= (time_t)days * EXPIRE_POLICY_SECS_PER_DAY;
 }

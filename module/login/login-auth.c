@@ -64,18 +64,13 @@ int altpop_cmd_capa(struct altpop_login_client *aclient,
 {
 	struct client *client = &aclient->common;
 	enum pop3_capa_flags flags;
-	const char *const *sasl_mechs, *error;
+	const char *const *sasl_mechs;
 	string_t *str = t_str_new(256);
-	int expire_days;
 
-	/* checked with the settings already */
-	if (expire_policy_parse(aclient->set->altpop_expire, &expire_days,
-				&error) < 0)
-		expire_days = EXPIRE_POLICY_OFF;
 	/* the site's values; the post-login CAPA has the user's */
 	const struct pop3_capa_policy policy = {
 		.login_delay_secs = aclient->set->altpop_login_delay,
-		.expire = expire_policy_capa(expire_days),
+		.expire = expire_policy_capa(aclient->set->parsed_expire_days),
 		.per_user = aclient->set->altpop_limits_per_user,
 		.utf8 = aclient->set->altpop_utf8,
 		.lang = aclient->set->altpop_lang,

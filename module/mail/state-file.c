@@ -44,7 +44,8 @@ int altpop_maildrop_dir(struct mailbox_list *list,
 	return 0;
 }
 
-static int altpop_state_file_read(const char *path, const char **content_r,
+static int altpop_state_file_read(const char *path,
+				  const buffer_t **content_r,
 				  const char **error_r)
 {
 	struct istream *input;
@@ -72,13 +73,13 @@ static int altpop_state_file_read(const char *path, const char **content_r,
 		return -1;
 	}
 	i_stream_unref(&input);
-	*content_r = str_c(buf);
+	*content_r = buf;
 	return 0;
 }
 
 int altpop_state_file_lock(struct mail_namespace *ns, const char *fname,
 			   struct altpop_state_file **file_r,
-			   const char **content_r, const char **error_r)
+			   const buffer_t **content_r, const char **error_r)
 {
 	const struct mail_storage_settings *mail_set =
 		altpop_mailbox_list_get_mail_set(ns->list);

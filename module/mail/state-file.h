@@ -31,11 +31,12 @@ int altpop_maildrop_dir(struct mailbox_list *list,
 #define ALTPOP_STATE_FILE_LOCK_STALE_SECS 60
 
 /* Lock fname in ns's control directory and read it: *content_r is what it
-   holds ("" when it does not exist yet), allocated from the data stack.
+   holds (empty when it does not exist yet), allocated from the data
+   stack.
    Returns 0, or -1 with *error_r naming the file. */
 int altpop_state_file_lock(struct mail_namespace *ns, const char *fname,
 			   struct altpop_state_file **file_r,
-			   const char **content_r, const char **error_r);
+			   const buffer_t **content_r, const char **error_r);
 /* Replace the file's content and unlock it. Returns 0, or -1 with *error_r
    (the file then keeps its old content). */
 int altpop_state_file_replace(struct altpop_state_file **file,

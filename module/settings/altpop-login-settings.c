@@ -7,8 +7,8 @@
 #include "login-settings.h"
 #include "sdps-name.h"
 #include "kpop-services.h"
-#include "expire-policy.h"
 #include "settings-compat.h"
+#include "altpop-policy-settings.h"
 #include "altpop-login-settings.h"
 
 #undef DEF
@@ -22,11 +22,8 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(ALTPOP_FORMAT, altpop_sdps_auth_user),
 	DEF(STR, altpop_kpop_listeners),
 	DEF(STR, altpop_kpop_services),
-	DEF(UINT, altpop_login_delay),
 	DEF(ALTPOP_BOOL, altpop_limits_per_user),
-	DEF(STR, altpop_expire),
-	DEF(ALTPOP_BOOL, altpop_utf8),
-	DEF(ALTPOP_BOOL, altpop_lang),
+	ALTPOP_POLICY_SETTING_DEFINES(struct altpop_login_settings),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -37,11 +34,8 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_sdps_auth_user = "%{host}",
 	.altpop_kpop_listeners = "kpop",
 	.altpop_kpop_services = KPOP_SERVICES_DEFAULT,
-	.altpop_login_delay = 0,
 	ALTPOP_BOOL_DEFAULT(altpop_limits_per_user, FALSE),
-	.altpop_expire = "",
-	ALTPOP_BOOL_DEFAULT(altpop_utf8, FALSE),
-	ALTPOP_BOOL_DEFAULT(altpop_lang, FALSE),
+	ALTPOP_POLICY_SETTING_DEFAULTS,
 };
 
 static bool
@@ -51,8 +45,7 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	struct altpop_login_settings *set = _set;
 
 	if (!ALTPOP_BOOL_CHECK(set, altpop_limits_per_user, error_r) ||
-	    !ALTPOP_BOOL_CHECK(set, altpop_utf8, error_r) ||
-	    !ALTPOP_BOOL_CHECK(set, altpop_lang, error_r))
+	    !ALTPOP_POLICY_SETTINGS_CHECK(set, error_r))
 		return FALSE;
 	if (set->altpop_login_max_bad_commands == 0) {
 		*error_r = "altpop_login_max_bad_commands must be at least 1";
@@ -75,11 +68,6 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	}
 	if (!kpop_services_check(set->altpop_kpop_services, &error)) {
 		*error_r = t_strdup_printf("altpop_kpop_services: %s", error);
-		return FALSE;
-	}
-	int expire_days;
-	if (expire_policy_parse(set->altpop_expire, &expire_days, &error) < 0) {
-		*error_r = t_strdup_printf("altpop_expire: %s", error);
 		return FALSE;
 	}
 	return TRUE;

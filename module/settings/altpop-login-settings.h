@@ -3,6 +3,7 @@
 #define ALTPOP_LOGIN_SETTINGS_H
 
 #include "settings-compat.h"
+#include "altpop-policy-settings.h"
 
 /* Settings of the pre-auth process "altpop-login". */
 struct altpop_login_settings {
@@ -17,16 +18,12 @@ struct altpop_login_settings {
 	const char *altpop_kpop_listeners;
 	/* KPOP: services of the principals tickets may be for */
 	const char *altpop_kpop_services;
-	/* RFC 2449 policy announced by CAPA before login (the post-login
-	   process enforces it) */
-	unsigned int altpop_login_delay;
+	/* RFC 2449 USER variants in CAPA before login */
 	ALTPOP_BOOL(altpop_limits_per_user);
-	/* RFC 2449 EXPIRE (expire-policy.h) */
-	const char *altpop_expire;
-	/* RFC 6856 UTF8 */
-	ALTPOP_BOOL(altpop_utf8);
-	/* RFC 6856 LANG */
-	ALTPOP_BOOL(altpop_lang);
+	/* altpop_login_delay, altpop_expire, altpop_utf8, altpop_lang:
+	   announced by CAPA before login (the post-login process enforces
+	   them) */
+	ALTPOP_POLICY_SETTINGS_FIELDS;
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;

@@ -6,8 +6,8 @@
 #include "settings-parser.h"
 #include "mail-storage-settings.h"
 #include "uidl-format.h"
-#include "expire-policy.h"
 #include "settings-compat.h"
+#include "altpop-policy-settings.h"
 #include "altpop-settings.h"
 
 #undef DEF
@@ -28,10 +28,7 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(STR, altpop_sdps_sender_headers),
 	DEF(STR, altpop_sdps_recipient_headers),
 	DEF(TIME, altpop_lock_session_wait),
-	DEF(UINT, altpop_login_delay),
-	DEF(STR, altpop_expire),
-	DEF(ALTPOP_BOOL, altpop_utf8),
-	DEF(ALTPOP_BOOL, altpop_lang),
+	ALTPOP_POLICY_SETTING_DEFINES(struct altpop_settings),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -50,10 +47,7 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_sdps_sender_headers = "Return-Path",
 	.altpop_sdps_recipient_headers = "Delivered-To X-Original-To",
 	.altpop_lock_session_wait = 0,
-	.altpop_login_delay = 0,
-	.altpop_expire = "",
-	ALTPOP_BOOL_DEFAULT(altpop_utf8, FALSE),
-	ALTPOP_BOOL_DEFAULT(altpop_lang, FALSE),
+	ALTPOP_POLICY_SETTING_DEFAULTS,
 };
 
 static bool
@@ -65,8 +59,7 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 	if (!ALTPOP_BOOL_CHECK(set, altpop_lock_session, error_r) ||
 	    !ALTPOP_BOOL_CHECK(set, altpop_no_flag_updates, error_r) ||
 	    !ALTPOP_BOOL_CHECK(set, altpop_save_uidl, error_r) ||
-	    !ALTPOP_BOOL_CHECK(set, altpop_utf8, error_r) ||
-	    !ALTPOP_BOOL_CHECK(set, altpop_lang, error_r))
+	    !ALTPOP_POLICY_SETTINGS_CHECK(set, error_r))
 		return FALSE;
 
 	if (uidl_format_resolve(set->altpop_uidl_format, &format, &error) < 0) {
@@ -104,11 +97,6 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 			"up; use 0 to answer [IN-USE] at once)",
 			set->altpop_lock_session_wait,
 			ALTPOP_LOCK_SESSION_WAIT_MAX_SECS);
-		return FALSE;
-	}
-	int expire_days;
-	if (expire_policy_parse(set->altpop_expire, &expire_days, &error) < 0) {
-		*error_r = t_strdup_printf("altpop_expire: %s", error);
 		return FALSE;
 	}
 	return TRUE;

@@ -5,6 +5,7 @@
 /* Settings of the post-login process "altpop" (protocol altpop { }). */
 
 #include "settings-compat.h"
+#include "altpop-policy-settings.h"
 
 /* altpop_idle_timeout bounds, in seconds. The upper one keeps the timer's
    milliseconds well inside unsigned int (which wraps after 49.7 days). */
@@ -32,16 +33,8 @@ struct altpop_settings {
 	/* how long a new session waits for a locked maildrop before
 	   answering [IN-USE]; 0 = answer at once */
 	unsigned int altpop_lock_session_wait;
-	/* RFC 2449 LOGIN-DELAY, seconds (0: off); userdb may override */
-	unsigned int altpop_login_delay;
-	/* RFC 2449 EXPIRE (expire-policy.h); userdb may override */
-	const char *altpop_expire;
-	/* RFC 6856 UTF8 (the command is altpop-login's; CAPA after login
-	   announces it too, RFC 2449 section 5) */
-	ALTPOP_BOOL(altpop_utf8);
-	/* RFC 6856 LANG (before login altpop-login's; the language chosen
-	   then comes in the login handoff) */
-	ALTPOP_BOOL(altpop_lang);
+	/* altpop_login_delay, altpop_expire, altpop_utf8, altpop_lang */
+	ALTPOP_POLICY_SETTINGS_FIELDS;
 
 	/* generated: */
 	const char *parsed_uidl_format;

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-only
 # Runs every libFuzzer target on its committed seed corpus.
-#   tests/fuzz/run.sh                  each target 12 s (all eleven with the
-#                                      build: about 3.5 min)
+#   tests/fuzz/run.sh                  each target 12 s (all thirteen with
+#                                      the build: about 4 min)
 #   tests/fuzz/run.sh --seconds N      each target N seconds
 #   tests/fuzz/run.sh --runs N         each target N executions (long soak,
 #                                      e.g. --runs 10000000)

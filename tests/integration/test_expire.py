@@ -206,3 +206,58 @@ def test_invalid_value_is_a_config_error(stage):
         assert "altpop_expire" in res.stderr and "days from 0" in res.stderr, res.stderr
     finally:
         inst.cleanup()
+
+
+def file_identity(path):
+    """What changes when the file is written again (altpop replaces it
+    with rename(): a new inode, new times)."""
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def test_file_written_only_when_it_changes(make_instance):
+    inst = expire_instance(make_instance, "3")
+    deliver(inst, 3)
+    path = inst.maildir("alice") / RETRIEVED_FILE
+    c = session(inst)
+    c.retr(1)
+    c.quit()
+    wait_logouts(inst, 1)
+    assert len(first_retrievals(inst)) == 1
+    before = file_identity(path)
+    content = path.read_bytes()
+    # a session that retrieves nothing, one that retrieves only what was
+    # retrieved before, one that ends without QUIT: nothing to record
+    c = session(inst)
+    assert c.stat()[0] == 3
+    c.top(2, 0)                     # headers only: not a retrieval
+    c.quit()
+    c = session(inst)
+    c.retr(1)
+    c.quit()
+    c = session(inst)
+    c.retr(1)
+    c.close()
+    wait_logouts(inst, 4)
+    assert file_identity(path) == before
+    assert path.read_bytes() == content
+    # a new first retrieval is recorded
+    c = session(inst)
+    c.retr(3)
+    c.quit()
+    wait_logouts(inst, 5)
+    assert file_identity(path) != before
+    assert len(first_retrievals(inst)) == 2
+    # a message that is gone drops its entry at the next session start
+    before = file_identity(path)
+    c = session(inst)
+    assert c.cmd("DELE 1").startswith(b"+OK")
+    c.quit()
+    wait_logouts(inst, 6)
+    assert file_identity(path) == before
+    c = session(inst)
+    assert c.stat()[0] == 2
+    c.quit()
+    wait_logouts(inst, 7)
+    assert file_identity(path) != before
+    assert len(first_retrievals(inst)) == 1
