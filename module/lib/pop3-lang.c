@@ -56,17 +56,12 @@ static const char *const pop3_texts_en[POP3_MSG_COUNT] = {
 	[POP3_MSG_UTF8_NO_ARGS] = "UTF8 takes no arguments.",
 	[POP3_MSG_UTF8_INVALID_USER] = "Invalid UTF-8 in the user name.",
 	[POP3_MSG_UTF8_INVALID_PASSWORD] = "Invalid UTF-8 in the password.",
-	[POP3_MSG_UTF8_INVALID_AUTH] =
-		"Invalid UTF-8 in the user name or password.",
 	[POP3_MSG_SASLPREP_USER] =
 		"The user name has characters SASLprep (RFC 4013) does not "
 		"allow.",
 	[POP3_MSG_SASLPREP_PASSWORD] =
 		"The password has characters SASLprep (RFC 4013) does not "
 		"allow.",
-	[POP3_MSG_SASLPREP_AUTH] =
-		"The user name or password has characters SASLprep "
-		"(RFC 4013) does not allow.",
 	[POP3_MSG_AUTH_FAILED] = "Authentication failed.",
 	[POP3_MSG_AUTH_TEMP_FAILED] = "Temporary authentication failure.",
 	[POP3_MSG_CLEARTEXT_DISALLOWED] =
@@ -149,17 +144,12 @@ static const char *const pop3_texts_it[POP3_MSG_COUNT] = {
 	[POP3_MSG_UTF8_NO_ARGS] = "UTF8 non accetta argomenti.",
 	[POP3_MSG_UTF8_INVALID_USER] = "UTF-8 non valido nel nome utente.",
 	[POP3_MSG_UTF8_INVALID_PASSWORD] = "UTF-8 non valido nella password.",
-	[POP3_MSG_UTF8_INVALID_AUTH] =
-		"UTF-8 non valido nel nome utente o nella password.",
 	[POP3_MSG_SASLPREP_USER] =
 		"Il nome utente contiene caratteri non ammessi da SASLprep "
 		"(RFC 4013).",
 	[POP3_MSG_SASLPREP_PASSWORD] =
 		"La password contiene caratteri non ammessi da SASLprep "
 		"(RFC 4013).",
-	[POP3_MSG_SASLPREP_AUTH] =
-		"Il nome utente o la password contengono caratteri non "
-		"ammessi da SASLprep (RFC 4013).",
 	[POP3_MSG_AUTH_FAILED] = "Autenticazione non riuscita.",
 	[POP3_MSG_AUTH_TEMP_FAILED] =
 		"Errore temporaneo di autenticazione.",

@@ -67,15 +67,6 @@ int altpop_cmd_utf8(struct altpop_login_client *client, const char *args);
    was told why it is refused. */
 const char *altpop_utf8_prep(struct altpop_login_client *client,
 			     const char *arg, bool password);
-/* A SASL response (base64) of the client's mechanism as the auth server
-   gets it: after UTF8, the user names and password of PLAIN and LOGIN
-   checked and SASLprep'd, re-encoded; anything else as sent. *failed_r:
-   refused, the return value is the client's -ERR text. */
-const char *altpop_utf8_auth_prep(struct altpop_login_client *client,
-				  const char *response, bool *failed_r);
-/* login-common's SASL continuation reader after UTF8 (installed by
-   altpop_login_glue_set_utf8_auth_input()) */
-void altpop_utf8_auth_input(struct client *client);
 
 /* login-lang.c: RFC 6856 LANG. The command (1 done, 0 client destroyed). */
 int altpop_cmd_lang(struct altpop_login_client *client, const char *args);

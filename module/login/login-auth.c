@@ -267,21 +267,14 @@ int altpop_cmd_auth(struct altpop_login_client *aclient)
 	if ((ret = client_auth_read_line(client)) <= 0)
 		return ret;
 
+	/* the initial response goes to the mechanism as sent (UTF8 or
+	   not: login-utf8.c says why) */
 	const char *ir = NULL;
 	if (client->auth_response->used > 0) {
-		bool failed;
-
-		ir = altpop_utf8_auth_prep(aclient,
-			t_strdup(str_c(client->auth_response)), &failed);
+		ir = t_strdup(str_c(client->auth_response));
 		safe_memset(str_c_modifiable(client->auth_response), 0,
 			    str_len(client->auth_response));
 		str_truncate(client->auth_response, 0);
-		if (failed) {
-			aclient->auth_mech_name_parsed = FALSE;
-			i_free_and_null(aclient->current_cmd);
-			altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR, ir);
-			return 1;
-		}
 	}
 	aclient->auth_mech_name_parsed = FALSE;
 	/* login-common runs the rest of the exchange */

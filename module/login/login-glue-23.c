@@ -65,11 +65,6 @@ void altpop_login_glue_set_auth_input(struct client_vfuncs *v)
 	v->auth_parse_response = altpop_login_glue_auth_input;
 }
 
-void altpop_login_glue_set_utf8_auth_input(struct client_vfuncs *v)
-{
-	v->auth_parse_response = altpop_utf8_auth_input;
-}
-
 void altpop_login_glue_auth_abort(struct client *client)
 {
 	client_auth_abort(client);

@@ -89,18 +89,6 @@ void altpop_login_glue_set_auth_input(struct client_vfuncs *v)
 	v->auth_parse_response = altpop_login_glue_auth_input;
 }
 
-static bool altpop_login_glue_utf8_auth_input(struct client *client)
-{
-	altpop_utf8_auth_input(client);
-	/* it passed the response on itself (client_auth_respond()) */
-	return FALSE;
-}
-
-void altpop_login_glue_set_utf8_auth_input(struct client_vfuncs *v)
-{
-	v->auth_parse_response = altpop_login_glue_utf8_auth_input;
-}
-
 void altpop_login_glue_auth_abort(struct client *client)
 {
 	client_auth_respond(client, "*");

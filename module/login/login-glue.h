@@ -42,10 +42,6 @@ void altpop_login_glue_settings_free(struct altpop_login_client *aclient);
    wants: it answers the mechanism itself). */
 void altpop_login_glue_set_auth_input(struct client_vfuncs *v);
 
-/* RFC 6856 UTF8: makes altpop_utf8_auth_input() the reader of client
-   input during SASL exchanges (it passes the response on itself). */
-void altpop_login_glue_set_utf8_auth_input(struct client_vfuncs *v);
-
 /* The client sent "*" during a SASL exchange: abort it (2.3:
    client_auth_abort(); 2.4: login-common's response path, which
    treats "*" so). */

@@ -2,8 +2,8 @@
 """RFC 6856 LANG (altpop_lang): the capability and the command in the
 AUTHORIZATION and TRANSACTION states, response texts in Italian before and
 after login (the language goes through the login handoff), response codes
-and machine-read parts unchanged; and after UTF8, AUTH PLAIN / LOGIN data
-checked and SASLprep-normalised like USER/PASS, also through Python's
+and machine-read parts unchanged; AUTH PLAIN / LOGIN data passed to the
+mechanism as sent, UTF8 or not; USER/PASS after UTF8 through Python's
 poplib with POP3.utf8()."""
 
 import base64
@@ -23,20 +23,20 @@ USER = unicodedata.normalize("NFC", "jörg")
 PASSWORD = unicodedata.normalize("NFC", "pässwörd")
 
 
-def lang_instance(make_instance, lang=True, utf8=False):
+def lang_instance(make_instance, lang=True, utf8=False, protocols=("altpop",)):
     extra = ""
     if lang:
         extra += harness.setting("altpop_lang", "yes")
     if utf8:
         extra += harness.setting("altpop_utf8", "yes")
     # Dovecot's default auth_username_chars has no room for UTF-8 (README)
-    return make_instance(protocols=["altpop"], extra_altpop=extra,
+    return make_instance(protocols=list(protocols), extra_altpop=extra,
                          extra=harness.setting("auth_username_chars", ""),
                          users={USER: PASSWORD})
 
 
-def connect(inst, source=None):
-    c = popclient.RawPop3(inst.port("altpop"), source=source)
+def connect(inst, source=None, service="altpop"):
+    c = popclient.RawPop3(inst.port(service), source=source)
     assert c.greeting.startswith(b"+OK"), c.greeting
     return c
 
@@ -162,48 +162,50 @@ def auth_login(c, user, password):
 
 @pytest.mark.parametrize("auth", [auth_plain_ir, auth_plain_continued,
                                   auth_login])
-def test_auth_after_utf8_is_normalised(make_instance, auth):
-    inst = lang_instance(make_instance, lang=False, utf8=True)
+def test_auth_data_goes_to_the_mechanism_as_sent(make_instance, auth):
+    """AUTH PLAIN/LOGIN data is the mechanism's: altpop-login passes it
+    on as sent, UTF8 or not (README, UTF8), exactly as Dovecot's pop3
+    does. The NFC spelling the passdb holds logs in; the NFD spelling of
+    the same name and password does not, and pop3 answers it the same."""
+    inst = lang_instance(make_instance, lang=False, utf8=True,
+                         protocols=["pop3", "altpop"])
     inst.deliver(USER, mailgen.numbered(1))
-    for form in ("NFC", "NFD"):
-        user = unicodedata.normalize(form, USER)
-        password = unicodedata.normalize(form, PASSWORD)
+    for utf8 in (False, True):
         c = connect(inst)
-        assert c.cmd("UTF8").startswith(b"+OK")
-        reply = auth(c, user, password)
-        assert reply.startswith(b"+OK"), (form, reply)
+        if utf8:
+            assert c.cmd("UTF8").startswith(b"+OK")
+        reply = auth(c, USER, PASSWORD)
+        assert reply.startswith(b"+OK"), (utf8, reply)
         assert c.retr(1) == mailgen.expected_pop3_bytes(mailgen.numbered(1))
         c.quit()
+        replies = []
+        for service in ("altpop", "pop3"):
+            c = connect(inst, service=service)
+            if utf8 and service == "altpop":
+                assert c.cmd("UTF8").startswith(b"+OK")
+            replies.append(auth(c, unicodedata.normalize("NFD", USER),
+                                unicodedata.normalize("NFD", PASSWORD)))
+            c.close()
+        assert replies[0].startswith(b"-ERR [AUTH]"), (utf8, replies)
+        assert replies[1].startswith(b"-ERR [AUTH]"), (utf8, replies)
 
 
-def test_auth_nfd_without_utf8_is_not_normalised(make_instance):
-    inst = lang_instance(make_instance, lang=False, utf8=True)
-    c = connect(inst)
-    reply = auth_plain_ir(c, unicodedata.normalize("NFD", USER),
-                          unicodedata.normalize("NFD", PASSWORD))
-    assert reply.startswith(b"-ERR [AUTH]"), reply
-    c.close()
-
-
-def test_auth_invalid_utf8_refused(make_instance):
+def test_auth_invalid_utf8_is_the_mechanisms_to_refuse(make_instance):
     inst = lang_instance(make_instance, lang=True, utf8=True)
     bad = b"\0j\xf6rg\0" + PASSWORD.encode()       # Latin-1 user name
     c = connect(inst)
     assert c.cmd("UTF8").startswith(b"+OK")
-    # initial response
     reply = c.cmd("AUTH PLAIN " + b64(bad))
-    assert reply == b"-ERR [AUTH] Invalid UTF-8 in the user name or password."
-    # continuation, in Italian: the code stays
+    assert reply.startswith(b"-ERR [AUTH] "), reply
+    # in Italian: the code stays
     assert c.cmd("LANG it").startswith(b"+OK it ")
     assert c.cmd("AUTH PLAIN") == b"+ "
     reply = c.cmd(b64(b"\0" + USER.encode() + b"\0p\xc3"))  # cut sequence
-    assert reply == it("-ERR [AUTH] UTF-8 non valido nel nome utente o "
-                       "nella password."), reply
+    assert reply.startswith(b"-ERR [AUTH] "), reply
     # still usable
     assert auth_plain_ir(c, USER, PASSWORD) == it("+OK Accesso eseguito.")
     c.quit()
     log = inst.log_text()
-    assert "UTF8: invalid UTF-8 in the AUTH PLAIN data" in log
     assert "Panic" not in log and "Fatal" not in log
 
 
