@@ -111,7 +111,8 @@ run_in_chroot() {
 	trap 'scripts/debian-chroot.sh --umount "$release" "$chroot_dir"' EXIT
 	rm -rf "$chroot_dir/root/altpop"
 	mkdir -p "$chroot_dir/root/altpop"
-	if [ -d .git ] && command -v git >/dev/null 2>&1; then
+	# (.git is a file in a git worktree)
+	if [ -e .git ] && command -v git >/dev/null 2>&1; then
 		git ls-files -co --exclude-standard -z |
 			tar --null -T - -cf - | tar -xf - -C "$chroot_dir/root/altpop"
 	else
