@@ -45,13 +45,13 @@ struct altpop_login_client {
 	/* SDPS login of the pending/finished USER (see login-sdps.c) */
 	char *sdps_user, *sdps_host;
 
-	/* KPOP state on the kpop listener (see login-kpop.c) */
-	struct kpop_client *kpop;
-
 	enum altpop_proxy_state proxy_state;
 	bool proxy_xclient:1;
 	bool auth_mech_name_parsed:1;
 	bool sdps_login:1;
+	/* a Kerberos ticket is the authentication (altpop-kpop-login):
+	   USER/PASS only name the user, CAPA offers no SASL */
+	bool ticket_login:1;
 	/* the settings of the TLS SNI name are in set (2.3 glue) */
 	bool sni_settings_read:1;
 	/* RFC 6856 UTF8 was given */
@@ -78,20 +78,26 @@ const char *altpop_login_text(struct altpop_login_client *client,
    leading response code is kept (data stack). */
 const char *altpop_login_common_text(struct client *client, const char *text);
 
-/* login-kpop.c: takes over a connection on the kpop listener (the
-   Kerberos V5 sendauth exchange comes before any greeting). */
-void altpop_kpop_start(struct client *client);
-/* STLS on the KPOP port (the other KPOP commands are decided by
-   kpop-fsm.c): 1 done, 0 no more input now. */
-int altpop_kpop_cmd_stls(struct altpop_login_client *client, const char *args);
-
-/* login-main.c */
+/* login-client.c: what both login binaries do the same way (their
+   vfunc tables and struct login_binary point here) */
 /* TRUE if the client's inet_listener is in the space/comma separated list
    of listener names (altpop_*_listeners; "*" = all, empty = none). */
 bool altpop_login_listener_listed(struct client *client,
 				  const char *listeners);
+struct client *altpop_login_client_alloc(pool_t pool);
+/* releases what struct altpop_login_client holds */
+void altpop_login_client_destroy(struct client *client);
 void altpop_login_reply(struct client *client, enum altpop_reply reply,
 			const char *text);
+void altpop_login_notify_disconnect(struct client *client,
+				    enum client_disconnect_reason reason,
+				    const char *text);
+void altpop_login_notify_starttls(struct client *client, bool success,
+				  const char *text);
+void altpop_login_starttls(struct client *client);
+void altpop_login_preinit(void);
+void altpop_login_init(void);
+void altpop_login_deinit(void);
 
 /* login-commands.c: runs the commands of the one pre-login command table
    (login-cmd-table.c), for every pre-login state (plain, after STLS, KPOP

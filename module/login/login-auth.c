@@ -46,7 +46,7 @@ void altpop_login_capa(struct client *client, enum pop3_capa_flags *flags_r,
 	*flags_r = 0;
 	if (client_is_tls_enabled(client) && !altpop_client_tls(client))
 		*flags_r |= POP3_CAPA_FLAG_STLS;
-	if (aclient->kpop != NULL) {
+	if (aclient->ticket_login) {
 		/* the Kerberos exchange is the authentication: USER/PASS
 		   only name the user, no SASL */
 		*flags_r |= POP3_CAPA_FLAG_USER;

@@ -31,6 +31,18 @@ static int cmd_stls(struct altpop_login_client *client,
 	return 1;
 }
 
+/* STLS on the KPOP port: the client may go on after a refusal */
+static int cmd_kpop_stls(struct altpop_login_client *client,
+			 const char *args ATTR_UNUSED)
+{
+	bool starting = client_is_tls_enabled(&client->common) &&
+		!altpop_client_tls(&client->common);
+
+	/* the TLS stream drops plaintext pipelined behind STLS */
+	client_cmd_starttls(&client->common);
+	return starting ? 0 : 1;
+}
+
 static int cmd_quit(struct altpop_login_client *client,
 		    const char *args ATTR_UNUSED)
 {
@@ -115,7 +127,7 @@ static const struct login_command_run login_command_runs[LOGIN_CMD_COUNT] = {
 	[LOGIN_CMD_XCLIENT] = { cmd_xclient, NULL },
 	[LOGIN_CMD_UTF8] = { altpop_cmd_utf8, NULL },
 	[LOGIN_CMD_LANG] = { altpop_cmd_lang, NULL },
-	[LOGIN_CMD_KPOP_STLS] = { altpop_kpop_cmd_stls, NULL },
+	[LOGIN_CMD_KPOP_STLS] = { cmd_kpop_stls, NULL },
 };
 
 bool altpop_login_bad_command(struct altpop_login_client *aclient,

@@ -55,14 +55,11 @@ void altpop_login_glue_settings_free(struct altpop_login_client *aclient)
 	aclient->set = NULL;
 }
 
-static void altpop_login_glue_auth_input(struct client *client)
+void altpop_login_glue_set_auth_input(struct client_vfuncs *v,
+				      void (*callback)(struct client *client))
 {
-	altpop_kpop_auth_input(client);
-}
-
-void altpop_login_glue_set_auth_input(struct client_vfuncs *v)
-{
-	v->auth_parse_response = altpop_login_glue_auth_input;
+	/* 2.3's reader has this very shape */
+	v->auth_parse_response = callback;
 }
 
 void altpop_login_glue_auth_abort(struct client *client)

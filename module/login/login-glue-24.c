@@ -77,15 +77,22 @@ void altpop_login_glue_settings_free(struct altpop_login_client *aclient)
 	settings_free(aclient->set);
 }
 
+/* the reader altpop_login_glue_set_auth_input() installed */
+static void (*altpop_login_glue_auth_input_callback)(struct client *client);
+
 static bool altpop_login_glue_auth_input(struct client *client)
 {
-	altpop_kpop_auth_input(client);
-	/* KPOP answers the mechanism itself (client_auth_respond()) */
+	altpop_login_glue_auth_input_callback(client);
+	/* it answered the mechanism itself (client_auth_respond()) */
 	return FALSE;
 }
 
-void altpop_login_glue_set_auth_input(struct client_vfuncs *v)
+void altpop_login_glue_set_auth_input(struct client_vfuncs *v,
+				      void (*callback)(struct client *client))
 {
+	i_assert(altpop_login_glue_auth_input_callback == NULL ||
+		 altpop_login_glue_auth_input_callback == callback);
+	altpop_login_glue_auth_input_callback = callback;
 	v->auth_parse_response = altpop_login_glue_auth_input;
 }
 

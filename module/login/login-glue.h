@@ -36,19 +36,17 @@ void altpop_login_glue_settings_refresh(struct altpop_login_client *aclient);
 /* From the destroy vfunc: releases what create looked up. */
 void altpop_login_glue_settings_free(struct altpop_login_client *aclient);
 
-/* KPOP: makes callback the reader of client input during its SASL
-   exchange (v->auth_parse_response; 2.3 returns nothing, 2.4 returns
-   whether login-common should pass auth_response on, which KPOP never
-   wants: it answers the mechanism itself). */
-void altpop_login_glue_set_auth_input(struct client_vfuncs *v);
+/* Makes callback the reader of client input during a SASL exchange that
+   answers the mechanism itself (client_auth_respond()), as
+   altpop-kpop-login does (v->auth_parse_response; 2.3 returns nothing,
+   2.4 returns whether login-common should pass auth_response on, which
+   such a reader never wants). One callback per process. */
+void altpop_login_glue_set_auth_input(struct client_vfuncs *v,
+				      void (*callback)(struct client *client));
 
 /* The client sent "*" during a SASL exchange: abort it (2.3:
    client_auth_abort(); 2.4: login-common's response path, which
    treats "*" so). */
 void altpop_login_glue_auth_abort(struct client *client);
-
-/* The function altpop_login_glue_set_auth_input() installs
-   (login-kpop.c). */
-void altpop_kpop_auth_input(struct client *client);
 
 #endif

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* altpop-login: the pre-auth POP3 process. Owns the banner, the input
-   loop and the hooks login-common calls. */
+/* altpop-login: the pre-auth POP3 process. Owns the banner and the input
+   loop; what it shares with altpop-kpop-login is in login-client.c. */
 
 #include "login-common.h"
 #include "ioloop.h"
 #include "istream.h"
 #include "ostream.h"
 #include "str.h"
-#include "master-service.h"
 #include "altpop-login.h"
 #include "login-glue.h"
 
@@ -46,26 +45,6 @@ static void altpop_login_input(struct client *client)
 	client_unref(&client);
 }
 
-static struct client *altpop_login_client_alloc(pool_t pool)
-{
-	struct altpop_login_client *client;
-
-	client = p_new(pool, struct altpop_login_client, 1);
-	return &client->common;
-}
-
-static void altpop_login_client_destroy(struct client *client)
-{
-	struct altpop_login_client *aclient =
-		container_of(client, struct altpop_login_client, common);
-
-	i_free_and_null(aclient->current_cmd);
-	i_free_and_null(aclient->last_user);
-	i_free_and_null(aclient->apop_challenge);
-	altpop_sdps_reset(aclient);
-	altpop_login_glue_settings_free(aclient);
-}
-
 static void altpop_login_send_banner(struct client *client)
 {
 	struct altpop_login_client *aclient =
@@ -84,117 +63,24 @@ static void altpop_login_send_banner(struct client *client)
 	client->banner_sent = TRUE;
 }
 
-bool altpop_login_listener_listed(struct client *client,
-				  const char *listeners)
-{
-	const char *name = client->listener_name;
-
-	if (listeners[0] == '\0')
-		return FALSE;
-	if (strcmp(listeners, "*") == 0)
-		return TRUE;
-	if (name == NULL)
-		return FALSE;
-	for (const char *const *l = t_strsplit_spaces(listeners, " ,");
-	     *l != NULL; l++) {
-		if (strcmp(*l, name) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
+/* The listener name altpop-login's KPOP takeover used (until KPOP got its
+   own login service): a listener of that name left in service
+   altpop-login after an upgrade would greet KPOP clients with POP3. */
+#define ALTPOP_LOGIN_OLD_KPOP_LISTENER "kpop"
 
 static void altpop_login_notify_auth_ready(struct client *client)
 {
-	struct altpop_login_client *aclient =
-		container_of(client, struct altpop_login_client, common);
-
-	if (altpop_login_listener_listed(client,
-					 aclient->set->altpop_kpop_listeners)) {
-		/* Kerberos V5 sendauth first, the greeting comes after the
-		   ticket was accepted */
-		altpop_kpop_start(client);
+	if (client->listener_name != NULL &&
+	    strcmp(client->listener_name, ALTPOP_LOGIN_OLD_KPOP_LISTENER) == 0) {
+		e_error(client->event, "inet_listener kpop is in service "
+			"altpop-login, which does not speak KPOP: move it "
+			"into service altpop-kpop-login { inet_listener kpop "
+			"{ port = 1109 } } (see the README, KPOP)");
+		client_destroy(client, "KPOP listener in service altpop-login");
 		return;
 	}
 	client->io = io_add_istream(client->input, client_input, client);
 	altpop_login_send_banner(client);
-}
-
-static void altpop_login_notify_starttls(struct client *client, bool success,
-					 const char *text)
-{
-	altpop_login_reply(client, success ? ALTPOP_REPLY_OK :
-			   ALTPOP_REPLY_ERROR, text);
-}
-
-static void altpop_login_starttls(struct client *client)
-{
-	struct altpop_login_client *aclient =
-		container_of(client, struct altpop_login_client, common);
-
-	/* Nothing said before TLS may carry over into the TLS session. */
-	i_free_and_null(aclient->current_cmd);
-	i_free_and_null(aclient->last_user);
-	aclient->auth_mech_name_parsed = FALSE;
-}
-
-void altpop_login_reply(struct client *client, enum altpop_reply reply,
-			const char *text)
-{
-	const char *prefix;
-
-	switch (reply) {
-	case ALTPOP_REPLY_OK:
-		prefix = "+OK";
-		break;
-	case ALTPOP_REPLY_TEMPFAIL:
-		prefix = text[0] == '[' ? "-ERR" : "-ERR [SYS/TEMP]";
-		break;
-	case ALTPOP_REPLY_AUTH_ERROR:
-		prefix = text[0] == '[' ? "-ERR" : "-ERR [AUTH]";
-		break;
-	case ALTPOP_REPLY_IN_USE:
-		prefix = "-ERR [IN-USE]";
-		break;
-	case ALTPOP_REPLY_ERROR:
-	default:
-		prefix = "-ERR";
-		break;
-	}
-	T_BEGIN {
-		string_t *line = t_str_new(128);
-		text = altpop_login_common_text(client, text);
-		str_printfa(line, "%s %s\r\n", prefix, text);
-		client_send_raw_data(client, str_data(line), str_len(line));
-	} T_END;
-}
-
-static void
-altpop_login_notify_disconnect(struct client *client,
-			       enum client_disconnect_reason reason,
-			       const char *text)
-{
-	altpop_login_reply(client, reason == CLIENT_DISCONNECT_INTERNAL_ERROR ?
-			   ALTPOP_REPLY_TEMPFAIL : ALTPOP_REPLY_ERROR, text);
-}
-
-static void altpop_login_die(void)
-{
-	/* POP3 sessions are short: let them finish. */
-}
-
-static void altpop_login_preinit(void)
-{
-	altpop_login_glue_preinit();
-}
-
-static void altpop_login_init(void)
-{
-	master_service_set_die_callback(master_service, altpop_login_die);
-}
-
-static void altpop_login_deinit(void)
-{
-	clients_destroy_all();
 }
 
 static struct client_vfuncs altpop_login_vfuncs = {

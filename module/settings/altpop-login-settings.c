@@ -11,6 +11,14 @@
 #include "altpop-policy-settings.h"
 #include "altpop-login-settings.h"
 
+/* KPOP moved from listeners of altpop-login (named by this setting) to a
+   login service of its own */
+#define ALTPOP_KPOP_LISTENERS_REMOVED \
+	"altpop_kpop_listeners was removed: KPOP has its own login " \
+	"service now. Delete the setting and move the KPOP inet_listener " \
+	"out of service altpop-login into service altpop-kpop-login " \
+	"{ inet_listener kpop { port = 1109 } }"
+
 #undef DEF
 #define DEF(type, name) \
 	SETTING_DEFINE_STRUCT_##type(#name, name, struct altpop_login_settings)
@@ -32,7 +40,7 @@ static const struct altpop_login_settings altpop_login_default_settings = {
 	.altpop_sdps_listeners = "",
 	.altpop_sdps_separators = "@+",
 	.altpop_sdps_auth_user = "%{host}",
-	.altpop_kpop_listeners = "kpop",
+	.altpop_kpop_listeners = "",
 	.altpop_kpop_services = KPOP_SERVICES_DEFAULT,
 	ALTPOP_BOOL_DEFAULT(altpop_limits_per_user, FALSE),
 	ALTPOP_POLICY_SETTING_DEFAULTS,
@@ -66,6 +74,10 @@ altpop_login_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 		*error_r = t_strdup_printf("altpop_sdps_auth_user: %s", error);
 		return FALSE;
 	}
+	if (set->altpop_kpop_listeners[0] != '\0') {
+		*error_r = ALTPOP_KPOP_LISTENERS_REMOVED;
+		return FALSE;
+	}
 	if (!kpop_services_check(set->altpop_kpop_services, &error)) {
 		*error_r = t_strdup_printf("altpop_kpop_services: %s", error);
 		return FALSE;
@@ -87,5 +99,25 @@ const struct setting_parser_info *altpop_login_setting_roots[] = {
 	&login_setting_parser_info,
 	&altpop_login_setting_parser_info,
 	NULL
+};
+
+/* 2.3's config process sends a settings root only to the process of its
+   module name and to those whose roots depend on it: altpop-kpop-login
+   gets altpop-login's settings (and login-common's) through this root,
+   which has none of its own. */
+struct altpop_kpop_login_settings {
+	int unused;
+};
+static const struct setting_define altpop_kpop_login_setting_defines[] = {
+	SETTING_DEFINE_LIST_END
+};
+static const struct altpop_kpop_login_settings
+	altpop_kpop_login_default_settings;
+const struct setting_parser_info altpop_kpop_login_setting_parser_info = {
+	ALTPOP_SETTING_INFO_HEAD("altpop-kpop-login",
+				 struct altpop_kpop_login_settings,
+				 &altpop_login_setting_parser_info),
+	.defines = altpop_kpop_login_setting_defines,
+	.defaults = &altpop_kpop_login_default_settings,
 };
 #endif

@@ -14,7 +14,8 @@ struct altpop_login_settings {
 	const char *altpop_sdps_separators;
 	/* the Dovecot user an SDPS name authenticates as */
 	const char *altpop_sdps_auth_user;
-	/* KPOP: on which inet_listeners ("*" = all) */
+	/* removed (KPOP has its own service, altpop-kpop-login): only
+	   there to refuse a configuration that still sets it */
 	const char *altpop_kpop_listeners;
 	/* KPOP: services of the principals tickets may be for */
 	const char *altpop_kpop_services;
@@ -27,7 +28,10 @@ struct altpop_login_settings {
 };
 
 extern const struct setting_parser_info altpop_login_setting_parser_info;
-/* Dovecot 2.3 only: login_set_roots of altpop-login */
+/* Dovecot 2.3 only: login_set_roots of both login binaries */
 extern const struct setting_parser_info *altpop_login_setting_roots[];
+/* Dovecot 2.3 only: the settings root of altpop-kpop-login's module name
+   (its own settings are altpop-login's, see the .c file) */
+extern const struct setting_parser_info altpop_kpop_login_setting_parser_info;
 
 #endif

@@ -13,9 +13,10 @@
 #include "altpop-settings.h"
 #include "altpop-login-settings.h"
 
-/* Default ports of the altpop-login listeners. The kpop listener (1109)
-   is not a default: it is useless until kpop is in auth_mechanisms, so the
-   admin adds it together with the mechanism (doc/kpop.md). */
+/* Default ports of the altpop-login listeners. altpop-kpop-login has no
+   default listener: KPOP is useless until kpop is in auth_mechanisms, so
+   the admin adds "inet_listener kpop { port = 1109 }" to it together with
+   the mechanism (doc/kpop.md). */
 #define ALTPOP_PORT_POP3 110
 #define ALTPOP_PORT_POP3S 995
 
@@ -27,6 +28,7 @@ const char *altpop_settings_version = DOVECOT_ABI_VERSION;
 
 const struct setting_parser_info *altpop_settings_set_roots[] = {
 	&altpop_login_setting_parser_info,
+	&altpop_kpop_login_setting_parser_info,
 	&altpop_setting_parser_info,
 	NULL
 };
@@ -70,6 +72,33 @@ static struct service_settings altpop_login_service_settings = {
 			      sizeof(altpop_login_inet_listeners[0]) } }
 };
 
+/* KPOP: a login service of its own, handing off to login/altpop like
+   altpop-login; no listener until the admin adds one */
+static struct service_settings altpop_kpop_login_service_settings = {
+	.name = "altpop-kpop-login",
+	.protocol = "altpop",
+	.type = "login",
+	.executable = "altpop-kpop-login",
+	.user = "$default_login_user",
+	.group = "",
+	.privileged_group = "",
+	.extra_groups = "",
+	.chroot = "login",
+
+	.drop_priv_before_exec = FALSE,
+
+	.process_min_avail = 0,
+	.process_limit = 0,
+	.client_limit = 0,
+	.service_count = 1,
+	.idle_kill = 0,
+	.vsz_limit = UOFF_T_MAX,
+
+	.unix_listeners = ARRAY_INIT,
+	.fifo_listeners = ARRAY_INIT,
+	.inet_listeners = ARRAY_INIT
+};
+
 static struct file_listener_settings altpop_unix_listeners_array[] = {
 	{ "login/altpop", 0666, "", "" }
 };
@@ -108,6 +137,7 @@ static struct service_settings altpop_service_settings = {
 
 struct service_settings *altpop_settings_service_settings_array[] = {
 	&altpop_login_service_settings,
+	&altpop_kpop_login_service_settings,
 	&altpop_service_settings,
 	NULL
 };

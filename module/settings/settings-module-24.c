@@ -44,9 +44,10 @@ static const struct service_settings altpop_login_service_settings = {
 };
 
 /* Default listeners; the ports are the ones in DESIGN: pop3 110,
-   pop3s 995 (TLS from the first byte). The kpop listener (1109) is not a
-   default: it is useless until kpop is in auth_mechanisms, so the admin
-   adds it together with the mechanism (doc/kpop.md). */
+   pop3s 995 (TLS from the first byte). altpop-kpop-login has no default
+   listener: KPOP is useless until kpop is in auth_mechanisms, so the admin
+   adds "inet_listener kpop { port = 1109 }" to it together with the
+   mechanism (doc/kpop.md). */
 static const struct setting_keyvalue altpop_login_service_defaults[] = {
 	{ "inet_listener", "pop3 pop3s" },
 
@@ -58,6 +59,25 @@ static const struct setting_keyvalue altpop_login_service_defaults[] = {
 	{ "inet_listener/pop3s/ssl", "yes" },
 
 	{ NULL, NULL }
+};
+
+/* KPOP: a login service of its own, handing off to login/altpop like
+   altpop-login; no listener until the admin adds one */
+static const struct service_settings altpop_kpop_login_service_settings = {
+	.name = "altpop-kpop-login",
+	.protocol = "altpop",
+	.type = "login",
+	.executable = "altpop-kpop-login",
+	.user = "$SET:default_login_user",
+	.group = "",
+	.privileged_group = "",
+	.extra_groups = ARRAY_INIT,
+	.chroot = "login",
+	.drop_priv_before_exec = FALSE,
+	.restart_request_count = 1,
+	.unix_listeners = ARRAY_INIT,
+	.fifo_listeners = ARRAY_INIT,
+	.inet_listeners = ARRAY_INIT,
 };
 
 static const struct service_settings altpop_service_settings = {
@@ -97,6 +117,7 @@ static const struct setting_keyvalue altpop_service_defaults[] = {
 
 const struct config_service altpop_settings_services_array[] = {
 	{ &altpop_login_service_settings, altpop_login_service_defaults },
+	{ &altpop_kpop_login_service_settings, NULL },
 	{ &altpop_service_settings, altpop_service_defaults },
 	{ NULL, NULL }
 };

@@ -13,7 +13,9 @@ from harness_dovecot import (DOVECOT_LIBEXECDIR, IS_24, SYS_MODULEDIR,
 from harness_ports import free_ports, port_is_free
 from harness_settings import setting
 
-# Listener names per login service, with the placeholder that carries the port.
+# Listener names per protocol, with the placeholder that carries the port
+# (altpop's kpop listener is in service altpop-kpop-login, the others in
+# altpop-login).
 LISTENERS = {
     "pop3": {
         "pop3": "PORT_POP3",
@@ -94,6 +96,7 @@ class InstanceConfig:
         if "altpop" in self.protocols:
             values.update({
                 "ALTPOP_LOGIN": self.stage.login,
+                "ALTPOP_KPOP_LOGIN": self.stage.kpop_login,
                 "ALTPOP_MAIL": self.stage.mail,
                 "ALTPOP_INCLUDE": "!include %s/altpop.conf" % self.tmp,
             })
@@ -130,5 +133,6 @@ class InstanceConfig:
             text += ("service %s {\n  executable = /usr/bin/env %s %s/%s\n}\n"
                      % (svc, preload, DOVECOT_LIBEXECDIR, exe))
         if "altpop" in self.protocols:
-            text += "service altpop-login {\n  chroot =\n}\n"
+            text += ("service altpop-login {\n  chroot =\n}\n"
+                     "service altpop-kpop-login {\n  chroot =\n}\n")
         return text

@@ -27,6 +27,7 @@ class Stage:
         self.reason = reason
         self.failed = failed
         self.login = None
+        self.kpop_login = None
         self.mail = None
         self.settings_modules = []
         self.auth_modules = []
@@ -44,6 +45,7 @@ class Stage:
 
     def _scan(self):
         self.login = self._find("altpop-login")
+        self.kpop_login = self._find("altpop-kpop-login")
         self.mail = self._find("altpop")
         sdir = self.root / SYS_MODULEDIR.lstrip("/") / "settings"
         adir = self.root / SYS_MODULEDIR.lstrip("/") / "auth"
@@ -52,6 +54,8 @@ class Stage:
         missing = []
         if self.login is None:
             missing.append("altpop-login")
+        if self.kpop_login is None:
+            missing.append("altpop-kpop-login")
         if self.mail is None:
             missing.append("altpop")
         if not any(p.name == "libaltpop_settings.so" for p in self.settings_modules):

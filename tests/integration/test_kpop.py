@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""KPOP (Kerberos V5 POP on altpop-login's kpop listener) and GSSAPI, against
+"""KPOP (Kerberos V5 POP on altpop-kpop-login's kpop listener) and GSSAPI, against
 a throw-away MIT realm (kdc.py) on loopback.
 
 Clients: fetchmail 6.4 (-p kpop and the rcfile form), the small C client
@@ -351,7 +351,7 @@ def test_sendauth_mutual(kinst, realm, ccache):
     assert "S: +OK 1 %d" % mailgen.expected_pop3_size(raw) in res.lines, res
     expected = mailgen.expected_pop3_bytes(raw).decode().split("\r\n")[:-1]
     assert retr_lines(res) == expected
-    kinst.wait_log(r"altpop-login: Info: " + LOGGED_IN + r": user=<alice>, method=KPOP",
+    kinst.wait_log(r"altpop-kpop-login: Info: " + LOGGED_IN + r": user=<alice>, method=KPOP",
                    start=mark)
 
 
@@ -450,19 +450,45 @@ def test_k5principals_passdb_field(kinst, realm, ccache):
     kinst.wait_log(LOGGED_IN + r": user=<carol>, method=KPOP", start=mark)
 
 
-def test_kpop_listener_named_by_setting(kpop_stage, realm, ccache):
-    """altpop_kpop_listeners decides which listeners speak KPOP, not the
-    listener's name: listed, the listener named pop3 takes tickets; the one
-    named kpop, no longer listed, greets in plain POP3."""
-    inst = make_kpop_instance(
-        kpop_stage, realm, extra=kpop_settings(realm)
-        + harness.setting("altpop_kpop_listeners", "pop3"))
+def test_kpop_listeners_setting_is_config_error(kpop_stage, realm):
+    """altpop_kpop_listeners is gone (KPOP has its own login service): a
+    configuration that still sets it does not load, and the error says
+    what to change."""
+    with pytest.raises(harness.HarnessError) as exc:
+        with make_kpop_instance(
+                kpop_stage, realm, extra=kpop_settings(realm)
+                + harness.setting("altpop_kpop_listeners", "kpop")):
+            pass
+    text = str(exc.value)
+    assert "altpop_kpop_listeners was removed" in text, text
+    assert ("service altpop-kpop-login { inet_listener kpop { port = 1109 } }"
+            in text), text
+
+
+def test_kpop_listener_left_in_altpop_login(kpop_stage, realm, ccache, src):
+    """An upgraded configuration with the kpop listener still in service
+    altpop-login: that listener is closed at once with an error that says
+    where it belongs (a KPOP client never gets a POP3 greeting it cannot
+    read); altpop-login's other listeners and altpop-kpop-login serve as
+    before."""
+    port = harness.free_ports(1)[0]
+    addr = "listen" if harness.IS_24 else "address"
+    old = ("service altpop-login {\n  inet_listener kpop {\n"
+           "    %s = 127.0.0.1\n    port = %d\n  }\n}\n" % (addr, port))
+    inst = make_kpop_instance(kpop_stage, realm,
+                              extra=kpop_settings(realm) + old)
     with inst:
-        res = kpop_client(realm, ccache, inst.port("altpop", "pop3"), "-c", "STAT")
+        data, closed = raw_session(port, [OPENING], src)
+        assert closed and data == b"", data
+        inst.wait_log(r"altpop-login: Error: .*inet_listener kpop is in service "
+                      r"altpop-login, which does not speak KPOP: move it into "
+                      r"service altpop-kpop-login \{ inet_listener kpop \{ "
+                      r"port = 1109 \} \}")
+        res = kpop_client(realm, ccache, kport(inst), "-c", "STAT")
         assert res.returncode == 0, res
         assert "S: +OK Logged in." in res.lines, res
-        data, _ = raw_session(kport(inst), [b"QUIT\r\n"], harness.next_source_ip())
-        assert data.startswith(b"+OK ") and b"+OK Logging out" in data, data
+        with popclient.RawPop3(inst.port("altpop", "pop3")) as c:
+            assert c.greeting.startswith(b"+OK"), c.greeting
 
 
 # --------------------------------------------------------------------------
@@ -693,8 +719,8 @@ def test_unreadable_keytab(kpop_stage, realm, ccache):
 
 
 def test_login_process_cannot_read_keytab(kinst, realm):
-    """The keytab is root:dovecot 0640; altpop-login runs as another user
-    outside that group."""
+    """The keytab is root:dovecot 0640; altpop-kpop-login runs as another
+    user outside that group."""
     st = os.stat(realm.keytab)
     assert st.st_mode & 0o777 == 0o640 and st.st_uid == 0
     keytab_gid = st.st_gid
@@ -709,7 +735,7 @@ def test_login_process_cannot_read_keytab(kinst, realm):
             break
         time.sleep(0.1)
     sock.close()
-    assert uids, "no altpop-login process found"
+    assert uids, "no altpop-kpop-login process found"
     for uid, gids in uids:
         assert uid != 0 and keytab_gid not in gids, (uid, gids)
 
@@ -719,7 +745,8 @@ def _login_process_ids(inst):
     for pid in harness._pids_in_mnt_ns(inst.ns):
         with contextlib.suppress(OSError):
             status = Path("/proc/%d/status" % pid).read_text()
-            if "\nName:\taltpop-login\n" not in "\n" + status:
+            # the kernel keeps 15 characters of a process name
+            if "\nName:\t%s\n" % "altpop-kpop-login"[:15] not in "\n" + status:
                 continue
             fields = dict(l.split(":", 1) for l in status.splitlines() if ":" in l)
             uids.append((int(fields["Uid"].split()[1]),
@@ -734,7 +761,7 @@ def test_kpop_not_in_auth_mechanisms(kpop_stage, realm, src):
     with inst:
         data, closed = raw_session(kport(inst), [OPENING], src)
         assert closed and data == b"", data
-        inst.wait_log(r"altpop-login: Error: KPOP connection refused: the auth "
+        inst.wait_log(r"altpop-kpop-login: Error: KPOP connection refused: the auth "
                       r"process does not offer the KPOP mechanism: add kpop to "
                       r"auth_mechanisms")
 

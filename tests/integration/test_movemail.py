@@ -109,7 +109,7 @@ def test_movemail_fetches_over_kpop(kpop_stage, movemail, realm, ccache, workdir
         assert FROM_LINE.sub(b"From movemail X\n", data) == expected
         # movemail deletes what it fetched
         assert inst.message_count("alice") == 0
-        inst.wait_log(r"altpop-login: Info: %s: user=<alice>, method=KPOP" % LOGGED_IN)
+        inst.wait_log(r"altpop-kpop-login: Info: %s: user=<alice>, method=KPOP" % LOGGED_IN)
 
 
 def test_movemail_refused_without_pop3_service(kpop_stage, movemail, realm, ccache,

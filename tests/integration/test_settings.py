@@ -321,6 +321,18 @@ def test_default_services_and_listeners(conf_instance):
     # exactly these listeners (2.3 prints them sorted, 2.4 as defined)
     assert sorted(re.findall(r"inet_listener (\S+) \{", login)) == sorted(listeners)
 
+    # KPOP's own login service: altpop's protocol, no listener until the
+    # admin adds "inet_listener kpop" with kpop in auth_mechanisms
+    kpop = block(res.stdout, "service altpop-kpop-login")
+    assert kpop is not None, "no service altpop-kpop-login in doveconf -a"
+    kpop_set = block_settings(kpop)
+    assert kpop_set["executable"] == "altpop-kpop-login"
+    assert kpop_set["protocol"] == "altpop"
+    assert kpop_set["type"] == "login"
+    assert kpop_set["user"] == DEFAULT_LOGIN_USER
+    assert kpop_set["chroot"] == "login"
+    assert "inet_listener" not in kpop, kpop
+
     mail = block(res.stdout, "service altpop")
     assert mail is not None, "no service altpop in doveconf -a"
     assert "inet_listener" not in mail
@@ -359,10 +371,16 @@ def test_doveconf_n_of_test_instance(conf_instance):
     assert re.search(r"^protocols = .*\baltpop\b", res.stdout, re.M)
     login = block(res.stdout, "service altpop-login")
     assert login is not None
-    for name in ("pop3", "pop3s", "kpop"):
+    for name in ("pop3", "pop3s"):
         port = inst.ports[("altpop", name)]
         body = block(login, "inet_listener %s" % name)
         assert body is not None and block_settings(body)["port"] == str(port)
+    assert block(login, "inet_listener kpop") is None
+    kpop = block(res.stdout, "service altpop-kpop-login")
+    assert kpop is not None
+    body = block(kpop, "inet_listener kpop")
+    assert (body is not None and block_settings(body)["port"]
+            == str(inst.ports[("altpop", "kpop")]))
     assert block(res.stdout, "service altpop") is not None
 
 

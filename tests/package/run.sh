@@ -14,7 +14,9 @@
 #     the chroot's Dovecot (in a private network namespace), deliver a
 #     message and fetch it with curl over POP3 (bytes compared), doveconf -n
 #     (debian/tests/enable-and-fetch);
-#   - upgrade to the new packages (the edit must survive), fetch again;
+#   - upgrade to the new packages (the edit must survive; an old-style
+#     kpop listener in service altpop-login must be named by the postinst,
+#     moved as it says it loads), fetch again;
 #   - apt-get remove (config kept, Dovecot's config still loads), install
 #     again (config back), apt-get purge: no file of the packages, no ucf
 #     record and no config file left;
@@ -258,9 +260,24 @@ if [ "${1:-}" = "--in-namespace" ]; then
 	grep -Eq '^1 UID[0-9]+-[0-9]+$' "$W/root/artifacts/uidl" ||
 		fail "UIDL is not in the edited format (courier): $(cat "$W/root/artifacts/uidl")"
 
+	# An admin who enabled KPOP before it had a login service of its own
+	# put the kpop listener into altpop-login: the upgrade must say what
+	# to change.
+	printf 'service altpop-login {\n  inet_listener kpop {\n    port = 1109\n  }\n}\n' >> "$W$CONF"
+	inch 'doveconf -n >/dev/null' || fail "the old-style kpop listener does not load before the upgrade"
+
 	say "upgrade to $NEW_VERSION (apt-get install ./)"
 	inch "apt-get install -y -q $NEW >$P/upgrade.log 2>&1" ||
 		{ tail -20 "$W$P/upgrade.log"; fail "apt-get install (upgrade)"; }
+	grep -q 'KPOP now has its own login service' "$W$P/upgrade.log" ||
+		{ tail -20 "$W$P/upgrade.log"; fail "the upgrade did not say where the kpop listener belongs now"; }
+	grep -q 'service altpop-kpop-login' "$W$P/upgrade.log" ||
+		fail "the upgrade's KPOP message does not name service altpop-kpop-login"
+	# the admin does what it says: the block moves to altpop-kpop-login
+	head -n -5 "$W$CONF" > "$W$CONF.new" && mv "$W$CONF.new" "$W$CONF"
+	printf 'service altpop-kpop-login {\n  inet_listener kpop {\n    port = 1109\n  }\n}\n' >> "$W$CONF"
+	inch 'doveconf -n' | awk '/^service altpop-kpop-login \{/ { s = 1 } s && /inet_listener kpop/ { ok = 1 } END { exit !ok }' ||
+		fail "doveconf -n shows no kpop listener in service altpop-kpop-login after the move"
 	grep -q '^  altpop_uidl_format = courier$' "$W$CONF" ||
 		fail "the upgrade lost the admin's edit of $CONF"
 	# Both the admin and the new version changed the file: ucf (without a

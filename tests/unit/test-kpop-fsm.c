@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* The KPOP state machine of altpop-login (module/login/kpop-fsm.c) driven
+/* The KPOP state machine of altpop-kpop-login (module/login/kpop-fsm.c) driven
    with the bytes a KPOP client sends: the sendauth phase (framed by
    module/lib/sendauth.c), the mechanism's answer, then the POP3 command
    lines after the ticket as the line reader (module/lib/pop3-line-reader.c)
    takes them, pipelined or not. Each step's action and state are written
-   down as the login process would apply them (tests/lib/kpop-fsm-drive.c,
+   down as the session (kpop-session.c) would apply them (tests/lib/kpop-fsm-drive.c,
    shared with the fuzz target); fed in every cut into three chunks and one
    byte at a time, the record must be the same. */
 
@@ -27,9 +27,10 @@ static const char test_pop3[] =
 	"USER alice\r\nUSER alice\0mallory\r\nCAPA\rX\r\nCAPA\nPASS x\r\n"
 	"STAT\r\n";
 static const char *const test_events =
-	"cont[verdict 0] begin-auth(ap-req=10) greet(3)=>USER/PASS "
-	"set-user(alice)[+OK] cont[-ERR] cont[-ERR] run(CAPA) "
-	"send-user=>login ";
+	"cont[verdict 0] begin-auth(ap-req=10)=>ticket verification "
+	"greet(3)=>USER/PASS "
+	"cont(user=alice)[+OK] cont[-ERR] cont[-ERR] run(CAPA) "
+	"respond(alice)=>login ";
 
 /* Feed wire in chunks ending at the given offsets (the last one is
    wire->used); returns the record. */
@@ -160,13 +161,18 @@ static void test_kpop_fsm_commands(void)
 		{ "CAPA\r\n", "run(CAPA) " },
 		{ "capa extra\r\n", "run(CAPA) " },
 		{ "STLS\r\n", "run(STLS) " },
+		/* STLS forgets the USER name given in plaintext */
+		{ "USER a\r\nSTLS\r\nPASS x\r\n",
+		  "cont(user=a)[+OK Send PASS (any text) to log in with your "
+		  "Kerberos ticket.] run(STLS)(user=) "
+		  "cont[-ERR No username given (send USER first).] " },
 		{ "PASS krb_ticket\r\n",
 		  "cont[-ERR No username given (send USER first).] " },
 		{ "USER\r\n", "cont[-ERR USER needs a user name.] " },
 		{ "USER a b\r\n", "cont[-ERR Invalid user name.] " },
 		{ "USER bob\r\nPASS bob\r\n",
-		  "set-user(bob)[+OK Send PASS (any text) to log in with "
-		  "your Kerberos ticket.] send-user=>login " },
+		  "cont(user=bob)[+OK Send PASS (any text) to log in with "
+		  "your Kerberos ticket.] respond(bob)=>login " },
 		{ "QUIT\r\nCAPA\r\n", "disconnect(logout)[+OK Logging out] " },
 		{ "AUTH GSSAPI\r\n",
 		  "cont[-ERR This is the KPOP port: you are authenticated by "
@@ -204,8 +210,8 @@ static void test_kpop_fsm_commands(void)
 		  "cont[-ERR No username given (send USER first).] " },
 		/* pipelined behind PASS: left for the post-login process */
 		{ "USER c\r\nPASS\r\nSTAT\r\nLIST\r\n",
-		  "set-user(c)[+OK Send PASS (any text) to log in with your "
-		  "Kerberos ticket.] send-user=>login " },
+		  "cont(user=c)[+OK Send PASS (any text) to log in with your "
+		  "Kerberos ticket.] respond(c)=>login " },
 		/* no complete line: nothing happens yet */
 		{ "USER al", "" },
 	};
@@ -225,7 +231,7 @@ static void test_kpop_fsm_commands(void)
 	long_user[sizeof(long_user) - 2] = '\0';
 	test_assert_strcmp(test_kpop_commands(t_strdup_printf(
 		"USER %s\r\n", long_user), 0), t_strdup_printf(
-		"set-user(%s)[+OK Send PASS (any text) to log in with your "
+		"cont(user=%s)[+OK Send PASS (any text) to log in with your "
 		"Kerberos ticket.] ", long_user));
 	test_end();
 }
@@ -261,12 +267,24 @@ test_kpop_challenge(enum kpop_state state, const void *msg, size_t size,
 	const char *record;
 
 	kpop_fsm_drive_init(&drive, "", 0);
-	drive.state = state;
+	/* a machine in state with total AP-REQ bytes, sent of them with the
+	   mechanism */
+	drive.fsm.state = drive.state = state;
+	buffer_append_zero(drive.fsm.parser.ap_req, total);
+	drive.fsm.ap_req_sent = sent;
 	drive.replies_text = TRUE;
-	kpop_fsm_challenge(state, msg, size, sent, total, &a);
+	kpop_fsm_challenge(&drive.fsm, msg, size, &a);
 	if (a.kind == KPOP_ACTION_REJECT)
 		str_printfa(drive.record, "krb-error=%zu ", a.data_size);
 	kpop_fsm_drive_record(&drive, &a);
+	if (a.kind == KPOP_ACTION_READ_MORE) {
+		/* what login-common's SASL input callback then gets */
+		size_t used;
+
+		kpop_fsm_input(&drive.fsm, KPOP_READ_OK, NULL, 0, TRUE,
+			       &used, &a);
+		kpop_fsm_drive_record(&drive, &a);
+	}
 	record = t_strdup(str_c(drive.record));
 	kpop_fsm_drive_deinit(&drive);
 	return record;
@@ -281,70 +299,88 @@ static void test_kpop_fsm_challenges(void)
 	static const unsigned char bad = 'Q';
 
 	test_begin("kpop fsm: the mechanism's answers");
+	/* the next chunk goes from the SASL input callback: the 808 bytes
+	   after the first 8192 */
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, &more, 1,
-					       8192, 9000), "send-more ");
+					       8192, 9000),
+		"more respond(808 bytes) ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, &more, 1,
 					       9000, 9000),
-		"fail(auth process asked for more AP-REQ data than there "
-		"is)=>failed ");
+		"more=>failed disconnect(auth process asked for more AP-REQ "
+		"data than there is) ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING,
 					       &accept, 1, 10, 10),
 			   "greet(0)=>USER/PASS ");
 	kpop_mech_rejected_append(rejected, "Ticket expired\x01",
 				  krb_error, sizeof(krb_error));
+	/* the KRB-ERROR, then the acknowledgement from the SASL input
+	   callback */
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING,
 					       rejected->data, rejected->used,
 					       10, 10),
 		"krb-error=4 reject(Ticket expired?)=>ticket rejected ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING,
 					       rejected->data, 2, 10, 10),
-		"fail(malformed rejection from the auth process)=>failed ");
+		"more=>failed disconnect(malformed rejection from the auth "
+		"process) ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, &bad, 1,
 					       10, 10),
-		"fail(unknown reply from the auth process)=>failed ");
+		"more=>failed disconnect(unknown reply from the auth "
+		"process) ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_VERIFYING, NULL, 0,
 					       10, 10),
-		"fail(invalid reply from the auth process){KPOP: invalid "
-		"reply from the KPOP authentication mechanism}=>failed ");
+		"more{KPOP: invalid reply from the KPOP authentication "
+		"mechanism}=>failed disconnect(invalid reply from the auth "
+		"process) ");
 	test_assert_strcmp(test_kpop_challenge(KPOP_STATE_COMMANDS,
 					       &accept, 1, 10, 10),
-		"fail(unexpected reply from the auth process){KPOP: "
-		"unexpected reply from the KPOP authentication mechanism in "
-		"state USER/PASS}=>failed ");
+		"more{KPOP: unexpected reply from the KPOP authentication "
+		"mechanism in state USER/PASS}=>failed disconnect(unexpected "
+		"reply from the auth process) ");
 	test_end();
+}
+
+/* A machine in state (failure: the kept one) timing out. */
+static void test_kpop_timeout(enum kpop_state state, const char *failure,
+			      struct kpop_fsm *fsm, struct kpop_action *a)
+{
+	fsm->state = state;
+	i_free(fsm->failure);
+	fsm->failure = i_strdup(failure);
+	kpop_fsm_timeout(fsm, a);
 }
 
 static void test_kpop_fsm_timeouts(void)
 {
-	struct sendauth_parser parser;
+	struct kpop_fsm fsm;
 	struct kpop_action a;
 	unsigned char byte = 0;
 	size_t used;
 
 	test_begin("kpop fsm: timeouts");
-	sendauth_parser_init(&parser, default_pool, 0);
-	(void)sendauth_parser_feed(&parser, &byte, 1, &used);
-	kpop_fsm_timeout(KPOP_STATE_SENDAUTH, &parser, NULL, &a);
+	kpop_fsm_init(&fsm, 0, KPOP_FSM_DRIVE_SERVICES, KPOP_FSM_DRIVE_MAX_BAD);
+	(void)sendauth_parser_feed(&fsm.parser, &byte, 1, &used);
+	test_kpop_timeout(KPOP_STATE_SENDAUTH, NULL, &fsm, &a);
 	test_assert(a.kind == KPOP_ACTION_DISCONNECT &&
 		    a.reply == KPOP_REPLY_NONE);
 	test_assert_strcmp(a.reason, t_strdup_printf("timed out %s",
-		sendauth_parser_describe_state(&parser)));
-	sendauth_parser_deinit(&parser);
+		sendauth_parser_describe_state(&fsm.parser)));
 
-	kpop_fsm_timeout(KPOP_STATE_COMMANDS, NULL, NULL, &a);
+	test_kpop_timeout(KPOP_STATE_COMMANDS, NULL, &fsm, &a);
 	test_assert(a.kind == KPOP_ACTION_DISCONNECT &&
 		    a.reply == KPOP_REPLY_ERROR);
 	test_assert_strcmp(a.reply_text, "Disconnected for inactivity.");
 	test_assert_strcmp(a.reason, "timed out waiting for USER/PASS");
-	kpop_fsm_timeout(KPOP_STATE_LOGGING_IN, NULL, NULL, &a);
+	test_kpop_timeout(KPOP_STATE_LOGGING_IN, NULL, &fsm, &a);
 	test_assert(a.reply == KPOP_REPLY_TEMPFAIL);
 	test_assert_strcmp(a.reason, "timed out waiting for the login result");
-	kpop_fsm_timeout(KPOP_STATE_VERIFYING, NULL, NULL, &a);
+	test_kpop_timeout(KPOP_STATE_VERIFYING, NULL, &fsm, &a);
 	test_assert(a.reply == KPOP_REPLY_NONE);
-	kpop_fsm_timeout(KPOP_STATE_REJECTED, NULL, "Ticket expired", &a);
+	test_kpop_timeout(KPOP_STATE_REJECTED, "Ticket expired", &fsm, &a);
 	test_assert_strcmp(a.reason, "ticket rejected: Ticket expired");
-	kpop_fsm_timeout(KPOP_STATE_FAILED, NULL, NULL, &a);
+	test_kpop_timeout(KPOP_STATE_FAILED, NULL, &fsm, &a);
 	test_assert_strcmp(a.reason, "failed");
+	kpop_fsm_deinit(&fsm);
 
 	/* every state has a name; the waits before the greeting are
 	   bounded */
@@ -353,6 +389,95 @@ static void test_kpop_fsm_timeouts(void)
 	test_assert(kpop_state_timeout_msecs(KPOP_STATE_SENDAUTH) > 0);
 	test_assert(kpop_state_timeout_msecs(KPOP_STATE_VERIFYING) > 0);
 	test_assert(kpop_state_timeout_msecs(KPOP_STATE_COMMANDS) > 0);
+	test_end();
+}
+
+/* The events around the ticket that the byte-driven tests do not reach:
+   a missing mechanism, the auth server away, a rejection acknowledged,
+   the login result. */
+static void test_kpop_fsm_auth_events(void)
+{
+	buffer_t *wire = test_kpop_wire(SENDAUTH_VERSION, "CAPA\r\n");
+	buffer_t *rejected = t_buffer_create(64);
+	static const unsigned char krb_error[] = { 0x7e, 0x03, 0x02, 0x01 };
+	struct kpop_fsm_drive drive;
+	struct kpop_action a;
+	size_t used, consumed = 0;
+
+	test_begin("kpop fsm: auth server, rejection, login result");
+	kpop_fsm_drive_init(&drive, wire->data, wire->used);
+	kpop_fsm_start(&drive.fsm, FALSE, &a);
+	test_assert(a.kind == KPOP_ACTION_DISCONNECT && a.log_error != NULL);
+	kpop_fsm_drive_deinit(&drive);
+
+	/* the AP-REQ complete while the auth server is away: wait, keep
+	   the POP3 bytes; EOF then ends it */
+	kpop_fsm_drive_init(&drive, wire->data, wire->used);
+	kpop_fsm_start(&drive.fsm, TRUE, &a);
+	test_assert(a.kind == KPOP_ACTION_READ_MORE && a.state_changed &&
+		    a.timeout_msecs > 0);
+	do {
+		kpop_fsm_input(&drive.fsm, KPOP_READ_OK, CONST_PTR_OFFSET(wire->data, consumed),
+			       wire->used - consumed, FALSE, &used, &a);
+		consumed += used;
+		kpop_fsm_drive_record(&drive, &a);
+	} while (a.kind == KPOP_ACTION_CONTINUE);
+	test_assert(a.kind == KPOP_ACTION_WAIT_AUTH);
+	test_assert(wire->used - consumed == strlen("CAPA\r\n"));
+	/* input again, still away: nothing read */
+	kpop_fsm_input(&drive.fsm, KPOP_READ_OK, CONST_PTR_OFFSET(wire->data, consumed),
+		       wire->used - consumed, FALSE, &used, &a);
+	test_assert(used == 0);
+	kpop_fsm_drive_record(&drive, &a);
+	/* back: the ticket goes to the mechanism */
+	kpop_fsm_input(&drive.fsm, KPOP_READ_OK, CONST_PTR_OFFSET(wire->data, consumed),
+		       wire->used - consumed, TRUE, &used, &a);
+	test_assert(used == 0);
+	kpop_fsm_drive_record(&drive, &a);
+	/* rejected: the KRB-ERROR, the acknowledgement once, then input is
+	   dropped; the failure result ends it */
+	kpop_mech_rejected_append(rejected, "Request is a replay",
+				  krb_error, sizeof(krb_error));
+	kpop_fsm_challenge(&drive.fsm, rejected->data, rejected->used, &a);
+	kpop_fsm_drive_record(&drive, &a);
+	kpop_fsm_input(&drive.fsm, KPOP_READ_OK, NULL, 0, TRUE, &used, &a);
+	kpop_fsm_drive_record(&drive, &a);
+	kpop_fsm_input(&drive.fsm, KPOP_READ_OK, CONST_PTR_OFFSET(wire->data, consumed),
+		       wire->used - consumed, TRUE, &used, &a);
+	test_assert(used == wire->used - consumed);
+	kpop_fsm_drive_record(&drive, &a);
+	kpop_fsm_auth_result(&drive.fsm, FALSE, FALSE, "Authentication failed",
+			     &a);
+	kpop_fsm_drive_record(&drive, &a);
+	test_assert_strcmp(str_c(drive.record),
+		"cont[verdict 0] wait-auth=>waiting for the auth server "
+		"wait-auth begin-auth(ap-req=10)=>ticket verification "
+		"reject(Request is a replay)=>ticket rejected respond() more "
+		"disconnect(ticket rejected: Request is a replay) ");
+	kpop_fsm_drive_deinit(&drive);
+
+	/* after the greeting the login result is POP3; a failure ends the
+	   connection (the ticket is spent) */
+	kpop_fsm_drive_init(&drive, wire->data, wire->used);
+	kpop_fsm_drive_feed(&drive, wire->used);
+	drive.ended = FALSE;
+	kpop_fsm_auth_result(&drive.fsm, TRUE, FALSE, NULL, &a);
+	test_assert(a.kind == KPOP_ACTION_LOGIN_RESULT && a.reason == NULL);
+	kpop_fsm_auth_result(&drive.fsm, FALSE, FALSE, "Password mismatch",
+			     &a);
+	test_assert(a.kind == KPOP_ACTION_LOGIN_RESULT);
+	test_assert_strcmp(a.reason, "login failed: Password mismatch");
+	test_assert(kpop_fsm_speaks_pop3(&drive.fsm));
+	kpop_fsm_drive_deinit(&drive);
+
+	/* before the greeting: no POP3; a missing mechanism is logged */
+	kpop_fsm_drive_init(&drive, "", 0);
+	test_assert(!kpop_fsm_speaks_pop3(&drive.fsm));
+	kpop_fsm_auth_result(&drive.fsm, FALSE, TRUE, "Unsupported", &a);
+	test_assert(a.kind == KPOP_ACTION_DISCONNECT && a.log_error != NULL);
+	test_assert_strcmp(a.reason, "authentication failed before the "
+			   "greeting (Unsupported)");
+	kpop_fsm_drive_deinit(&drive);
 	test_end();
 }
 
@@ -367,6 +492,7 @@ int main(void)
 		test_kpop_fsm_too_long,
 		test_kpop_fsm_challenges,
 		test_kpop_fsm_timeouts,
+		test_kpop_fsm_auth_events,
 		NULL
 	};
 	return test_run(test_functions);
