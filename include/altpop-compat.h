@@ -37,8 +37,6 @@
 #  define altpop_login_proxy_get_ostream(proxy) \
 	login_proxy_get_server_ostream(proxy)
 #  define ALTPOP_PROXY_SSL_FLAG_STARTTLS AUTH_PROXY_SSL_FLAG_STARTTLS
-/* login-common's refusal of USER/PASS without TLS */
-#  define ALTPOP_AUTH_CLEARTEXT_DISABLED_MSG AUTH_CLEARTEXT_DISABLED_MSG
 #else
 #  define altpop_client_tls(client) ((client)->tls)
 #  define altpop_client_secured(client) ((client)->secured)
@@ -48,7 +46,6 @@
 #  define altpop_login_proxy_get_ostream(proxy) \
 	login_proxy_get_ostream(proxy)
 #  define ALTPOP_PROXY_SSL_FLAG_STARTTLS PROXY_SSL_FLAG_STARTTLS
-#  define ALTPOP_AUTH_CLEARTEXT_DISABLED_MSG AUTH_PLAINTEXT_DISABLED_MSG
 #endif
 
 /* Features some Dovecots lack: configure checks the headers and passes

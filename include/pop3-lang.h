@@ -7,7 +7,9 @@
    processes. Only the human-readable text is looked up here: "+OK"/"-ERR",
    response codes ("[AUTH]", "[IN-USE]", ...) and the machine-read parts of
    replies (STAT's counts, scan listings, octet counts) are never
-   translated. Texts with printf conversions take the same arguments in
+   translated. Only texts altpop writes itself are here, each sent by its
+   id; Dovecot's own texts (login-common's, storage errors) go out as
+   Dovecot writes them. Texts with printf conversions take the same arguments in
    every language (tests/unit/test-pop3-lang.c checks that). */
 
 enum pop3_lang {
@@ -58,15 +60,17 @@ enum pop3_msg {
 	POP3_MSG_UTF8_INVALID_PASSWORD,
 	POP3_MSG_SASLPREP_USER,
 	POP3_MSG_SASLPREP_PASSWORD,
-	/* login-common's texts (module/login/login-lang.c maps them) */
-	POP3_MSG_AUTH_FAILED,
-	POP3_MSG_AUTH_TEMP_FAILED,
-	POP3_MSG_CLEARTEXT_DISALLOWED,
 	POP3_MSG_IDLE_DISCONNECT,
-	POP3_MSG_IDLE_DISCONNECT_AUTH,
-	POP3_MSG_STLS_BEGIN,
-	POP3_MSG_STLS_ACTIVE,
-	POP3_MSG_AUTH_ABORTED,
+	POP3_MSG_KPOP_KRB4_UNSUPPORTED,
+	POP3_MSG_KPOP_INVALID_USER,
+	POP3_MSG_KPOP_SEND_PASS,
+	POP3_MSG_KPOP_LOGIN_TIMEOUT,
+	POP3_MSG_XCLIENT_UNTRUSTED,
+	POP3_MSG_XCLIENT_INVALID,
+	POP3_MSG_XCLIENT_UPDATED,
+	POP3_MSG_SDPS_INVALID_NAME,	/* %s: why */
+	POP3_MSG_SDPS_NEED_USER,
+	POP3_MSG_SDPS_MISCONFIGURED,
 
 	/* altpop (after login) */
 	POP3_MSG_LOGGED_IN,
@@ -89,6 +93,12 @@ enum pop3_msg {
 	POP3_MSG_LOGIN_DELAY,		/* %ld, %ld, %u: seconds ago, to wait, the
 					   delay */
 	POP3_MSG_SDPS_NO_SUCH_MESSAGE,
+	POP3_MSG_MAILBOX_INCONSISTENT,
+	POP3_MSG_LOGIN_DELAY_CHECK_FAILED,
+	POP3_MSG_LOGIN_DELAY_RECORD_FAILED,
+	POP3_MSG_SYNC_FAILED,
+	POP3_MSG_LOCK_CREATE_FAILED,
+	POP3_MSG_LOCK_REFRESH_FAILED,
 
 	POP3_MSG_COUNT
 };

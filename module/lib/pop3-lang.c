@@ -62,17 +62,20 @@ static const char *const pop3_texts_en[POP3_MSG_COUNT] = {
 	[POP3_MSG_SASLPREP_PASSWORD] =
 		"The password has characters SASLprep (RFC 4013) does not "
 		"allow.",
-	[POP3_MSG_AUTH_FAILED] = "Authentication failed.",
-	[POP3_MSG_AUTH_TEMP_FAILED] = "Temporary authentication failure.",
-	[POP3_MSG_CLEARTEXT_DISALLOWED] =
-		"Plaintext authentication disallowed on non-secure (SSL/TLS) "
-		"connections.",
 	[POP3_MSG_IDLE_DISCONNECT] = "Disconnected for inactivity.",
-	[POP3_MSG_IDLE_DISCONNECT_AUTH] =
-		"Disconnected for inactivity during authentication.",
-	[POP3_MSG_STLS_BEGIN] = "Begin TLS negotiation now.",
-	[POP3_MSG_STLS_ACTIVE] = "TLS is already active.",
-	[POP3_MSG_AUTH_ABORTED] = "Authentication aborted by client.",
+	[POP3_MSG_KPOP_KRB4_UNSUPPORTED] =
+		"Kerberos IV KPOP is not supported, use Kerberos V5.",
+	[POP3_MSG_KPOP_INVALID_USER] = "Invalid user name.",
+	[POP3_MSG_KPOP_SEND_PASS] =
+		"Send PASS (any text) to log in with your Kerberos ticket.",
+	[POP3_MSG_KPOP_LOGIN_TIMEOUT] =
+		"Timed out waiting for the login result.",
+	[POP3_MSG_XCLIENT_UNTRUSTED] = "You are not from trusted IP - ignoring",
+	[POP3_MSG_XCLIENT_INVALID] = "Invalid parameters",
+	[POP3_MSG_XCLIENT_UPDATED] = "Updated",
+	[POP3_MSG_SDPS_INVALID_NAME] = "Invalid login name: %s",
+	[POP3_MSG_SDPS_NEED_USER] = "Log in as user@host.",
+	[POP3_MSG_SDPS_MISCONFIGURED] = "Login mapping is misconfigured.",
 
 	[POP3_MSG_LOGGED_IN] = "Logged in.",
 	[POP3_MSG_NO_SUCH_MESSAGE] = "There's no message %llu.",
@@ -97,6 +100,15 @@ static const char *const pop3_texts_en[POP3_MSG_COUNT] = {
 		"Logged in %ld seconds ago: wait %ld seconds between logins "
 		"(LOGIN-DELAY %u).",
 	[POP3_MSG_SDPS_NO_SUCH_MESSAGE] = "No such message.",
+	[POP3_MSG_MAILBOX_INCONSISTENT] =
+		"Mailbox is in inconsistent state, please relogin.",
+	[POP3_MSG_LOGIN_DELAY_CHECK_FAILED] =
+		"Couldn't check the time of the last login.",
+	[POP3_MSG_LOGIN_DELAY_RECORD_FAILED] =
+		"Couldn't record the time of the login.",
+	[POP3_MSG_SYNC_FAILED] = "Couldn't sync mailbox.",
+	[POP3_MSG_LOCK_CREATE_FAILED] = "Failed to create the maildrop lock.",
+	[POP3_MSG_LOCK_REFRESH_FAILED] = "Couldn't refresh the maildrop lock.",
 };
 
 static const char *const pop3_texts_it[POP3_MSG_COUNT] = {
@@ -150,18 +162,22 @@ static const char *const pop3_texts_it[POP3_MSG_COUNT] = {
 	[POP3_MSG_SASLPREP_PASSWORD] =
 		"La password contiene caratteri non ammessi da SASLprep "
 		"(RFC 4013).",
-	[POP3_MSG_AUTH_FAILED] = "Autenticazione non riuscita.",
-	[POP3_MSG_AUTH_TEMP_FAILED] =
-		"Errore temporaneo di autenticazione.",
-	[POP3_MSG_CLEARTEXT_DISALLOWED] =
-		"Autenticazione in chiaro non consentita su connessioni non "
-		"protette (SSL/TLS).",
 	[POP3_MSG_IDLE_DISCONNECT] = "Disconnesso per inattività.",
-	[POP3_MSG_IDLE_DISCONNECT_AUTH] =
-		"Disconnesso per inattività durante l'autenticazione.",
-	[POP3_MSG_STLS_BEGIN] = "Iniziare ora la negoziazione TLS.",
-	[POP3_MSG_STLS_ACTIVE] = "TLS è già attivo.",
-	[POP3_MSG_AUTH_ABORTED] = "Autenticazione interrotta dal client.",
+	[POP3_MSG_KPOP_KRB4_UNSUPPORTED] =
+		"KPOP con Kerberos IV non è supportato, usare Kerberos V5.",
+	[POP3_MSG_KPOP_INVALID_USER] = "Nome utente non valido.",
+	[POP3_MSG_KPOP_SEND_PASS] =
+		"Inviare PASS (testo qualsiasi) per accedere con il ticket "
+		"Kerberos.",
+	[POP3_MSG_KPOP_LOGIN_TIMEOUT] =
+		"Tempo scaduto in attesa dell'esito dell'accesso.",
+	[POP3_MSG_XCLIENT_UNTRUSTED] = "IP non fidato: comando ignorato",
+	[POP3_MSG_XCLIENT_INVALID] = "Parametri non validi",
+	[POP3_MSG_XCLIENT_UPDATED] = "Aggiornato",
+	[POP3_MSG_SDPS_INVALID_NAME] = "Nome di accesso non valido: %s",
+	[POP3_MSG_SDPS_NEED_USER] = "Accedere come utente@host.",
+	[POP3_MSG_SDPS_MISCONFIGURED] =
+		"La mappatura degli accessi è configurata male.",
 
 	[POP3_MSG_LOGGED_IN] = "Accesso eseguito.",
 	[POP3_MSG_NO_SUCH_MESSAGE] = "Il messaggio %llu non esiste.",
@@ -189,6 +205,17 @@ static const char *const pop3_texts_it[POP3_MSG_COUNT] = {
 		"Ultimo accesso %ld secondi fa: attendere %ld secondi tra "
 		"un accesso e l'altro (LOGIN-DELAY %u).",
 	[POP3_MSG_SDPS_NO_SUCH_MESSAGE] = "Messaggio inesistente.",
+	[POP3_MSG_MAILBOX_INCONSISTENT] =
+		"La casella è in uno stato incoerente, riaccedere.",
+	[POP3_MSG_LOGIN_DELAY_CHECK_FAILED] =
+		"Impossibile verificare l'ora dell'ultimo accesso.",
+	[POP3_MSG_LOGIN_DELAY_RECORD_FAILED] =
+		"Impossibile registrare l'ora dell'accesso.",
+	[POP3_MSG_SYNC_FAILED] = "Impossibile sincronizzare la casella.",
+	[POP3_MSG_LOCK_CREATE_FAILED] =
+		"Impossibile creare il blocco della casella.",
+	[POP3_MSG_LOCK_REFRESH_FAILED] =
+		"Impossibile rinnovare il blocco della casella.",
 };
 
 static const struct pop3_lang_def pop3_langs[POP3_LANG_COUNT] = {

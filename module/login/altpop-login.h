@@ -73,10 +73,6 @@ int altpop_cmd_lang(struct altpop_login_client *client, const char *args);
 /* msg in the client's language */
 const char *altpop_login_text(struct altpop_login_client *client,
 			      enum pop3_msg msg);
-/* A text login-common gave for the client (authentication failures, STLS,
-   disconnects) in the client's language where the table has it; a
-   leading response code is kept (data stack). */
-const char *altpop_login_common_text(struct client *client, const char *text);
 
 /* login-client.c: what both login binaries do the same way (their
    vfunc tables and struct login_binary point here) */

@@ -201,8 +201,7 @@ static void kpop_fsm_sendauth(struct kpop_fsm *fsm, enum kpop_read read,
 {
 	/* a Kerberos IV client cannot parse anything we could say; a human
 	   testing the port with telnet can */
-	static const char krb4_notice[] = "-ERR [SYS/PERM] Kerberos IV KPOP "
-		"is not supported, use Kerberos V5.\r\n";
+	static char krb4_notice[256];
 	struct sendauth_parser *parser = &fsm->parser;
 
 	switch (read) {
@@ -240,8 +239,15 @@ static void kpop_fsm_sendauth(struct kpop_fsm *fsm, enum kpop_read read,
 		return;
 	case SENDAUTH_RESULT_ERROR:
 		if (parser->error == SENDAUTH_ERROR_KRB4) {
+			/* KPOP_LANG is fixed: the text is the same for
+			   every session */
+			if (krb4_notice[0] == '\0') {
+				i_snprintf(krb4_notice, sizeof(krb4_notice),
+					   "-ERR [SYS/PERM] %s\r\n", KPOP_TEXT(
+					   POP3_MSG_KPOP_KRB4_UNSUPPORTED));
+			}
 			action->raw = krb4_notice;
-			action->raw_size = sizeof(krb4_notice) - 1;
+			action->raw_size = strlen(krb4_notice);
 		}
 		kpop_fsm_disconnect(action, sendauth_error_str(parser));
 		return;
@@ -411,14 +417,13 @@ static void kpop_fsm_user(struct kpop_fsm *fsm, const char *args,
 		return;
 	}
 	if (strlen(args) > KPOP_MAX_USER_LEN || strchr(args, ' ') != NULL) {
-		action->reply_text = "Invalid user name.";
+		action->reply_text = KPOP_TEXT(POP3_MSG_KPOP_INVALID_USER);
 		return;
 	}
 	i_free(fsm->user);
 	fsm->user = i_strdup(args);
 	action->reply = KPOP_REPLY_OK;
-	action->reply_text =
-		"Send PASS (any text) to log in with your Kerberos ticket.";
+	action->reply_text = KPOP_TEXT(POP3_MSG_KPOP_SEND_PASS);
 }
 
 void kpop_fsm_command(struct kpop_fsm *fsm,
@@ -558,7 +563,8 @@ void kpop_fsm_timeout(struct kpop_fsm *fsm, struct kpop_action *action_r)
 		break;
 	case KPOP_STATE_LOGGING_IN:
 		action_r->reply = KPOP_REPLY_TEMPFAIL;
-		action_r->reply_text = "Timed out waiting for the login result.";
+		action_r->reply_text =
+			KPOP_TEXT(POP3_MSG_KPOP_LOGIN_TIMEOUT);
 		action_r->reason = "timed out waiting for the login result";
 		break;
 	case KPOP_STATE_REJECTED:

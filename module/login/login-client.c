@@ -73,7 +73,6 @@ void altpop_login_reply(struct client *client, enum altpop_reply reply,
 	}
 	T_BEGIN {
 		string_t *line = t_str_new(128);
-		text = altpop_login_common_text(client, text);
 		str_printfa(line, "%s %s\r\n", prefix, text);
 		client_send_raw_data(client, str_data(line), str_len(line));
 	} T_END;

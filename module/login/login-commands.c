@@ -76,8 +76,8 @@ static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 	bool ok = TRUE;
 
 	if (!altpop_client_trusted(client)) {
-		altpop_login_reply(client, ALTPOP_REPLY_OK,
-				   "You are not from trusted IP - ignoring");
+		altpop_login_reply(client, ALTPOP_REPLY_OK, altpop_login_text(
+			aclient, POP3_MSG_XCLIENT_UNTRUSTED));
 		return 1;
 	}
 	for (arg = t_strsplit_spaces(args, " "); *arg != NULL; arg++) {
@@ -106,11 +106,13 @@ static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 				ok = FALSE;
 		}
 	}
-	if (!ok)
+	if (!ok) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
-				   "Invalid parameters");
-	else
-		altpop_login_reply(client, ALTPOP_REPLY_OK, "Updated");
+			altpop_login_text(aclient, POP3_MSG_XCLIENT_INVALID));
+	} else {
+		altpop_login_reply(client, ALTPOP_REPLY_OK,
+			altpop_login_text(aclient, POP3_MSG_XCLIENT_UPDATED));
+	}
 	return 1;
 }
 

@@ -44,21 +44,23 @@ const char *altpop_sdps_map_user(struct altpop_login_client *aclient,
 		e_info(client->event, "SDPS login name refused (%s): %s",
 		       error, str_sanitize(name, SDPS_LOG_NAME_MAX));
 		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
-				   t_strdup_printf("Invalid login name: %s",
-						   error));
+				   pop3_lang_printf(aclient->lang,
+					POP3_MSG_SDPS_INVALID_NAME, error));
 		return NULL;
 	}
 	if (sname.user[0] == '\0' && sdps_template_has_user(template)) {
 		/* per-user accounts: a bare host name is no account */
 		sname.user = "";
 		altpop_login_reply(client, ALTPOP_REPLY_AUTH_ERROR,
-				   "Log in as user@host.");
+				   altpop_login_text(aclient,
+						     POP3_MSG_SDPS_NEED_USER));
 		return NULL;
 	}
 	if (sdps_name_expand(template, &sname, &auth_user, &error) < 0) {
 		e_error(client->event, "altpop_sdps_auth_user: %s", error);
 		altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL,
-				   "Login mapping is misconfigured.");
+				   altpop_login_text(aclient,
+					POP3_MSG_SDPS_MISCONFIGURED));
 		return NULL;
 	}
 	aclient->sdps_login = TRUE;

@@ -306,8 +306,8 @@ void altpop_client_send_storage_error(struct altpop_client *client)
 	const char *errstr;
 
 	if (mailbox_is_inconsistent(client->mailbox)) {
-		altpop_client_send_line(client, "-ERR [SYS/TEMP] Mailbox is "
-					"in inconsistent state, please relogin.");
+		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+				       POP3_MSG_MAILBOX_INCONSISTENT);
 		altpop_client_disconnect(client,
 					 "Mailbox is in inconsistent state.");
 		return;

@@ -53,8 +53,8 @@ int altpop_login_delay_check(struct altpop_client *client,
 	if (altpop_state_file_lock(ns, ALTPOP_LAST_LOGIN_FNAME, &file,
 				   &content, &error) < 0) {
 		e_error(client->event, "LOGIN-DELAY: %s", error);
-		altpop_client_send_line(client, "-ERR [SYS/TEMP] Couldn't "
-					"check the time of the last login.");
+		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+				       POP3_MSG_LOGIN_DELAY_CHECK_FAILED);
 		*reason_r = "LOGIN-DELAY check failed";
 		return -1;
 	}
@@ -73,8 +73,8 @@ int altpop_login_delay_check(struct altpop_client *client,
 	last_login_file_write(str, ioloop_time);
 	if (altpop_state_file_replace(&file, str, &error) < 0) {
 		e_error(client->event, "LOGIN-DELAY: %s", error);
-		altpop_client_send_line(client, "-ERR [SYS/TEMP] Couldn't "
-					"record the time of the login.");
+		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+				       POP3_MSG_LOGIN_DELAY_RECORD_FAILED);
 		*reason_r = "LOGIN-DELAY record failed";
 		return -1;
 	}

@@ -200,8 +200,8 @@ static int altpop_mailbox_sync_read(struct altpop_client *client,
 			t_strdup_printf("Getting size of message UID=%u failed",
 					failed_uid) :
 			"Couldn't sync INBOX: messages keep getting expunged";
-		altpop_client_send_line(client,
-			"-ERR [SYS/TEMP] Couldn't sync mailbox.");
+		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+				       POP3_MSG_SYNC_FAILED);
 	}
 	return -1;
 }
@@ -217,9 +217,9 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 	if (client->set->altpop_lock_session) {
 		if ((ret = altpop_session_lock(client)) <= 0) {
 			if (ret < 0) {
-				altpop_client_send_line(client,
-					"-ERR [SYS/TEMP] Failed to create the "
-					"maildrop lock.");
+				altpop_client_send_msg(client,
+					"-ERR [SYS/TEMP]",
+					POP3_MSG_LOCK_CREATE_FAILED);
 			} else {
 				altpop_client_send_msg(client, "-ERR [IN-USE]",
 						       POP3_MSG_MAILBOX_IN_USE);

@@ -21,8 +21,8 @@
 static void altpop_session_lock_refresh(struct altpop_client *client)
 {
 	if (file_dotlock_touch(client->session_dotlock) < 0) {
-		altpop_client_send_line(client,
-			"-ERR [SYS/TEMP] Couldn't refresh the maildrop lock.");
+		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+				       POP3_MSG_LOCK_REFRESH_FAILED);
 		altpop_client_destroy(client, "Couldn't refresh session lock");
 	}
 }
