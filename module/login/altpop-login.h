@@ -95,22 +95,21 @@ void altpop_login_preinit(void);
 void altpop_login_init(void);
 void altpop_login_deinit(void);
 
-/* login-commands.c: runs the commands of the one pre-login command table
-   (login-cmd-table.c), for every pre-login state (plain, after STLS, KPOP
-   after the ticket). FALSE when the input must not be processed further
-   right now. */
+/* login-commands.c: altpop-login's one pre-login command table and its
+   command loop (plain listeners, also after STLS). FALSE when the input
+   must not be processed further right now. */
 bool altpop_login_input_next_cmd(struct client *client);
-struct login_command_def;
-bool altpop_login_run_command(struct altpop_login_client *client,
-			      const struct login_command_def *cmd,
-			      const char *args);
-/* Answer error and count a bad command; FALSE if the client was
-   disconnected for too many. */
+/* A command function returned ret (1: done, 0: handle no more input
+   now): a finished command ends the run of bad commands. Returns TRUE if
+   the next command may be read. */
+bool altpop_login_command_done(struct altpop_login_client *client, int ret);
 /* XCLIENT FORWARD= on a Dovecot whose login-common lacks the safe
    decoding (include/altpop-compat.h): logs that the fields are ignored;
    returns TRUE (the other XCLIENT fields still apply). */
 bool altpop_login_forward_unsupported(struct client *client);
 
+/* Answer error and count a bad command; FALSE if the client was
+   disconnected for too many. */
 bool altpop_login_bad_command(struct altpop_login_client *client,
 			      const char *error);
 

@@ -426,38 +426,71 @@ static void kpop_fsm_user(struct kpop_fsm *fsm, const char *args,
 	action->reply_text = KPOP_TEXT(POP3_MSG_KPOP_SEND_PASS);
 }
 
+static const struct kpop_command kpop_commands[] = {
+	{ "CAPA", KPOP_COMMAND_CAPA, 0 },
+	{ "USER", KPOP_COMMAND_USER, 0 },
+	{ "PASS", KPOP_COMMAND_PASS, 0 },
+	{ "STLS", KPOP_COMMAND_STLS, 0 },
+	{ "QUIT", KPOP_COMMAND_QUIT, 0 },
+	{ "AUTH", KPOP_COMMAND_REFUSED, POP3_MSG_KPOP_PORT_REFUSAL },
+	{ "APOP", KPOP_COMMAND_REFUSED, POP3_MSG_KPOP_PORT_REFUSAL },
+};
+
+static const struct kpop_command *kpop_command_find(const char *name)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(kpop_commands); i++) {
+		if (strcmp(kpop_commands[i].name, name) == 0)
+			return &kpop_commands[i];
+	}
+	return NULL;
+}
+
+static void
+kpop_fsm_bad_command(struct kpop_fsm *fsm, const char *error,
+		     unsigned int *bad_counter, struct kpop_action *action)
+{
+	action->reply = KPOP_REPLY_ERROR;
+	action->reply_text = error;
+	if (login_cmd_count_bad(bad_counter, fsm->max_bad_commands)) {
+		kpop_fsm_disconnect(action, "too many bad commands");
+		action->too_many_bad = TRUE;
+	}
+}
+
 void kpop_fsm_command(struct kpop_fsm *fsm,
 		      enum pop3_line_read_result read_result,
 		      const char *line, unsigned int *bad_counter,
 		      struct kpop_action *action_r)
 {
-	const struct login_command_def *cmd;
-	const char *args, *error;
+	const struct kpop_command *cmd;
+	const char *name, *args, *error;
 
 	i_assert(fsm->state == KPOP_STATE_COMMANDS);
 	kpop_action_init(action_r, KPOP_ACTION_CONTINUE);
-	switch (login_cmd_line_step(LOGIN_CMD_STATE_KPOP, KPOP_LANG,
-				    read_result, line, &cmd, &args, &error)) {
+	switch (login_cmd_line_step(KPOP_LANG, read_result, line,
+				    &name, &args, &error)) {
 	case LOGIN_CMD_STEP_MORE:
 		action_r->kind = KPOP_ACTION_READ_MORE;
 		return;
 	case LOGIN_CMD_STEP_BAD:
-		action_r->reply = KPOP_REPLY_ERROR;
-		action_r->reply_text = error;
-		if (login_cmd_count_bad(bad_counter, fsm->max_bad_commands)) {
-			kpop_fsm_disconnect(action_r, "too many bad commands");
-			action_r->too_many_bad = TRUE;
-		}
+		kpop_fsm_bad_command(fsm, error, bad_counter, action_r);
 		return;
-	case LOGIN_CMD_STEP_RUN:
+	case LOGIN_CMD_STEP_COMMAND:
 		break;
 	}
+	cmd = kpop_command_find(name);
+	if (cmd == NULL) {
+		kpop_fsm_bad_command(fsm,
+			KPOP_TEXT(POP3_MSG_KPOP_UNKNOWN_COMMAND),
+			bad_counter, action_r);
+		return;
+	}
 
-	switch (cmd->id) {
-	case LOGIN_CMD_KPOP_USER:
+	switch (cmd->kind) {
+	case KPOP_COMMAND_USER:
 		kpop_fsm_user(fsm, args, action_r);
 		break;
-	case LOGIN_CMD_KPOP_PASS:
+	case KPOP_COMMAND_PASS:
 		/* the argument is not a password: fetchmail sends
 		   "krb_ticket", others the user name */
 		if (fsm->user == NULL) {
@@ -473,17 +506,21 @@ void kpop_fsm_command(struct kpop_fsm *fsm,
 		action_r->data_size = strlen(fsm->user);
 		kpop_fsm_enter(fsm, KPOP_STATE_LOGGING_IN, action_r);
 		return;
-	case LOGIN_CMD_KPOP_QUIT:
+	case KPOP_COMMAND_QUIT:
 		kpop_fsm_disconnect(action_r, NULL);
 		action_r->reply = KPOP_REPLY_OK;
 		action_r->reply_text =
 			KPOP_TEXT(POP3_MSG_LOGIN_LOGGING_OUT);
 		return;
-	case LOGIN_CMD_KPOP_STLS:
+	case KPOP_COMMAND_REFUSED:
+		kpop_fsm_bad_command(fsm, KPOP_TEXT(cmd->refusal),
+				     bad_counter, action_r);
+		return;
+	case KPOP_COMMAND_STLS:
 		/* forget everything said in plaintext */
 		i_free_and_null(fsm->user);
 		/* fall through */
-	default:
+	case KPOP_COMMAND_CAPA:
 		/* CAPA, STLS: the login process runs them (and ends the run
 		   of bad commands when they are done) */
 		action_r->kind = KPOP_ACTION_RUN_COMMAND;
@@ -491,7 +528,7 @@ void kpop_fsm_command(struct kpop_fsm *fsm,
 		action_r->args = args;
 		return;
 	}
-	/* a command the table ran ends the run of bad commands */
+	/* a command that ran ends the run of bad commands */
 	*bad_counter = 0;
 }
 

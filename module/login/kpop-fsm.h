@@ -60,6 +60,27 @@ enum kpop_read {
 	KPOP_READ_FULL,
 };
 
+/* The KPOP port's commands after the ticket (kpop-fsm.c's table; every
+   one takes its arguments as LOGIN_CMD_ARGS_SPLIT). */
+enum kpop_command_kind {
+	/* decided by the machine */
+	KPOP_COMMAND_USER = 0,
+	KPOP_COMMAND_PASS,
+	KPOP_COMMAND_QUIT,
+	/* run by the login process (KPOP_ACTION_RUN_COMMAND) */
+	KPOP_COMMAND_CAPA,
+	KPOP_COMMAND_STLS,
+	/* refused with the entry's refusal, counted as a bad command */
+	KPOP_COMMAND_REFUSED,
+};
+
+struct kpop_command {
+	const char *name;
+	enum kpop_command_kind kind;
+	/* KPOP_COMMAND_REFUSED: the answer */
+	enum pop3_msg refusal;
+};
+
 enum kpop_action_kind {
 	/* nothing more to do with the input now: wait for more */
 	KPOP_ACTION_READ_MORE = 0,
@@ -77,7 +98,8 @@ enum kpop_action_kind {
 	/* the input is POP3 command lines: read them one by one and feed
 	   each to kpop_fsm_command() */
 	KPOP_ACTION_READ_COMMANDS,
-	/* a table command the login process runs itself (CAPA, STLS) */
+	/* a command the login process runs itself (KPOP_COMMAND_CAPA,
+	   KPOP_COMMAND_STLS) */
 	KPOP_ACTION_RUN_COMMAND,
 	/* ticket accepted: 00000000, the AP-REP in data (mutual
 	   authentication when not empty), the greeting */
@@ -110,7 +132,7 @@ struct kpop_action {
 	bool too_many_bad;
 
 	/* KPOP_ACTION_RUN_COMMAND */
-	const struct login_command_def *cmd;
+	const struct kpop_command *cmd;
 	const char *args;
 	/* GREET, REJECT: the AP-REP / KRB-ERROR; BEGIN_AUTH, AUTH_RESPOND:
 	   the bytes for the mechanism (base64 encoded by the session) */

@@ -140,6 +140,37 @@ static void kpop_session_reject(struct kpop_session *session,
 
 /* Carry out an action of the machine. TRUE: feed the buffered input
    again. */
+/* STLS on the KPOP port: the client may go on after a refusal */
+static int kpop_session_stls(struct client *client)
+{
+	bool starting = client_is_tls_enabled(client) &&
+		!altpop_client_tls(client);
+
+	/* the TLS stream drops plaintext pipelined behind STLS */
+	client_cmd_starttls(client);
+	return starting ? 0 : 1;
+}
+
+/* The commands kpop-fsm.c leaves to the login process. */
+static bool kpop_session_run_command(struct kpop_session *session,
+				     const struct kpop_action *action)
+{
+	struct altpop_login_client *aclient = &session->aclient;
+	int ret;
+
+	switch (action->cmd->kind) {
+	case KPOP_COMMAND_CAPA:
+		ret = altpop_cmd_capa(aclient, action->args);
+		break;
+	case KPOP_COMMAND_STLS:
+		ret = kpop_session_stls(&aclient->common);
+		break;
+	default:
+		i_unreached();
+	}
+	return altpop_login_command_done(aclient, ret);
+}
+
 static bool kpop_session_apply(struct kpop_session *session,
 			       const struct kpop_action *action)
 {
@@ -185,8 +216,7 @@ static bool kpop_session_apply(struct kpop_session *session,
 		kpop_session_commands(session);
 		return FALSE;
 	case KPOP_ACTION_RUN_COMMAND:
-		return altpop_login_run_command(&session->aclient,
-						action->cmd, action->args);
+		return kpop_session_run_command(session, action);
 	case KPOP_ACTION_GREET:
 		kpop_session_greet(session, action);
 		return FALSE;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* The pre-auth commands of altpop-login (the table itself is in
-   login-cmd-table.c) and the plain listeners' command loop. */
+/* The pre-auth commands of altpop-login, its one command table and the
+   command loop that uses it (the KPOP port's commands after the ticket are
+   kpop-fsm.c's). */
 
 #include "login-common.h"
 #include "istream.h"
@@ -14,14 +15,17 @@
 /* Longest command name we wait for before calling the line bad. */
 #define LOGIN_MAX_CMD_NAME_LEN 16
 
-/* What runs a command of the table (login-cmd-table.c). */
-struct login_command_run {
-	/* 1: done, read the next command; 0: handle no more input now
-	   (authentication started, STLS started, client destroyed) */
+/* One entry of the command table. */
+struct login_command {
+	const char *name;
+	/* LOGIN_CMD_ARGS_SPLIT, _REST: 1: done, read the next command;
+	   0: handle no more input now (authentication started, STLS
+	   started, client destroyed) */
 	int (*func)(struct altpop_login_client *client, const char *args);
 	/* LOGIN_CMD_ARGS_RAW: <0 destroyed, 0 wait for input or
 	   authentication started, >0 done */
 	int (*raw_func)(struct altpop_login_client *client);
+	enum login_cmd_args args;
 };
 
 static int cmd_stls(struct altpop_login_client *client,
@@ -29,18 +33,6 @@ static int cmd_stls(struct altpop_login_client *client,
 {
 	client_cmd_starttls(&client->common);
 	return 1;
-}
-
-/* STLS on the KPOP port: the client may go on after a refusal */
-static int cmd_kpop_stls(struct altpop_login_client *client,
-			 const char *args ATTR_UNUSED)
-{
-	bool starting = client_is_tls_enabled(&client->common) &&
-		!altpop_client_tls(&client->common);
-
-	/* the TLS stream drops plaintext pipelined behind STLS */
-	client_cmd_starttls(&client->common);
-	return starting ? 0 : 1;
 }
 
 static int cmd_quit(struct altpop_login_client *client,
@@ -116,21 +108,29 @@ static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 	return 1;
 }
 
-/* Every command of the table that this file runs; KPOP's USER, PASS and
-   QUIT are decided by kpop-fsm.c, refused ones have no function. */
-static const struct login_command_run login_command_runs[LOGIN_CMD_COUNT] = {
-	[LOGIN_CMD_CAPA] = { altpop_cmd_capa, NULL },
-	[LOGIN_CMD_USER] = { altpop_cmd_user, NULL },
-	[LOGIN_CMD_PASS] = { altpop_cmd_pass, NULL },
-	[LOGIN_CMD_APOP] = { altpop_cmd_apop, NULL },
-	[LOGIN_CMD_AUTH] = { NULL, altpop_cmd_auth },
-	[LOGIN_CMD_STLS] = { cmd_stls, NULL },
-	[LOGIN_CMD_QUIT] = { cmd_quit, NULL },
-	[LOGIN_CMD_XCLIENT] = { cmd_xclient, NULL },
-	[LOGIN_CMD_UTF8] = { altpop_cmd_utf8, NULL },
-	[LOGIN_CMD_LANG] = { altpop_cmd_lang, NULL },
-	[LOGIN_CMD_KPOP_STLS] = { cmd_kpop_stls, NULL },
+#define SPLIT LOGIN_CMD_ARGS_SPLIT
+static const struct login_command login_commands[] = {
+	{ "CAPA", altpop_cmd_capa, NULL, SPLIT },
+	{ "USER", altpop_cmd_user, NULL, SPLIT },
+	{ "PASS", altpop_cmd_pass, NULL, LOGIN_CMD_ARGS_REST },
+	{ "APOP", altpop_cmd_apop, NULL, SPLIT },
+	{ "AUTH", NULL, altpop_cmd_auth, LOGIN_CMD_ARGS_RAW },
+	{ "STLS", cmd_stls, NULL, SPLIT },
+	{ "QUIT", cmd_quit, NULL, SPLIT },
+	{ "XCLIENT", cmd_xclient, NULL, SPLIT },
+	{ "UTF8", altpop_cmd_utf8, NULL, SPLIT },
+	{ "LANG", altpop_cmd_lang, NULL, SPLIT },
 };
+#undef SPLIT
+
+static const struct login_command *login_command_find(const char *name)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(login_commands); i++) {
+		if (strcmp(login_commands[i].name, name) == 0)
+			return &login_commands[i];
+	}
+	return NULL;
+}
 
 bool altpop_login_bad_command(struct altpop_login_client *aclient,
 			      const char *error)
@@ -149,28 +149,22 @@ bool altpop_login_bad_command(struct altpop_login_client *aclient,
 	return TRUE;
 }
 
-bool altpop_login_run_command(struct altpop_login_client *aclient,
-			      const struct login_command_def *cmd,
-			      const char *args)
+bool altpop_login_command_done(struct altpop_login_client *aclient, int ret)
 {
-	int ret;
-
-	i_assert(login_command_runs[cmd->id].func != NULL);
-	ret = login_command_runs[cmd->id].func(aclient, args);
-	/* one rule in every state: a command the table ran ends the run of
-	   bad commands */
+	/* one rule in every state: a command that ran ends the run of bad
+	   commands */
 	if (ret > 0)
 		aclient->common.bad_counter = 0;
 	return ret > 0;
 }
 
 static bool login_run_raw(struct altpop_login_client *aclient,
-			  const struct login_command_def *cmd)
+			  const struct login_command *cmd)
 {
 	int ret;
 
-	i_assert(login_command_runs[cmd->id].raw_func != NULL);
-	ret = login_command_runs[cmd->id].raw_func(aclient);
+	i_assert(cmd->raw_func != NULL);
+	ret = cmd->raw_func(aclient);
 	if (ret <= 0)
 		return FALSE;
 	/* finished without starting authentication (probe or error) */
@@ -181,13 +175,13 @@ static bool login_run_raw(struct altpop_login_client *aclient,
 static bool login_command_run_line(struct altpop_login_client *aclient)
 {
 	struct client *client = &aclient->common;
-	const struct login_command_def *cmd;
+	const struct login_command *cmd;
 	enum pop3_line_read_result read_result;
-	const char *line, *args, *error;
+	const char *line, *name, *args, *error;
 
 	read_result = pop3_line_read(client->input, &line);
-	switch (login_cmd_line_step(LOGIN_CMD_STATE_PLAIN, aclient->lang,
-				    read_result, line, &cmd, &args, &error)) {
+	switch (login_cmd_line_step(aclient->lang, read_result, line,
+				    &name, &args, &error)) {
 	case LOGIN_CMD_STEP_MORE:
 		/* login-common's client_read() ends a client whose input
 		   buffer fills up */
@@ -196,24 +190,33 @@ static bool login_command_run_line(struct altpop_login_client *aclient)
 		if (read_result == POP3_LINE_READ_BAD_BYTES)
 			e_debug(client->event, "Command line with NUL or bare CR");
 		return altpop_login_bad_command(aclient, error);
-	case LOGIN_CMD_STEP_RUN:
+	case LOGIN_CMD_STEP_COMMAND:
 		break;
 	}
-	return altpop_login_run_command(aclient, cmd, args);
+	cmd = login_command_find(name);
+	if (cmd == NULL || cmd->args == LOGIN_CMD_ARGS_RAW) {
+		/* a raw command is taken before its line is read (see
+		   altpop_login_input_next_cmd()); a line that gets here with
+		   its name is none of it */
+		return altpop_login_bad_command(aclient, altpop_login_text(
+			aclient, POP3_MSG_UNKNOWN_COMMAND));
+	}
+	if (cmd->args == LOGIN_CMD_ARGS_REST)
+		args = login_cmd_args_rest(line, name);
+	return altpop_login_command_done(aclient, cmd->func(aclient, args));
 }
 
 bool altpop_login_input_next_cmd(struct client *client)
 {
 	struct altpop_login_client *aclient =
 		container_of(client, struct altpop_login_client, common);
-	const struct login_command_def *cmd;
+	const struct login_command *cmd;
 	const unsigned char *data;
 	size_t size, i;
 
 	if (aclient->current_cmd != NULL) {
 		/* AUTH waiting for the rest of its line */
-		cmd = login_cmd_find(aclient->current_cmd,
-				     LOGIN_CMD_STATE_PLAIN);
+		cmd = login_command_find(aclient->current_cmd);
 		i_assert(cmd != NULL && cmd->args == LOGIN_CMD_ARGS_RAW);
 		return login_run_raw(aclient, cmd);
 	}
@@ -227,8 +230,8 @@ bool altpop_login_input_next_cmd(struct client *client)
 	if (i == size && i <= LOGIN_MAX_CMD_NAME_LEN)
 		return FALSE;
 	if (i > 0 && i <= LOGIN_MAX_CMD_NAME_LEN &&
-	    (cmd = login_cmd_find(t_str_ucase(t_strndup(data, i)),
-				  LOGIN_CMD_STATE_PLAIN)) != NULL &&
+	    (cmd = login_command_find(
+			t_str_ucase(t_strndup(data, i)))) != NULL &&
 	    cmd->args == LOGIN_CMD_ARGS_RAW) {
 		aclient->current_cmd = i_strdup(cmd->name);
 		i_stream_skip(client->input, i < size && data[i] == ' ' ? i + 1 : i);

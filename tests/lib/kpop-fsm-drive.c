@@ -96,8 +96,8 @@ static void kpop_fsm_drive_check(const struct kpop_fsm_drive *drive,
 		  strchr(drive->fsm.user, ' ') == NULL));
 	switch (a->kind) {
 	case KPOP_ACTION_RUN_COMMAND:
-		i_assert(a->cmd->id == LOGIN_CMD_CAPA ||
-			 a->cmd->id == LOGIN_CMD_KPOP_STLS);
+		i_assert(a->cmd->kind == KPOP_COMMAND_CAPA ||
+			 a->cmd->kind == KPOP_COMMAND_STLS);
 		break;
 	case KPOP_ACTION_BEGIN_AUTH:
 		i_assert(new == KPOP_STATE_VERIFYING && a->data_size > 0);
