@@ -46,58 +46,39 @@ static buffer_t altpop_login_inet_listeners_buf = {
 	{ { altpop_login_inet_listeners, sizeof(altpop_login_inet_listeners) } }
 };
 
-static struct service_settings altpop_login_service_settings = {
-	.name = "altpop-login",
-	.protocol = "altpop",
-	.type = "login",
-	.executable = "altpop-login",
-	.user = "$default_login_user",
-	.group = "",
-	.privileged_group = "",
-	.extra_groups = "",
-	.chroot = "login",
+/* altpop-login and altpop-kpop-login: login processes of protocol
+   altpop, one process per connection as stock pop3-login */
+#define ALTPOP_LOGIN_SERVICE(service_name, ...) { \
+	.name = service_name, \
+	.protocol = "altpop", \
+	.type = "login", \
+	.executable = service_name, \
+	.user = "$default_login_user", \
+	.group = "", \
+	.privileged_group = "", \
+	.extra_groups = "", \
+	.chroot = "login", \
+	.drop_priv_before_exec = FALSE, \
+	.process_min_avail = 0, \
+	.process_limit = 0, \
+	.client_limit = 0, \
+	.service_count = 1, \
+	.idle_kill = 0, \
+	.vsz_limit = UOFF_T_MAX, \
+	.unix_listeners = ARRAY_INIT, \
+	.fifo_listeners = ARRAY_INIT, \
+	.inet_listeners = __VA_ARGS__, \
+}
 
-	.drop_priv_before_exec = FALSE,
-
-	.process_min_avail = 0,
-	.process_limit = 0,
-	.client_limit = 0,
-	.service_count = 1,
-	.idle_kill = 0,
-	.vsz_limit = UOFF_T_MAX,
-
-	.unix_listeners = ARRAY_INIT,
-	.fifo_listeners = ARRAY_INIT,
-	.inet_listeners = { { &altpop_login_inet_listeners_buf,
-			      sizeof(altpop_login_inet_listeners[0]) } }
-};
+static struct service_settings altpop_login_service_settings =
+	ALTPOP_LOGIN_SERVICE("altpop-login",
+		{ { &altpop_login_inet_listeners_buf,
+		    sizeof(altpop_login_inet_listeners[0]) } });
 
 /* KPOP: a login service of its own, handing off to login/altpop like
    altpop-login; no listener until the admin adds one */
-static struct service_settings altpop_kpop_login_service_settings = {
-	.name = "altpop-kpop-login",
-	.protocol = "altpop",
-	.type = "login",
-	.executable = "altpop-kpop-login",
-	.user = "$default_login_user",
-	.group = "",
-	.privileged_group = "",
-	.extra_groups = "",
-	.chroot = "login",
-
-	.drop_priv_before_exec = FALSE,
-
-	.process_min_avail = 0,
-	.process_limit = 0,
-	.client_limit = 0,
-	.service_count = 1,
-	.idle_kill = 0,
-	.vsz_limit = UOFF_T_MAX,
-
-	.unix_listeners = ARRAY_INIT,
-	.fifo_listeners = ARRAY_INIT,
-	.inet_listeners = ARRAY_INIT
-};
+static struct service_settings altpop_kpop_login_service_settings =
+	ALTPOP_LOGIN_SERVICE("altpop-kpop-login", ARRAY_INIT);
 
 static struct file_listener_settings altpop_unix_listeners_array[] = {
 	{ "login/altpop", 0666, "", "" }

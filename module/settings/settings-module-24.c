@@ -25,23 +25,28 @@ const struct setting_parser_info *altpop_settings_set_infos[] = {
 	NULL
 };
 
-static const struct service_settings altpop_login_service_settings = {
-	.name = "altpop-login",
-	.protocol = "altpop",
-	.type = "login",
-	.executable = "altpop-login",
-	.user = "$SET:default_login_user",
-	.group = "",
-	.privileged_group = "",
-	.extra_groups = ARRAY_INIT,
-	.chroot = "login",
-	.drop_priv_before_exec = FALSE,
-	/* one process per connection, as stock pop3-login */
-	.restart_request_count = 1,
-	.unix_listeners = ARRAY_INIT,
-	.fifo_listeners = ARRAY_INIT,
-	.inet_listeners = ARRAY_INIT,
-};
+/* altpop-login and altpop-kpop-login: login processes of protocol
+   altpop, one process per connection as stock pop3-login; listeners come
+   from the defaults below (or the admin) */
+#define ALTPOP_LOGIN_SERVICE(service_name) { \
+	.name = service_name, \
+	.protocol = "altpop", \
+	.type = "login", \
+	.executable = service_name, \
+	.user = "$SET:default_login_user", \
+	.group = "", \
+	.privileged_group = "", \
+	.extra_groups = ARRAY_INIT, \
+	.chroot = "login", \
+	.drop_priv_before_exec = FALSE, \
+	.restart_request_count = 1, \
+	.unix_listeners = ARRAY_INIT, \
+	.fifo_listeners = ARRAY_INIT, \
+	.inet_listeners = ARRAY_INIT, \
+}
+
+static const struct service_settings altpop_login_service_settings =
+	ALTPOP_LOGIN_SERVICE("altpop-login");
 
 /* Default listeners; the ports are the ones in DESIGN: pop3 110,
    pop3s 995 (TLS from the first byte). altpop-kpop-login has no default
@@ -63,22 +68,8 @@ static const struct setting_keyvalue altpop_login_service_defaults[] = {
 
 /* KPOP: a login service of its own, handing off to login/altpop like
    altpop-login; no listener until the admin adds one */
-static const struct service_settings altpop_kpop_login_service_settings = {
-	.name = "altpop-kpop-login",
-	.protocol = "altpop",
-	.type = "login",
-	.executable = "altpop-kpop-login",
-	.user = "$SET:default_login_user",
-	.group = "",
-	.privileged_group = "",
-	.extra_groups = ARRAY_INIT,
-	.chroot = "login",
-	.drop_priv_before_exec = FALSE,
-	.restart_request_count = 1,
-	.unix_listeners = ARRAY_INIT,
-	.fifo_listeners = ARRAY_INIT,
-	.inet_listeners = ARRAY_INIT,
-};
+static const struct service_settings altpop_kpop_login_service_settings =
+	ALTPOP_LOGIN_SERVICE("altpop-kpop-login");
 
 static const struct service_settings altpop_service_settings = {
 	.name = "altpop",
