@@ -95,6 +95,22 @@ void altpop_login_preinit(void);
 void altpop_login_init(void);
 void altpop_login_deinit(void);
 
+/* A login binary of protocol altpop (both binaries: the same settings,
+   auth service name and post-login socket login/altpop), in
+   login_binary's own field names. */
+#define ALTPOP_LOGIN_BINARY(process, vfuncs, ...) { \
+	.protocol = "altpop", \
+	.process_name = process, \
+	.event_category = { .name = "altpop", }, \
+	.client_vfuncs = vfuncs, \
+	.preinit = altpop_login_preinit, \
+	.init = altpop_login_init, \
+	.deinit = altpop_login_deinit, \
+	.sasl_support_final_reply = FALSE, \
+	.anonymous_login_acceptable = TRUE, \
+	__VA_ARGS__ \
+}
+
 /* login-commands.c: altpop-login's one pre-login command table and its
    command loop (plain listeners, also after STLS). FALSE when the input
    must not be processed further right now. */

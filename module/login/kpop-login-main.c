@@ -31,25 +31,9 @@ static struct client_vfuncs kpop_login_vfuncs = {
 	.free = client_common_default_free,
 };
 
-static struct login_binary kpop_login_binary = {
-	/* the same protocol as altpop-login: its settings, the auth
-	   service name, the post-login socket login/altpop */
-	.protocol = "altpop",
-	.process_name = "altpop-kpop-login",
-	.default_port = 1109,
-
-	.event_category = {
-		.name = "altpop",
-	},
-
-	.client_vfuncs = &kpop_login_vfuncs,
-	.preinit = altpop_login_preinit,
-	.init = altpop_login_init,
-	.deinit = altpop_login_deinit,
-
-	.sasl_support_final_reply = FALSE,
-	.anonymous_login_acceptable = TRUE,
-};
+static struct login_binary kpop_login_binary =
+	ALTPOP_LOGIN_BINARY("altpop-kpop-login", &kpop_login_vfuncs,
+			    .default_port = 1109);
 
 int main(int argc, char *argv[])
 {

@@ -103,24 +103,9 @@ static struct client_vfuncs altpop_login_vfuncs = {
 	.free = client_common_default_free,
 };
 
-static struct login_binary altpop_login_binary = {
-	.protocol = "altpop",
-	.process_name = "altpop-login",
-	.default_port = 110,
-	.default_ssl_port = 995,
-
-	.event_category = {
-		.name = "altpop",
-	},
-
-	.client_vfuncs = &altpop_login_vfuncs,
-	.preinit = altpop_login_preinit,
-	.init = altpop_login_init,
-	.deinit = altpop_login_deinit,
-
-	.sasl_support_final_reply = FALSE,
-	.anonymous_login_acceptable = TRUE,
-};
+static struct login_binary altpop_login_binary =
+	ALTPOP_LOGIN_BINARY("altpop-login", &altpop_login_vfuncs,
+			    .default_port = 110, .default_ssl_port = 995);
 
 int main(int argc, char *argv[])
 {
