@@ -95,6 +95,18 @@ void altpop_login_preinit(void);
 void altpop_login_init(void);
 void altpop_login_deinit(void);
 
+/* The client vfuncs both login binaries have alike: STARTTLS's
+   notification, the SASL login check, proxying, raw output, freeing. */
+#define ALTPOP_LOGIN_COMMON_VFUNCS \
+	.notify_starttls = altpop_login_notify_starttls, \
+	.sasl_check_login = altpop_login_check_login, \
+	.proxy_reset = altpop_proxy_reset, \
+	.proxy_parse_line = altpop_proxy_parse_line, \
+	.proxy_failed = altpop_proxy_failed, \
+	.proxy_get_state = altpop_proxy_get_state, \
+	.send_raw_data = client_common_send_raw_data, \
+	.free = client_common_default_free
+
 /* A login binary of protocol altpop (both binaries: the same settings,
    auth service name and post-login socket login/altpop), in
    login_binary's own field names. */

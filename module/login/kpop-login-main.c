@@ -17,18 +17,11 @@ static struct client_vfuncs kpop_login_vfuncs = {
 	.destroy = kpop_session_destroy,
 	.notify_auth_ready = kpop_session_start,
 	.notify_disconnect = kpop_session_notify_disconnect,
-	.notify_starttls = altpop_login_notify_starttls,
 	.starttls = kpop_session_starttls,
 	.input = kpop_session_input,
 	.auth_send_challenge = kpop_session_auth_challenge,
 	.auth_result = kpop_session_auth_result,
-	.sasl_check_login = altpop_login_check_login,
-	.proxy_reset = altpop_proxy_reset,
-	.proxy_parse_line = altpop_proxy_parse_line,
-	.proxy_failed = altpop_proxy_failed,
-	.proxy_get_state = altpop_proxy_get_state,
-	.send_raw_data = client_common_send_raw_data,
-	.free = client_common_default_free,
+	ALTPOP_LOGIN_COMMON_VFUNCS,
 };
 
 static struct login_binary kpop_login_binary =

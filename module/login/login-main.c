@@ -89,18 +89,11 @@ static struct client_vfuncs altpop_login_vfuncs = {
 	.destroy = altpop_login_client_destroy,
 	.notify_auth_ready = altpop_login_notify_auth_ready,
 	.notify_disconnect = altpop_login_notify_disconnect,
-	.notify_starttls = altpop_login_notify_starttls,
 	.starttls = altpop_login_starttls,
 	.input = altpop_login_input,
 	.auth_result = altpop_login_auth_result,
-	.sasl_check_login = altpop_login_check_login,
-	.proxy_reset = altpop_proxy_reset,
-	.proxy_parse_line = altpop_proxy_parse_line,
-	.proxy_failed = altpop_proxy_failed,
-	.proxy_get_state = altpop_proxy_get_state,
-	.send_raw_data = client_common_send_raw_data,
 	.input_next_cmd = altpop_login_input_next_cmd,
-	.free = client_common_default_free,
+	ALTPOP_LOGIN_COMMON_VFUNCS,
 };
 
 static struct login_binary altpop_login_binary =
