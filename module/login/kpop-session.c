@@ -287,8 +287,16 @@ void kpop_session_start(struct client *client)
 		       altpop_sasl_find_available_mech(client,
 						       KPOP_MECH_NAME) != NULL,
 		       &action);
+	/* applying may destroy the client (no KPOP mechanism): keep it
+	   until we know */
+	struct client *ref = client;
+	bool destroyed;
+
+	client_ref(ref);
 	(void)kpop_session_apply(session, &action);
-	if (client->destroyed)
+	destroyed = client->destroyed;
+	client_unref(&ref);
+	if (destroyed)
 		return;
 	/* the client speaks first: no greeting until the ticket is good */
 	client->io = io_add_istream(client->input, client_input, client);
