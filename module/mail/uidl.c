@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* UIDL mapping. For each message, the first of:
-     1. a permanent UIDL the storage holds (MAIL_FETCH_UIDL_BACKEND:
-        Dovecot's pop3-migration plugin or pop3_save_uidl),
-     2. the UIDL map (saved by altpop_save_uidl, or imported from a legacy
-        server), keyed by message GUID (and UID where GUIDs repeat, see
-        uidl-map.c),
-     3. altpop_uidl_format.
-   Every UIDL shown is valid (1..70 of 0x21..0x7E) and unique within the
-   maildrop: a duplicate gets "-<uid>" appended, which depends only on the
-   message itself, so views (SDPS) and later sessions agree.
+/* UIDL mapping on the mail storage. Which source gives a message its
+   UIDL (a permanent UIDL the storage holds, the UIDL map, then
+   altpop_uidl_format) and how a maildrop's UIDLs are made unique (a
+   duplicate gets "-<uid>" appended, which depends only on the message
+   itself, so views (SDPS) and later sessions agree) are the pure rules of
+   module/lib/uidl-resolve.c; this file reads the messages, feeds those
+   rules and keeps the UIDL map.
 
    When nothing can collide (no UIDL stored for any message, an empty UIDL
    map, nothing to save, a format one-to-one in the UID) no UIDL is kept:
@@ -17,34 +14,16 @@
 
 #include "lib.h"
 #include "array.h"
-#include "hash.h"
 #include "str.h"
 #include "mail-storage.h"
 #include "mail-search-build.h"
 #include "altpop-limits.h"
 #include "uidl-format.h"
-#include "uidl-unique.h"
+#include "uidl-resolve.h"
 #include "uidl-map.h"
 #include "altpop-client.h"
 
-HASH_TABLE_DEFINE_TYPE(altpop_uidl_set, char *, char *);
-struct altpop_uidl_item;
-ARRAY_DEFINE_TYPE(altpop_uidl_item, struct altpop_uidl_item);
-
-/* One message while UIDLs are being worked out (32 bytes: a maildrop of
-   100,000 messages keeps 100,000 of them at once). The format is expanded
-   while the message is at hand, so its variables are not kept. */
-struct altpop_uidl_item {
-	uint32_t seq, uid;
-	const char *uidl;	/* permanent UIDL, or the expanded format;
-				   the final value after resolving */
-	const char *guid;	/* for the map, when it was looked up */
-	bool permanent;
-	/* another message with the same GUID has the map's plain-GUID entry:
-	   this one's UIDL is remembered under its own key, or it would take
-	   that entry over once the other message is expunged */
-	bool guid_shared;
-};
+ARRAY_DEFINE_TYPE(uidl_resolve_item, struct uidl_resolve_item);
 
 static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
 			       enum mail_fetch_field field, const char *what,
@@ -64,67 +43,83 @@ static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
 	return 0;
 }
 
-/* Returns 1 when item was filled, 0 when permanent_only is set and the
-   message has no permanent UIDL (item is left as it is), -1 on error.
-   Called in a data stack frame of its own: what is kept goes to
-   client->uidl_pool. */
-static int altpop_uidl_item_read(struct altpop_client *client,
-				 struct mail *mail, struct uidl_map *map,
-				 enum uidl_var_mask vars_needed,
-				 bool permanent_only,
-				 struct altpop_uidl_item *item)
+/* One message as a UIDL source (see uidl-resolve.h). */
+struct altpop_uidl_source {
+	struct altpop_client *client;
+	struct mail *mail;
+	struct uidl_map *map;
+	enum uidl_var_mask vars_needed;
+};
+
+static int altpop_uidl_source_stored(void *context, const char **uidl_r)
 {
-	const char *backend, *guid = NULL, *value, *error;
+	struct altpop_uidl_source *src = context;
+
+	/* a storage without permanent UIDLs has none to give */
+	if (mail_get_special(src->mail, MAIL_FETCH_UIDL_BACKEND, uidl_r) < 0)
+		*uidl_r = "";
+	return 0;
+}
+
+static void altpop_uidl_source_stored_invalid(void *context,
+					      const char *uidl ATTR_UNUSED)
+{
+	struct altpop_uidl_source *src = context;
+
+	e_warning(src->client->event, "UIDL: stored UIDL of UID %u is not a "
+		  "valid POP3 UIDL; using the UIDL map or altpop_uidl_format "
+		  "instead", src->mail->uid);
+}
+
+static int altpop_uidl_source_guid(void *context, const char **guid_r)
+{
+	struct altpop_uidl_source *src = context;
+
+	return altpop_uidl_special(src->client, src->mail, MAIL_FETCH_GUID,
+				   "Message GUID", guid_r);
+}
+
+static const char *altpop_uidl_source_map_lookup(void *context,
+						 const char *guid)
+{
+	struct altpop_uidl_source *src = context;
+
+	return uidl_map_lookup_message(src->map, guid,
+				       src->client->uid_validity,
+				       src->mail->uid);
+}
+
+static bool altpop_uidl_source_map_guid_has_entry(void *context,
+						  const char *guid)
+{
+	struct altpop_uidl_source *src = context;
+
+	return uidl_map_guid_has_entry(src->map, guid);
+}
+
+static int altpop_uidl_source_expand(void *context, const char *guid,
+				     const char **uidl_r)
+{
+	struct altpop_uidl_source *src = context;
+	struct altpop_client *client = src->client;
 	struct uidl_vars vars;
-	pool_t pool = client->uidl_pool;
+	const char *error;
 	string_t *str;
 
-	item->seq = mail->seq;
-	item->uid = mail->uid;
-	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &backend) == 0 &&
-	    backend[0] != '\0') {
-		if (uidl_is_valid(backend, strlen(backend))) {
-			item->uidl = p_strdup(pool, backend);
-			item->permanent = TRUE;
-			return 1;
-		}
-		e_warning(client->event, "UIDL: stored UIDL of UID %u is not a "
-			  "valid POP3 UIDL; using the UIDL map or "
-			  "altpop_uidl_format instead", mail->uid);
-	}
-	if (uidl_map_count(map) > 0 ||
-	    (!permanent_only && (client->set->altpop_save_uidl ||
-				 (vars_needed & UIDL_VAR_GUID) != 0))) {
-		if (altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
-					"Message GUID", &guid) < 0)
-			return -1;
-		if ((value = uidl_map_lookup_message(map, guid,
-				client->uid_validity, mail->uid)) != NULL) {
-			item->guid = p_strdup(pool, guid);
-			item->uidl = p_strdup(pool, value);
-			item->permanent = TRUE;
-			return 1;
-		}
-		if (permanent_only)
-			return 0;
-		item->guid = p_strdup(pool, guid);
-		item->guid_shared = uidl_map_guid_has_entry(map, guid);
-	}
-	if (permanent_only)
-		return 0;
-
 	i_zero(&vars);
-	vars.uid = mail->uid;
+	vars.uid = src->mail->uid;
 	vars.uidvalidity = client->uid_validity;
-	vars.guid = item->guid;
-	if ((vars_needed & UIDL_VAR_MD5) != 0) {
-		if (altpop_uidl_special(client, mail, MAIL_FETCH_HEADER_MD5,
-					"Header MD5", &vars.md5) < 0)
+	vars.guid = guid;
+	if ((src->vars_needed & UIDL_VAR_MD5) != 0) {
+		if (altpop_uidl_special(client, src->mail,
+					MAIL_FETCH_HEADER_MD5, "Header MD5",
+					&vars.md5) < 0)
 			return -1;
 	}
-	if ((vars_needed & UIDL_VAR_FILENAME) != 0) {
-		if (altpop_uidl_special(client, mail, MAIL_FETCH_STORAGE_ID,
-					"File name", &vars.filename) < 0)
+	if ((src->vars_needed & UIDL_VAR_FILENAME) != 0) {
+		if (altpop_uidl_special(client, src->mail,
+					MAIL_FETCH_STORAGE_ID, "File name",
+					&vars.filename) < 0)
 			return -1;
 	}
 	str = t_str_new(128);
@@ -132,34 +127,25 @@ static int altpop_uidl_item_read(struct altpop_client *client,
 			       &vars, &error) < 0) {
 		e_error(client->event, "UIDL: altpop_uidl_format=%s gives no "
 			"valid UIDL for UID %u: %s",
-			client->set->altpop_uidl_format, mail->uid, error);
+			client->set->altpop_uidl_format, src->mail->uid, error);
 		return -1;
 	}
-	item->uidl = p_strdup(pool, str_c(str));
-	return 1;
+	*uidl_r = str_c(str);
+	return 0;
 }
 
-/* Who holds a UIDL while UIDLs are resolved. */
-struct altpop_uidl_taken_context {
-	HASH_TABLE_TYPE(altpop_uidl_set) seen;
-	struct uidl_map *map;
-	bool permanent;
+static const struct uidl_resolve_sources altpop_uidl_sources = {
+	.stored = altpop_uidl_source_stored,
+	.stored_invalid = altpop_uidl_source_stored_invalid,
+	.guid = altpop_uidl_source_guid,
+	.map_lookup = altpop_uidl_source_map_lookup,
+	.map_guid_has_entry = altpop_uidl_source_map_guid_has_entry,
+	.expand = altpop_uidl_source_expand,
 };
-
-static bool altpop_uidl_taken(const char *uidl, void *context)
-{
-	struct altpop_uidl_taken_context *ctx = context;
-
-	if (hash_table_lookup(ctx->seen, uidl) != NULL)
-		return TRUE;
-	/* a new UIDL must not look like one the map keeps for another
-	   message */
-	return !ctx->permanent && uidl_map_uidl_used(ctx->map, uidl);
-}
 
 /* The GUID of an item, looked up now if it wasn't needed before. */
 static int altpop_uidl_item_guid(struct altpop_client *client,
-				 struct altpop_uidl_item *item)
+				 struct uidl_resolve_item *item)
 {
 	struct mail *mail;
 	const char *guid;
@@ -169,10 +155,12 @@ static int altpop_uidl_item_guid(struct altpop_client *client,
 		return 0;
 	mail = mail_alloc(client->trans, 0, NULL);
 	mail_set_seq(mail, item->seq);
-	ret = altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
-				  "Message GUID", &guid);
-	if (ret == 0)
-		item->guid = p_strdup(client->uidl_pool, guid);
+	T_BEGIN {
+		ret = altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
+					  "Message GUID", &guid);
+		if (ret == 0)
+			item->guid = p_strdup(client->uidl_pool, guid);
+	} T_END;
 	mail_free(&mail);
 	return ret;
 }
@@ -182,17 +170,25 @@ static int altpop_uidl_item_guid(struct altpop_client *client,
    altpop_uidls_compute()). */
 static int altpop_uidl_items_read(struct altpop_client *client,
 				  struct uidl_map *map, uint32_t last_seq,
-				  ARRAY_TYPE(altpop_uidl_item) *items)
+				  ARRAY_TYPE(uidl_resolve_item) *items)
 {
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
-	enum uidl_var_mask vars_needed;
+	struct altpop_uidl_source src = {
+		.client = client, .map = map,
+		.vars_needed = uidl_format_get_vars(
+			client->set->parsed_uidl_format),
+	};
+	const struct uidl_resolve_policy policy = {
+		.map_nonempty = uidl_map_count(map) > 0,
+		.save_all = client->set->altpop_save_uidl,
+		.format_needs_guid = (src.vars_needed & UIDL_VAR_GUID) != 0,
+	};
 	enum mail_fetch_field wanted = 0;
 	struct mail *mail;
 	int ret = 0;
 
-	vars_needed = uidl_format_get_vars(client->set->parsed_uidl_format);
-	if ((vars_needed & UIDL_VAR_MD5) != 0)
+	if ((src.vars_needed & UIDL_VAR_MD5) != 0)
 		wanted |= MAIL_FETCH_HEADER_MD5;
 	search_args = mail_search_build_init();
 	mail_search_build_add_seqset(search_args, 1, client->highest_seq);
@@ -200,17 +196,19 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 				  NULL);
 	mail_search_args_unref(&search_args);
 	while (ret == 0 && mailbox_search_next(ctx, &mail)) {
-		struct altpop_uidl_item item;
+		struct uidl_resolve_item item;
 		int ret2;
 
 		i_zero(&item);
+		item.seq = mail->seq;
+		item.uid = mail->uid;
+		src.mail = mail;
 		/* a frame per message: only the item's strings (in
 		   client->uidl_pool) outlive it */
 		T_BEGIN {
-			ret2 = altpop_uidl_item_read(client, mail, map,
-						     vars_needed,
-						     mail->seq > last_seq,
-						     &item);
+			ret2 = uidl_resolve_item_read(&altpop_uidl_sources,
+				&src, &policy, mail->seq > last_seq,
+				client->uidl_pool, &item);
 		} T_END;
 		if (ret2 < 0)
 			ret = -1;
@@ -222,29 +220,31 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 	return ret;
 }
 
-/* Give item its final, unique UIDL and remember it in seen (and in the
-   map when it is to be saved). Called in a data stack frame of its own. */
-static int altpop_uidl_item_resolve(struct altpop_client *client,
-				    HASH_TABLE_TYPE(altpop_uidl_set) seen,
-				    struct uidl_map *map,
-				    struct altpop_uidl_item *item)
+static bool altpop_uidl_reserved(const char *uidl, void *context)
 {
-	struct altpop_uidl_taken_context taken_ctx = {
-		.seen = seen, .map = map, .permanent = item->permanent,
-	};
-	string_t *str = t_str_new(128);
-	bool renamed;
+	struct uidl_map *map = context;
 
-	str_append(str, item->uidl);
-	renamed = uidl_make_unique(str, item->uid, altpop_uidl_taken,
-				   &taken_ctx);
-	if (renamed)
-		item->uidl = p_strdup(client->uidl_pool, str_c(str));
-	hash_table_insert(seen, (char *)item->uidl, (char *)item->uidl);
-	/* A renamed duplicate is always remembered: it must not turn into
-	   the plain UIDL when the message it collided with is expunged. */
-	if ((client->set->altpop_save_uidl || renamed || item->guid_shared) &&
-	    !item->permanent) {
+	return uidl_map_uidl_used(map, uidl);
+}
+
+/* Make the UIDLs unique and remember in the map those to be saved. */
+static int altpop_uidl_items_resolve(struct altpop_client *client,
+				     struct uidl_map *map,
+				     ARRAY_TYPE(uidl_resolve_item) *items)
+{
+	struct uidl_resolve_item *item;
+	unsigned int count;
+	bool trivial;
+
+	item = array_get_modifiable(items, &count);
+	trivial = uidl_resolve_is_trivial(item, count,
+		uidl_map_count(map) > 0,
+		uidl_format_is_injective(client->set->parsed_uidl_format));
+	uidl_resolve(item, count, client->set->altpop_save_uidl, trivial,
+		     altpop_uidl_reserved, map, client->uidl_pool);
+	array_foreach_modifiable(items, item) {
+		if (!item->save)
+			continue;
 		/* without its GUID it can't be saved, and an unsaved
 		   (renamed) UIDL may change later: show none (the lookup
 		   logged why) */
@@ -257,63 +257,8 @@ static int altpop_uidl_item_resolve(struct altpop_client *client,
 	return 0;
 }
 
-static int altpop_uidl_items_resolve(struct altpop_client *client,
-				     struct uidl_map *map,
-				     ARRAY_TYPE(altpop_uidl_item) *items)
-{
-	HASH_TABLE_TYPE(altpop_uidl_set) seen;
-	struct altpop_uidl_item *item;
-	bool any_permanent = FALSE;
-	int ret = 0;
-
-	array_foreach_modifiable(items, item) {
-		if (item->permanent) {
-			any_permanent = TRUE;
-			break;
-		}
-	}
-	if (!any_permanent && uidl_map_count(map) == 0 &&
-	    uidl_format_is_injective(client->set->parsed_uidl_format)) {
-		/* Nothing can collide (the usual case): no uniqueness
-		   table needed, which keeps large maildrops small. */
-		if (client->set->altpop_save_uidl) {
-			array_foreach_modifiable(items, item) {
-				/* a UIDL that can't be saved isn't shown */
-				T_BEGIN {
-					ret = altpop_uidl_item_guid(client,
-								    item);
-				} T_END;
-				if (ret < 0)
-					return -1;
-				(void)uidl_map_add_message(map, item->guid,
-					client->uid_validity, item->uid,
-					item->uidl);
-			}
-		}
-		return 0;
-	}
-
-	hash_table_create(&seen, default_pool, array_count(items),
-			  str_hash, strcmp);
-	/* permanent UIDLs first: they keep their value if at all possible */
-	for (int pass = 0; pass < 2 && ret == 0; pass++) {
-		array_foreach_modifiable(items, item) {
-			if (item->permanent != (pass == 0))
-				continue;
-			T_BEGIN {
-				ret = altpop_uidl_item_resolve(client, seen,
-							       map, item);
-			} T_END;
-			if (ret < 0)
-				break;
-		}
-	}
-	hash_table_destroy(&seen);
-	return ret;
-}
-
 static int altpop_uidl_item_cmp_seq(const uint32_t *seq,
-				    const struct altpop_uidl_item *item)
+				    const struct uidl_resolve_item *item)
 {
 	return *seq < item->seq ? -1 : (*seq > item->seq ? 1 : 0);
 }
@@ -336,7 +281,7 @@ static int altpop_uidl_item_cmp_seq(const uint32_t *seq,
    and keep their values in every later listing. */
 static int altpop_uidls_compute(struct altpop_client *client,
 				uint32_t last_seq,
-				ARRAY_TYPE(altpop_uidl_item) *items)
+				ARRAY_TYPE(uidl_resolve_item) *items)
 {
 	struct uidl_map *map = NULL;
 	const char *error;
@@ -484,8 +429,8 @@ int altpop_uidls_prepare(struct altpop_client *client)
 static int
 altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 {
-	ARRAY_TYPE(altpop_uidl_item) items;
-	const struct altpop_uidl_item *item;
+	ARRAY_TYPE(uidl_resolve_item) items;
+	const struct uidl_resolve_item *item;
 	int ret = 0;
 
 	if (client->uidls != NULL || client->messages_count == 0) {
@@ -528,8 +473,8 @@ altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,
 		    const char **uidl_r)
 {
-	ARRAY_TYPE(altpop_uidl_item) items;
-	const struct altpop_uidl_item *item;
+	ARRAY_TYPE(uidl_resolve_item) items;
+	const struct uidl_resolve_item *item;
 	const char *const *uidls;
 	uint32_t seq = altpop_msgnum_to_seq(client, msgnum);
 	bool found;
