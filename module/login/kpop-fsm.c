@@ -177,7 +177,8 @@ static void kpop_fsm_begin_auth(struct kpop_fsm *fsm,
 	fsm->ap_req_sent = kpop_mech_initial_append(initial, ap_req->data,
 						    ap_req->used);
 	action->kind = KPOP_ACTION_BEGIN_AUTH;
-	action->data = initial->data;
+	action->secret = buffer_get_modifiable_data(initial, NULL);
+	action->data = action->secret;
 	action->data_size = initial->used;
 	kpop_fsm_enter(fsm, KPOP_STATE_VERIFYING, action);
 }

@@ -138,6 +138,9 @@ struct kpop_action {
 	   the bytes for the mechanism (base64 encoded by the session) */
 	const unsigned char *data;
 	size_t data_size;
+	/* BEGIN_AUTH: data carries the ticket, in a data stack buffer the
+	   session wipes once it has encoded it */
+	unsigned char *secret;
 	/* the log reason (DISCONNECT, and LOGIN_RESULT when it ends the
 	   connection) */
 	const char *reason;

@@ -98,8 +98,9 @@ static void kpop_session_auth_send(struct kpop_session *session,
 		return;
 	}
 	/* the initial message carries the ticket: wipe the machine's copy
-	   (a data stack buffer) once it is encoded */
-	safe_memset((void *)action->data, 0, action->data_size);
+	   once it is encoded */
+	if (action->secret != NULL)
+		safe_memset(action->secret, 0, action->data_size);
 	/* may call auth_result() right away (e.g. mechanism missing) */
 	(void)client_auth_begin_private(client, KPOP_MECH_NAME, str_c(b64));
 }

@@ -28,7 +28,8 @@ static const struct setting_define altpop_login_setting_defines[] = {
 	DEF(STR, altpop_sdps_listeners),
 	DEF(STR, altpop_sdps_separators),
 	DEF(ALTPOP_FORMAT, altpop_sdps_auth_user),
-	DEF(STR, altpop_kpop_listeners),
+	/* removed: hidden from doveconf -a, refused when set */
+	DEF(STR_HIDDEN, altpop_kpop_listeners),
 	DEF(STR, altpop_kpop_services),
 	DEF(ALTPOP_BOOL, altpop_limits_per_user),
 	ALTPOP_POLICY_SETTING_DEFINES(struct altpop_login_settings),

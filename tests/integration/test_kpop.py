@@ -465,6 +465,14 @@ def test_kpop_listeners_setting_is_config_error(kpop_stage, realm):
             in text), text
 
 
+def test_removed_setting_not_listed(kinst):
+    """doveconf -a lists altpop's settings but not the removed
+    altpop_kpop_listeners (an admin reading the list should not set it)."""
+    out = kinst.doveconf(["-a"], check=True).stdout
+    assert re.search(r"^altpop_kpop_services = ", out, re.M), out[-2000:]
+    assert "altpop_kpop_listeners" not in out
+
+
 def test_kpop_listener_left_in_altpop_login(kpop_stage, realm, ccache, src):
     """An upgraded configuration with the kpop listener still in service
     altpop-login: that listener is closed at once with an error that says
