@@ -8,6 +8,7 @@ poplib with POP3.utf8()."""
 
 import base64
 import os
+import re
 import poplib
 import subprocess
 import sys
@@ -253,3 +254,93 @@ def test_every_reply_text_is_in_the_table():
     res = subprocess.run([sys.executable, script], capture_output=True,
                          text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def lang_session(inst):
+    """A connection that has switched to Italian."""
+    c = connect(inst)
+    assert c.cmd("LANG it") == it("+OK it Le risposte sono ora in italiano.")
+    return c
+
+
+def test_sdps_texts_in_the_language(make_instance):
+    """SDPS's own replies (README, SDPS) come from the table: a bare host
+    name where accounts are per user, a name SDPS refuses, a *ENV for a
+    message that does not exist; the [AUTH] code stays."""
+    inst = make_instance(
+        protocols=["altpop"], users={"fred@myhost": "fredpw"},
+        extra_altpop=harness.settings([
+            ("altpop_lang", "yes"), ("altpop_sdps_listeners", "*"),
+            ("altpop_sdps_auth_user", "%{user}@%{host}")]))
+    inst.deliver("fred@myhost", mailgen.numbered(1))
+    c = lang_session(inst)
+    assert c.cmd("USER myhost") == it(
+        "-ERR [AUTH] Accedere come utente@host.")
+    reply = c.cmd("USER fred@my@host")
+    assert reply.startswith(it("-ERR [AUTH] Nome di accesso non valido: ")), \
+        reply
+    assert c.cmd("USER fred+myhost") == it("+OK Inviare la password.")
+    assert c.cmd("PASS fredpw") == it("+OK Accesso eseguito.")
+    assert c.cmd("*ENV 9") == it("-ERR Messaggio inesistente.")
+    assert c.readline() == b"."
+    assert c.cmd("STAT").startswith(b"+OK 1 ")
+    c.quit()
+
+
+def test_login_delay_texts_in_the_language(make_instance):
+    """LOGIN-DELAY's refusal and its failed check in Italian, with their
+    response codes; the numbers are the client's to read."""
+    inst = make_instance(protocols=["altpop"],
+                         extra=harness.setting("altpop_login_delay", "60"),
+                         extra_altpop=harness.setting("altpop_lang", "yes"))
+    c = connect(inst)
+    c.login("alice", "alicepw")
+    c.quit()
+    c = lang_session(inst)
+    c.ok("USER alice")
+    reply = c.cmd("PASS alicepw")
+    assert re.fullmatch(
+        it(r"-ERR \[LOGIN-DELAY\] Ultimo accesso \d+ secondi fa: attendere "
+           r"\d+ secondi tra un accesso e l'altro \(LOGIN-DELAY 60\)\."),
+        reply), reply
+    c.close()
+    # the state file cannot be read: the check fails, the login with it
+    state = inst.maildir("alice") / "dovecot-altpop-last-login"
+    state.unlink()
+    state.mkdir()
+    c = lang_session(inst)
+    c.ok("USER alice")
+    assert c.cmd("PASS alicepw") == it(
+        "-ERR [SYS/TEMP] Impossibile verificare l'ora dell'ultimo accesso.")
+    c.close()
+    inst.wait_log(r"LOGIN-DELAY: .*dovecot-altpop-last-login", timeout=10)
+
+
+def test_lock_failure_in_the_language(make_instance):
+    """The session lock cannot be made (its directory is immutable, which
+    holds for root too): the login fails with [SYS/TEMP] in Italian and
+    the log names the lock file."""
+    inst = lang_instance(make_instance)
+    inst.deliver("alice", mailgen.numbered(1))
+    # the instance keeps indexes in the maildir: the lock goes there
+    index_root = inst.maildir("alice")
+    res = subprocess.run(["chattr", "+i", str(index_root)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip("this file system has no immutable flag: %s"
+                    % res.stderr.strip())
+    try:
+        c = lang_session(inst)
+        c.ok("USER alice")
+        assert c.cmd("PASS alicepw") == it(
+            "-ERR [SYS/TEMP] Impossibile creare il blocco della casella.")
+        c.close()
+    finally:
+        subprocess.run(["chattr", "-i", str(index_root)], check=True)
+    inst.wait_log(r"altpop_lock_session: file_dotlock_create\(.*"
+                  r"dovecot-pop3-session.lock\) failed", timeout=10)
+    # and with the directory writable again the session works
+    c = lang_session(inst)
+    c.ok("USER alice")
+    assert c.cmd("PASS alicepw") == it("+OK Accesso eseguito.")
+    c.quit()
