@@ -29,6 +29,13 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(STR, altpop_sdps_recipient_headers),
 	DEF(TIME, altpop_lock_session_wait),
 	ALTPOP_POLICY_SETTING_DEFINES(struct altpop_settings),
+	DEF(STR, altpop_deleted_flag),
+	DEF(STR, altpop_delete_type),
+	DEF(ALTPOP_BOOL, altpop_enable_last),
+	DEF(ALTPOP_BOOL, altpop_reuse_xuidl),
+	DEF(STR, altpop_uidl_duplicates),
+	DEF(ALTPOP_BOOL, altpop_fast_size_lookups),
+	DEF(STR, altpop_client_workarounds),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -48,6 +55,13 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_sdps_recipient_headers = "Delivered-To X-Original-To",
 	.altpop_lock_session_wait = 0,
 	ALTPOP_POLICY_SETTING_DEFAULTS,
+	.altpop_deleted_flag = "",
+	.altpop_delete_type = "default",
+	ALTPOP_BOOL_DEFAULT(altpop_enable_last, FALSE),
+	ALTPOP_BOOL_DEFAULT(altpop_reuse_xuidl, FALSE),
+	.altpop_uidl_duplicates = "unique",
+	ALTPOP_BOOL_DEFAULT(altpop_fast_size_lookups, FALSE),
+	.altpop_client_workarounds = "",
 };
 
 static bool
@@ -59,6 +73,9 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 	if (!ALTPOP_BOOL_CHECK(set, altpop_lock_session, error_r) ||
 	    !ALTPOP_BOOL_CHECK(set, altpop_no_flag_updates, error_r) ||
 	    !ALTPOP_BOOL_CHECK(set, altpop_save_uidl, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_enable_last, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_reuse_xuidl, error_r) ||
+	    !ALTPOP_BOOL_CHECK(set, altpop_fast_size_lookups, error_r) ||
 	    !ALTPOP_POLICY_SETTINGS_CHECK(set, error_r))
 		return FALSE;
 
@@ -67,6 +84,16 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 		return FALSE;
 	}
 	set->parsed_uidl_format = p_strdup(pool, format);
+	if (pop3_delete_type_parse(set->altpop_delete_type,
+				   set->altpop_deleted_flag,
+				   &set->parsed_delete_type, error_r) < 0 ||
+	    pop3_uidl_duplicates_parse(set->altpop_uidl_duplicates,
+				       &set->parsed_uidl_duplicates,
+				       error_r) < 0 ||
+	    pop3_client_workarounds_parse(set->altpop_client_workarounds,
+					  &set->parsed_workarounds,
+					  error_r) < 0)
+		return FALSE;
 	if (set->altpop_idle_timeout < ALTPOP_IDLE_TIMEOUT_MIN_SECS) {
 		*error_r = t_strdup_printf(
 			"altpop_idle_timeout: must be at least %u seconds "

@@ -6,6 +6,7 @@
 
 #include "settings-compat.h"
 #include "altpop-policy-settings.h"
+#include "pop3-options.h"
 
 /* altpop_idle_timeout bounds, in seconds. The upper one keeps the timer's
    milliseconds well inside unsigned int (which wraps after 49.7 days). */
@@ -36,8 +37,21 @@ struct altpop_settings {
 	/* altpop_login_delay, altpop_expire, altpop_utf8, altpop_lang */
 	ALTPOP_POLICY_SETTINGS_FIELDS;
 
+	/* Dovecot pop3's behaviours under altpop's names (pop3-options.h,
+	   README "Coming from Dovecot's pop3") */
+	const char *altpop_deleted_flag;
+	const char *altpop_delete_type;
+	ALTPOP_BOOL(altpop_enable_last);
+	ALTPOP_BOOL(altpop_reuse_xuidl);
+	const char *altpop_uidl_duplicates;
+	ALTPOP_BOOL(altpop_fast_size_lookups);
+	const char *altpop_client_workarounds;
+
 	/* generated: */
 	const char *parsed_uidl_format;
+	enum pop3_delete_type parsed_delete_type;
+	enum pop3_uidl_duplicates parsed_uidl_duplicates;
+	enum pop3_client_workarounds parsed_workarounds;
 };
 
 extern const struct setting_parser_info altpop_setting_parser_info;
