@@ -12,7 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from harness_dovecot import REPO_ROOT
+from .dovecot import REPO_ROOT
 
 SANITIZER_DIR = "sanitizer"
 SANITIZER_SUPPRESSIONS = REPO_ROOT / "tests" / "sanitizer" / "lsan.supp"

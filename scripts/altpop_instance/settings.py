@@ -4,7 +4,7 @@ into the installed version's syntax (setting(), settings())."""
 
 import re
 
-from harness_dovecot import IS_24
+from .dovecot import IS_24
 
 # Settings are written as for Dovecot 2.3 (the names and %-variables of 2.3)
 # and turned into the installed version's form by setting().  For 2.4 only

@@ -10,7 +10,7 @@ import smtplib
 import subprocess
 import time
 
-from harness_dovecot import HarnessError
+from .dovecot import HarnessError
 
 
 def ensure_vmail():

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness_dovecot import STOP_TIMEOUT
+from .dovecot import STOP_TIMEOUT
 
 def _mnt_ns(pid):
     try:

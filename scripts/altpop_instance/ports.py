@@ -6,7 +6,7 @@ import os
 import random
 import socket
 
-from harness_dovecot import HarnessError
+from .dovecot import HarnessError
 
 # Test servers listen on ports below the kernel's ephemeral range: a port
 # from that range (what bind(0) hands out) can be taken as the source port of

@@ -8,10 +8,10 @@ import os
 import re
 import shutil
 
-from harness_dovecot import (DOVECOT_LIBEXECDIR, IS_24, SYS_MODULEDIR,
+from .dovecot import (DOVECOT_LIBEXECDIR, IS_24, SYS_MODULEDIR,
                              HarnessError, template_dir)
-from harness_ports import free_ports, port_is_free
-from harness_settings import setting
+from .ports import free_ports, port_is_free
+from .settings import setting
 
 # Listener names per protocol, with the placeholder that carries the port
 # (altpop's kpop listener is in service altpop-kpop-login, the others in
