@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Configuration of test instances: the passwd-file, private copies of
+"""Configuration of throw-away instances: the passwd-file, private copies of
 the module directories with the staged modules, and dovecot.conf /
 altpop.conf generated from dovecot-conf/instance/<major>/*.conf.in (ports
-filled in, per-test settings added, a sanitizer build's settings last)."""
+filled in, the caller's settings added, a sanitizer build's settings last)."""
 
 import os
 import re

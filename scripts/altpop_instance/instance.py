@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""DovecotInstance: a throw-away Dovecot for one test (or a module of
-tests), with altpop's staged build loaded, started inside a private mount
-namespace and stopped by PID.  Its configuration is harness_config's job,
-its mail harness_delivery's."""
+"""DovecotInstance: a throw-away Dovecot (for one test or a module of
+tests, the demo, the benchmark), with altpop's staged build loaded, started
+inside a private mount namespace and stopped by PID.  Its configuration is
+config's job, its mail delivery's."""
 
 import contextlib
 import os

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""A throw-away MIT Kerberos realm on loopback, for the KPOP and GSSAPI tests.
+"""A throw-away MIT Kerberos realm on loopback, for the KPOP and GSSAPI
+tests, the demo's KPOP and the benchmark.
 
 KDC(...) creates a private directory with its own krb5.conf and kdc.conf
 (used through KRB5_CONFIG / KRB5_KDC_PROFILE, the system files are never

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Settings text for test instances: written as for Dovecot 2.3 and turned
+"""Settings text for throw-away instances: written as for Dovecot 2.3 and turned
 into the installed version's syntax (setting(), settings())."""
 
 import re

@@ -7,7 +7,10 @@ package scripts/altpop_instance (put on sys.path here), which the demo
 (scripts/demo.py) uses as well; see its __init__ for its modules: the
 installed Dovecot, settings text, staging of the build, sanitizer builds,
 ports, certificates, processes, an instance's configuration and mail,
-DovecotInstance, and kdc (a throw-away Kerberos realm).
+DovecotInstance, and kdc (a throw-away Kerberos realm).  What only the
+tests need is here: the log wording of the installed Dovecot that tests
+match (LOG_*, auth_log_rx()) and fresh loopback source addresses for
+clients (next_source_ip()).
 
 A DovecotInstance owns a private directory under /tmp with its own base_dir,
 state_dir, log file, passwd-file, self-signed certificate, mail homes and
@@ -33,14 +36,12 @@ from altpop_instance.config import LISTENERS, InstanceConfig  # noqa: E402
 from altpop_instance.delivery import Maildrops, ensure_vmail  # noqa: E402
 from altpop_instance.dovecot import (  # noqa: E402
     DEFAULT_USERS, DOVECONF, DOVECOT, DOVECOT_CONFIG_H, DOVECOT_LIBEXECDIR,
-    DOVECOT_MAJOR, DOVECOT_VERSION, IS_24, LOG_LOGGED_IN, LOG_LOGIN_ABORTED,
-    LOG_LOGOUT_BEFORE_LOGIN, REPO_ROOT, START_TIMEOUT, STOP_TIMEOUT,
-    SUPPORTED_MAJORS, SYS_MODULEDIR, TEMPLATES, HarnessError, auth_log_rx,
+    DOVECOT_MAJOR, DOVECOT_VERSION, IS_24, REPO_ROOT, START_TIMEOUT,
+    STOP_TIMEOUT, SUPPORTED_MAJORS, SYS_MODULEDIR, TEMPLATES, HarnessError,
     config_header, template_dir)
 from altpop_instance.instance import DovecotInstance  # noqa: E402
 from altpop_instance.ports import (  # noqa: E402
-    PORT_RANGE_LOW, free_ports, listening_tcp_ports, next_source_ip,
-    port_is_free)
+    PORT_RANGE_LOW, free_ports, listening_tcp_ports, port_is_free)
 from altpop_instance.processes import (  # noqa: E402
     INSTANCE_PREFIX, StartStopContext, _die_with_parent, _is_zombie, _mnt_ns, _pid_file_alive,
     _pids_in_mnt_ns, _session_id, _start_time, _stat_fields, _write_pid_file,
@@ -71,3 +72,40 @@ __all__ = [
     "sanitizer_reports", "sanitizer_runtimes", "setting", "settings",
     "stage_altpop", "stop_child", "template_dir", "vars_to_24",
 ]
+
+
+# ---- what only the tests need ----------------------------------------
+
+# Log wording that Dovecot changed in 2.4 (login-common writes these lines
+# for altpop-login too): the successful login ("Login: user=<...>" became
+# "Logged in: user=<...>") and a session that ends before login
+# ("Disconnected: <reason>" became "Login aborted: <reason>").
+LOG_LOGGED_IN = "Logged in" if IS_24 else "Login"
+LOG_LOGIN_ABORTED = "Login aborted" if IS_24 else "Disconnected"
+# ... and QUIT before login: "Disconnected: Aborted login by logging out"
+# became "Login aborted: Logged out"
+LOG_LOGOUT_BEFORE_LOGIN = "Logged out" if IS_24 else "Aborted login by logging out"
+
+
+def auth_log_rx(level, mech, user=r"[^,]*", rip=r"[^,]*"):
+    """Regex for the start of a line the auth process logs about a request
+    of mechanism mech, up to the message: 2.3 writes
+    "auth: Info: kpop(bob,127.0.0.12,<session>): ...", 2.4 writes
+    "auth(bob,127.0.0.12,sasl:kpop)<session>: Info: kpop: ..." (2.4.2 and
+    later "... Info: sasl(kpop): ...")."""
+    if IS_24:
+        return (r"auth\(%s,%s,sasl:%s\)<[^>]*>: %s: (?:%s|sasl\(%s\)): "
+                % (user, rip, mech, level, mech, mech))
+    return r"auth: %s: %s\(%s,%s,[^)]*\): " % (level, mech, user, rip)
+
+
+_source_counter = [1]
+
+
+def next_source_ip():
+    """A loopback address not handed out before in this process (127.0.0.2..)."""
+    _source_counter[0] += 1
+    n = _source_counter[0]
+    if n > 250 * 250:
+        raise HarnessError("out of loopback source addresses")
+    return "127.0.%d.%d" % (n // 250, 2 + n % 250)
