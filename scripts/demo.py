@@ -3,7 +3,7 @@
 """Start or stop the altpop demo: a throw-away Dovecot on 127.0.0.1 with
 altpop loaded beside Dovecot's own pop3, and a demo account with mail.
 The configuration comes from dovecot-conf/instance/<2.3|2.4>/ (the templates
-of the installed Dovecot, through tests/integration/harness.py).
+of the installed Dovecot, through scripts/altpop_instance).
 
   scripts/demo.sh          build, then start (runs in the background)
   scripts/demo.sh stop     stop it and remove its files
@@ -17,11 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+from altpop_instance import kdc
+from altpop_instance.instance import DovecotInstance
+from altpop_instance.settings import setting
+from altpop_instance.staging import stage_altpop
 
-import harness  # noqa: E402
-import kdc  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 STATE = REPO / "demo-run"
 PIDFILE = STATE / "dovecot.pid"
@@ -79,7 +80,7 @@ def start():
         except ProcessLookupError:
             shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(exist_ok=True)
-    stage = harness.stage_altpop(str(STATE / "stage"))
+    stage = stage_altpop(str(STATE / "stage"))
     if not stage.available:
         print("demo: altpop is not usable: %s" % stage.reason)
         return 1
@@ -92,16 +93,16 @@ def start():
             ccache = realm.kinit("demo")
             KDC_PIDFILE.write_text(str(realm.proc.pid))
             KDC_DIR.write_text(str(realm.dir))
-            extra = (harness.setting("auth_mechanisms",
-                                     "plain login cram-md5 apop kpop")
+            extra = (setting("auth_mechanisms",
+                             "plain login cram-md5 apop kpop")
                      + realm.dovecot_settings())
         except kdc.KDCError as exc:
             print("demo: no KPOP realm (%s)" % exc)
             realm, extra, kpop_help = None, "", ""
-    inst = harness.DovecotInstance(["pop3", "altpop"], users={"demo": "demo"},
-                                   stage=stage, keep=True, name="demo",
-                                   default_users=False, extra=extra,
-                                   fixed_ports=PORTS)
+    inst = DovecotInstance(["pop3", "altpop"], users={"demo": "demo"},
+                           stage=stage, keep=True, name="demo",
+                           default_users=False, extra=extra,
+                           fixed_ports=PORTS)
     inst.setup()
     inst.start()
     for raw in MESSAGES:

@@ -17,17 +17,13 @@ class KpopWorkload:
     KPOP_PRINCIPAL = "kpopbench"
 
     def setup_kdc(self):
-        """A private realm (tests/integration/kdc.py) when the stage has the
+        """A private realm (scripts/altpop_instance/kdc.py) when the stage has the
         KPOP mechanism; returns the Dovecot settings it needs."""
         if not self.stage.has_kpop:
             self.kpop_skip = ("the stage has no libmech_kpop.so (KPOP mechanism "
                               "not built)")
             return ""
-        try:
-            import kdc as kdcmod
-        except ImportError as e:
-            self.kpop_skip = "no KDC helper: %s" % e
-            return ""
+        kdcmod = harness.kdc
         reason = kdcmod.available()
         if reason:
             self.kpop_skip = reason

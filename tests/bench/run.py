@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-only
 """altpop benchmark: stock Dovecot pop3 against altpop, side by side.
 
-One throw-away Dovecot instance (tests/integration/harness.py) serves both
+One throw-away Dovecot instance (scripts/altpop_instance) serves both
 protocols at once (protocols = pop3 altpop) from the same maildrops. Every
 workload runs alternately against stock pop3 and altpop for several rounds
 (the order flips every round) and the medians and the ratio altpop / stock

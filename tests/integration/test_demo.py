@@ -42,7 +42,7 @@ import time
 import pytest
 
 import harness
-import kdc
+from harness import kdc
 from test_kpop import _require, _unavailable
 
 REPO = harness.REPO_ROOT

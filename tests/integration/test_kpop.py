@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-only
 """KPOP (Kerberos V5 POP on altpop-kpop-login's kpop listener) and GSSAPI, against
-a throw-away MIT realm (kdc.py) on loopback.
+a throw-away MIT realm (altpop_instance/kdc.py) on loopback.
 
 Clients: fetchmail 6.4 (-p kpop and the rcfile form), the small C client
 tests/kpop-client (krb5_sendauth, or the same bytes by hand for pipelining,
@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import harness
-import kdc
+from harness import kdc
 import mailgen
 import popclient
 import tools

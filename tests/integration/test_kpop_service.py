@@ -8,7 +8,7 @@ built: same krb5_sendauth() call, service "pop3")."""
 import pytest
 
 import harness
-import kdc
+from harness import kdc
 from test_kpop import (HOST, kpop_client, kpop_settings, kport,  # noqa: F401
                        kpop_stage, make_kpop_instance, _unavailable)
 

@@ -4,8 +4,9 @@
 through a master user) and SDPS names (the front forwards user@account to
 an altpop backend with SDPS on its listener: the view and *ENV are the
 backend's).  Topology: topology.py, with a throw-away Kerberos realm
-(kdc.py) whose KDC stays in the caller's namespace: clients get their
-service ticket there first (kvno), the front needs only its keytab."""
+(altpop_instance/kdc.py) whose KDC stays in the caller's namespace:
+clients get their service ticket there first (kvno), the front needs only
+its keytab."""
 
 import os
 import poplib
@@ -14,7 +15,7 @@ import subprocess
 import pytest
 
 import harness
-import kdc
+from harness import kdc
 import mailgen
 import test_kpop
 import test_sdps

@@ -1,13 +1,21 @@
 # SPDX-License-Identifier: LGPL-2.1-only
 """A throw-away Dovecot instance to try by hand:
-    python3 tests/integration/harness.py [--altpop STAGE_DIR] [--user NAME:PW]
+    python3 scripts/altpop_instance [--altpop STAGE_DIR] [--user NAME:PW]
+or a throw-away Kerberos realm: python3 scripts/altpop_instance --kdc
 (scripts/demo.py is the fuller demo, with mail and a Kerberos realm)."""
 
 import argparse
 import signal
+import sys
+from pathlib import Path
 
-from harness_instance import DovecotInstance
-from harness_staging import Stage
+if not __package__:
+    # run as `python3 scripts/altpop_instance`: import it as the package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from altpop_instance import kdc  # noqa: E402
+from altpop_instance.instance import DovecotInstance  # noqa: E402
+from altpop_instance.staging import Stage  # noqa: E402
 
 
 def print_instance(inst):
@@ -26,7 +34,11 @@ def main(argv=None):
                     help="DESTDIR of `make install` to enable altpop")
     ap.add_argument("--user", action="append", default=[], metavar="NAME:PW")
     ap.add_argument("--extra", default="", help="extra settings text")
+    ap.add_argument("--kdc", action="store_true",
+                    help="start a throw-away Kerberos realm instead")
     args = ap.parse_args(argv)
+    if args.kdc:
+        return kdc.demo()
     protocols, stage = ["pop3"], None
     if args.altpop:
         stage = Stage(args.altpop, available=True)
@@ -41,3 +53,7 @@ def main(argv=None):
             signal.pause()
         except KeyboardInterrupt:
             pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Certificates for test instances."""
+"""Certificates for throw-away instances."""
 
 import os
 import subprocess

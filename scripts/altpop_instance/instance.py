@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""DovecotInstance: a throw-away Dovecot for one test (or a module of
-tests), with altpop's staged build loaded, started inside a private mount
-namespace and stopped by PID.  Its configuration is harness_config's job,
-its mail harness_delivery's."""
+"""DovecotInstance: a throw-away Dovecot (for one test or a module of
+tests, the demo, the benchmark), with altpop's staged build loaded, started
+inside a private mount namespace and stopped by PID.  Its configuration is
+config's job, its mail delivery's."""
 
 import contextlib
 import os
@@ -14,17 +14,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness_certs import make_cert
-from harness_config import InstanceConfig
-from harness_delivery import Maildrops, ensure_vmail
-from harness_dovecot import (DEFAULT_USERS, DOVECONF, DOVECOT, START_TIMEOUT,
+from .certs import make_cert
+from .config import InstanceConfig
+from .delivery import Maildrops, ensure_vmail
+from .dovecot import (DEFAULT_USERS, DOVECONF, DOVECOT, START_TIMEOUT,
                              STOP_TIMEOUT, SYS_MODULEDIR, HarnessError)
-from harness_ports import listening_tcp_ports
-from harness_processes import (INSTANCE_PREFIX, _die_with_parent, _is_zombie,
+from .ports import listening_tcp_ports
+from .processes import (INSTANCE_PREFIX, _die_with_parent, _is_zombie,
                                _mnt_ns, _pids_in_mnt_ns, _session_id,
                                StartStopContext, _start_time, _write_pid_file,
                                stop_child)
-from harness_sanitizer import (SANITIZER_DIR, SANITIZER_SUPPRESSIONS,
+from .sanitizer import (SANITIZER_DIR, SANITIZER_SUPPRESSIONS,
                                sanitizer_environment, sanitizer_reports)
 
 

@@ -1,17 +1,17 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Configuration of test instances: the passwd-file, private copies of
+"""Configuration of throw-away instances: the passwd-file, private copies of
 the module directories with the staged modules, and dovecot.conf /
 altpop.conf generated from dovecot-conf/instance/<major>/*.conf.in (ports
-filled in, per-test settings added, a sanitizer build's settings last)."""
+filled in, the caller's settings added, a sanitizer build's settings last)."""
 
 import os
 import re
 import shutil
 
-from harness_dovecot import (DOVECOT_LIBEXECDIR, IS_24, SYS_MODULEDIR,
+from .dovecot import (DOVECOT_LIBEXECDIR, IS_24, SYS_MODULEDIR,
                              HarnessError, template_dir)
-from harness_ports import free_ports, port_is_free
-from harness_settings import setting
+from .ports import free_ports, port_is_free
+from .settings import setting
 
 # Listener names per protocol, with the placeholder that carries the port
 # (altpop's kpop listener is in service altpop-kpop-login, the others in

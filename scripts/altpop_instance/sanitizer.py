@@ -1,18 +1,18 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Sanitizer builds (configure --enable-sanitizers) under test.
+"""Sanitizer builds (configure --enable-sanitizers) in throw-away instances.
 
 The altpop binaries carry the ASan/UBSan runtime; its modules load into
 Dovecot's own processes (the master and the doveconf it runs, config,
 auth), which get the runtime preloaded (LD_PRELOAD).  The report settings
 reach every process (import_environment).  Every report goes to files in
 <instance>/sanitizer/ (stderr and the Dovecot log are scanned too), and an
-instance with a report fails its test when it is removed."""
+instance with a report fails (its test) when it is removed."""
 
 import re
 import subprocess
 from pathlib import Path
 
-from harness_dovecot import REPO_ROOT
+from .dovecot import REPO_ROOT
 
 SANITIZER_DIR = "sanitizer"
 SANITIZER_SUPPRESSIONS = REPO_ROOT / "tests" / "sanitizer" / "lsan.supp"

@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Ports and addresses for test servers and clients: free ports below the
-kernel's ephemeral range, what listens now, loopback source addresses."""
+"""Ports for throw-away servers: free ports below the kernel's ephemeral
+range (a slice of its own for each pytest-xdist worker), what listens
+now."""
 
 import os
 import random
 import socket
 
-from harness_dovecot import HarnessError
 
 # Test servers listen on ports below the kernel's ephemeral range: a port
 # from that range (what bind(0) hands out) can be taken as the source port of
@@ -89,15 +89,3 @@ def listening_tcp_ports():
         except FileNotFoundError:
             pass
     return result
-
-
-_source_counter = [1]
-
-
-def next_source_ip():
-    """A loopback address not handed out before in this process (127.0.0.2..)."""
-    _source_counter[0] += 1
-    n = _source_counter[0]
-    if n > 250 * 250:
-        raise HarnessError("out of loopback source addresses")
-    return "127.0.%d.%d" % (n // 250, 2 + n % 250)

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""The installed Dovecot and this repository, as the integration harness
-sees them: paths, the Dovecot version (2.3 or 2.4) and what differs with it
-(log wording, instance templates, a config file's first lines), and
-HarnessError, which every harness module raises."""
+"""The installed Dovecot and this repository, as the instances see them:
+paths, the Dovecot version (2.3 or 2.4) and what differs with it (instance
+templates, a config file's first lines), the default users and timeouts,
+and HarnessError, which every module of altpop_instance raises."""
 
 import re
 import subprocess
@@ -53,29 +53,6 @@ DOVECOT_VERSION = _detect_version()
 DOVECOT_MAJOR = "%d.%d" % DOVECOT_VERSION[:2] if DOVECOT_VERSION else None
 SUPPORTED_MAJORS = ("2.3", "2.4")
 IS_24 = DOVECOT_MAJOR == "2.4"
-
-
-# Log wording that Dovecot changed in 2.4 (login-common writes these lines
-# for altpop-login too): the successful login ("Login: user=<...>" became
-# "Logged in: user=<...>") and a session that ends before login
-# ("Disconnected: <reason>" became "Login aborted: <reason>").
-LOG_LOGGED_IN = "Logged in" if IS_24 else "Login"
-LOG_LOGIN_ABORTED = "Login aborted" if IS_24 else "Disconnected"
-# ... and QUIT before login: "Disconnected: Aborted login by logging out"
-# became "Login aborted: Logged out"
-LOG_LOGOUT_BEFORE_LOGIN = "Logged out" if IS_24 else "Aborted login by logging out"
-
-
-def auth_log_rx(level, mech, user=r"[^,]*", rip=r"[^,]*"):
-    """Regex for the start of a line the auth process logs about a request
-    of mechanism mech, up to the message: 2.3 writes
-    "auth: Info: kpop(bob,127.0.0.12,<session>): ...", 2.4 writes
-    "auth(bob,127.0.0.12,sasl:kpop)<session>: Info: kpop: ..." (2.4.2 and
-    later "... Info: sasl(kpop): ...")."""
-    if IS_24:
-        return (r"auth\(%s,%s,sasl:%s\)<[^>]*>: %s: (?:%s|sasl\(%s\)): "
-                % (user, rip, mech, level, mech, mech))
-    return r"auth: %s: %s\(%s,%s,[^)]*\): " % (level, mech, user, rip)
 
 
 def template_dir():

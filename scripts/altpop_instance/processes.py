@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Processes of test instances: what /proc says about a process (mount
-namespace, start time, session), pid files that survive pid reuse, and
-reaping of instances whose test run was killed."""
+"""Processes of throw-away instances and realms: what /proc says about a
+process (mount namespace, start time, session), pid files that survive pid
+reuse, stopping a child by its PID, `with` for start/stop objects, and
+reaping of instances whose (test) run was killed."""
 
 import contextlib
 import ctypes
@@ -12,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness_dovecot import STOP_TIMEOUT
+from .dovecot import STOP_TIMEOUT
 
 def _mnt_ns(pid):
     try:

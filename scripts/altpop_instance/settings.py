@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Settings text for test instances: written as for Dovecot 2.3 and turned
+"""Settings text for throw-away instances: written as for Dovecot 2.3 and turned
 into the installed version's syntax (setting(), settings())."""
 
 import re
 
-from harness_dovecot import IS_24
+from .dovecot import IS_24
 
 # Settings are written as for Dovecot 2.3 (the names and %-variables of 2.3)
 # and turned into the installed version's form by setting().  For 2.4 only

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from harness_dovecot import DOVECOT_LIBEXECDIR, REPO_ROOT, SYS_MODULEDIR
-from harness_sanitizer import sanitizer_runtimes
+from .dovecot import DOVECOT_LIBEXECDIR, REPO_ROOT, SYS_MODULEDIR
+from .sanitizer import sanitizer_runtimes
 
 STAGE_LOCK = "/tmp/altpop-stage.lock"
 
@@ -112,7 +112,7 @@ def stage_altpop(destdir, repo=REPO_ROOT, timeout=600):
 def check_stage(stage):
     """Make sure doveconf accepts an instance config with the staged modules;
     otherwise mark the stage failed (so stock tests still run without it)."""
-    from harness_instance import DovecotInstance
+    from .instance import DovecotInstance
     inst = DovecotInstance(["pop3", "altpop"], stage=stage)
     try:
         inst.setup()

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""A throw-away MIT Kerberos realm on loopback, for the KPOP and GSSAPI tests.
+"""A throw-away MIT Kerberos realm on loopback, for the KPOP and GSSAPI
+tests, the demo's KPOP and the benchmark.
 
 KDC(...) creates a private directory with its own krb5.conf and kdc.conf
 (used through KRB5_CONFIG / KRB5_KDC_PROFILE, the system files are never
@@ -27,7 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import harness
+from .ports import free_ports
+from .processes import StartStopContext, stop_child
+from .settings import settings
 
 REALM = "ALTPOP.TEST"
 # The host part of the service principal.  Clients name the server by the
@@ -66,8 +69,8 @@ def _free_port():
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            # below the ephemeral range, as the harness's listeners
-            port = harness.free_ports(1)[0]
+            # below the ephemeral range, as the instances' listeners
+            port = free_ports(1)[0]
             try:
                 t.bind(("127.0.0.1", port))
                 u.bind(("127.0.0.1", port))
@@ -80,7 +83,7 @@ def _free_port():
     raise KDCError("no free port for the KDC")
 
 
-class KDC(harness.StartStopContext):
+class KDC(StartStopContext):
     def __init__(self, realm=REALM, host=SERVICE_HOST, users=("alice", "bob"),
                  services=(), keep=None, clockskew=300):
         self.realm = realm
@@ -287,7 +290,7 @@ class KDC(harness.StartStopContext):
     def stop(self):
         proc, self.proc = self.proc, None
         if proc is not None:
-            harness.stop_child(proc, STOP_TIMEOUT)
+            stop_child(proc, STOP_TIMEOUT)
             self._out.close()
 
     def cleanup(self):
@@ -335,8 +338,7 @@ class KDC(harness.StartStopContext):
         keytab, the host of pop/<host>, and the environment the auth process
         needs (this realm's krb5.conf and a private replay cache), in the
         installed Dovecot's syntax."""
-        import harness
-        return harness.settings([
+        return settings([
             ("auth_krb5_keytab", keytab or self.keytab),
             ("auth_gssapi_hostname", '"%s"' % (gssapi_hostname or self.host)),
             ("import_environment", "TZ KRB5_CONFIG=%s KRB5RCACHEDIR=%s"
@@ -344,8 +346,10 @@ class KDC(harness.StartStopContext):
         ])
 
 
-if __name__ == "__main__":
-    # Demo: start a realm and print how to use it.
+
+def demo():
+    """Start a realm and print how to use it (python3 scripts/altpop_instance
+    --kdc)."""
     with KDC() as kdc:
         cc = kdc.kinit("alice")
         print("realm %s, KDC on 127.0.0.1:%d, directory %s"

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-"""Mail of test instances: the vmail user that owns it, maildirs, delivery
+"""Mail of throw-away instances: the vmail user that owns it, maildirs, delivery
 as files or through Dovecot's LMTP, the delivered files in order."""
 
 import contextlib
@@ -10,7 +10,7 @@ import smtplib
 import subprocess
 import time
 
-from harness_dovecot import HarnessError
+from .dovecot import HarnessError
 
 
 def ensure_vmail():
