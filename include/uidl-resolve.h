@@ -13,11 +13,14 @@
         pop3-migration plugin, pop3_save_uidl); an invalid one is reported
         and passed over,
      2. the UIDL map's entry for the message (by GUID),
-     3. the configured format, expanded for the message.
+     3. with altpop_reuse_xuidl, the message's X-UIDL header, when it is
+        a valid UIDL (an invalid one is reported and passed over),
+     4. the configured format, expanded for the message.
    1 and 2 are permanent: they keep their value, and claim it before any
    generated UIDL. */
 
 #include "uidl-unique.h"
+#include "pop3-options.h"
 
 /* One message while UIDLs are worked out. */
 struct uidl_resolve_item {
@@ -43,8 +46,11 @@ struct uidl_resolve_item {
 struct uidl_resolve_sources {
 	/* the UIDL the storage keeps, "" if none */
 	int (*stored)(void *context, const char **uidl_r);
-	/* a stored UIDL that is not a valid POP3 UIDL (to be reported) */
-	void (*stored_invalid)(void *context, const char *uidl);
+	/* the X-UIDL header, "" if none */
+	int (*header)(void *context, const char **uidl_r);
+	/* a stored UIDL or X-UIDL header (what says which) that is not a
+	   valid POP3 UIDL (to be reported) */
+	void (*invalid)(void *context, const char *what, const char *uidl);
 	int (*guid)(void *context, const char **guid_r);
 	/* the map's UIDL for the message, or NULL */
 	const char *(*map_lookup)(void *context, const char *guid);
@@ -61,6 +67,8 @@ struct uidl_resolve_policy {
 	bool save_all;
 	/* the format uses the message GUID */
 	bool format_needs_guid;
+	/* the X-UIDL header is asked before the format */
+	bool reuse_xuidl;
 };
 
 /* Fill item (seq and uid set by the caller) from the first source that
@@ -75,23 +83,42 @@ int uidl_resolve_item_read(const struct uidl_resolve_sources *sources,
 			   struct uidl_resolve_item *item);
 
 /* TRUE if none of items' UIDLs can collide: none is permanent, the map
-   is empty and the format gives every UID its own UIDL. Then no
+   is empty and every generated UIDL is the message's own (a format that
+   gives every UID its own UIDL, and no X-UIDL headers asked). Then no
    uniqueness table is needed. */
 bool uidl_resolve_is_trivial(const struct uidl_resolve_item *items,
 			     unsigned int count, bool map_nonempty,
-			     bool format_injective);
+			     bool generated_injective);
 
-/* Make every item's UIDL unique: permanent ones first (they keep their
-   value where at all possible), then the generated ones in the order of
-   items; a duplicate gets the suffix uidl_make_unique() gives it
-   (renamed strings are allocated from pool). A generated UIDL also
-   counts as taken when reserved() says so (the map keeps it for another
-   message). Sets item->save for generated UIDLs to be remembered: all of
-   them with save_all, and always a renamed one or one whose GUID is
-   shared (it must not change once the other message is expunged).
-   Every item is handled in a data stack frame of its own. */
+struct uidl_resolve_rules {
+	/* what to do with duplicates (altpop_uidl_duplicates) */
+	enum pop3_uidl_duplicates duplicates;
+	/* every generated UIDL is saved (altpop_save_uidl) */
+	bool save_all;
+	/* uidl_resolve_is_trivial() said so */
+	bool trivial;
+	/* with POP3_UIDL_DUPLICATES_UNIQUE, a generated UIDL also counts as
+	   taken when reserved() says so (the map keeps it for another
+	   message); may be NULL */
+	uidl_taken_func_t *reserved;
+	void *context;
+};
+
+/* Resolve duplicate UIDLs as rules->duplicates says:
+   - UNIQUE: permanent ones first (they keep their value where at all
+     possible), then the generated ones in the order of items; a
+     duplicate gets the suffix uidl_make_unique() gives it. A renamed
+     UIDL is always saved (it must not change once the message it
+     collided with is expunged).
+   - ALLOW: every UIDL stays as it is.
+   - RENAME: in the order of items (sequence order), a UIDL an earlier
+     one has gets "-2", the next one "-3" ... (as Dovecot's pop3 does).
+   Renamed strings are allocated from pool. Sets item->save for generated
+   UIDLs to be remembered: all of them with save_all, a renamed one as
+   said above, and one whose GUID is shared (its UIDL must not turn into
+   the other message's). Every item is handled in a data stack frame of
+   its own. */
 void uidl_resolve(struct uidl_resolve_item *items, unsigned int count,
-		  bool save_all, bool trivial, uidl_taken_func_t *reserved,
-		  void *context, pool_t pool);
+		  const struct uidl_resolve_rules *rules, pool_t pool);
 
 #endif

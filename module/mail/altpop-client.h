@@ -98,6 +98,14 @@ struct altpop_client {
 	unsigned int highest_expunged_msgnum;
 	/* UIDs QUIT asked the storage to expunge */
 	ARRAY_TYPE(seq_range) expunged_uids;
+	/* altpop_deleted_flag as this mailbox's keywords (NULL when not
+	   set): messages that have it are not part of the session, and
+	   with altpop_delete_type = flag QUIT sets it instead of
+	   expunging */
+	struct mail_keywords *deleted_kw;
+	/* altpop_enable_last: RFC 1460 LAST, the highest message number
+	   seen (\Seen at login, or retrieved since) */
+	unsigned int last_seen_msn;
 
 	/* UIDLs, computed once per session when first needed */
 	pool_t uidl_pool;
@@ -196,11 +204,18 @@ int altpop_cmd_env(struct altpop_client *client, const char *args);
 /* mailbox.c */
 int altpop_mailbox_open(struct altpop_client *client, const char **error_r);
 bool altpop_mailbox_update(struct altpop_client *client);
+/* RSET with altpop_enable_last: \Seen removed from every message of the
+   session, at once (RFC 1460) */
+bool altpop_mailbox_unsee_all(struct altpop_client *client);
 /* After QUIT's commit and sync: how many of the messages it expunged (and
    their POP3 size) are still in the mailbox. Storages may log a failed
    removal and still report success. Returns -1 if the check failed. */
 int altpop_mailbox_expunge_check(struct altpop_client *client,
 				 unsigned int *count_r, uoff_t *size_r);
+/* The session's messages with sequences 1..last_seq (0: all): the
+   mailbox's, less those altpop_deleted_flag hides. */
+struct mail_search_args *
+altpop_mailbox_search_build(struct altpop_client *client, uint32_t last_seq);
 uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum);
 /* The UID of a message, from the index view the session's list came from */
 uint32_t altpop_msgnum_to_uid(struct altpop_client *client, unsigned int msgnum);

@@ -195,6 +195,8 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 		/* no QUIT: keep cached data (sizes), but nothing is deleted */
 		(void)mailbox_transaction_commit(&client->trans);
 	}
+	if (client->deleted_kw != NULL)
+		mailbox_keywords_unref(&client->deleted_kw);
 	if (client->mailbox != NULL)
 		mailbox_free(&client->mailbox);
 	altpop_mail_glue_anvil_disconnect(client);

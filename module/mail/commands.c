@@ -168,6 +168,8 @@ static int cmd_retr(struct altpop_client *client, const char *args)
 
 	if (altpop_get_msgnum(client, &args, FALSE, &msgnum) < 0)
 		return -1;
+	if (client->last_seen_msn < msgnum + 1)
+		client->last_seen_msn = msgnum + 1;
 	client->retr_count++;
 	return altpop_fetch(client, msgnum, UOFF_T_MAX, &client->retr_bytes);
 }
@@ -217,7 +219,27 @@ static int cmd_rset(struct altpop_client *client, const char *args ATTR_UNUSED)
 	if (client->seen_bitmask != NULL)
 		memset(client->seen_bitmask, 0, bitmask_size);
 	client->seen_change_count = 0;
+	client->last_seen_msn = 0;
+	if (client->set->altpop_enable_last &&
+	    !altpop_mailbox_unsee_all(client)) {
+		altpop_client_send_storage_error(client);
+		return 1;
+	}
 	altpop_client_send_line(client, "+OK");
+	return 1;
+}
+
+/* RFC 1460 LAST (altpop_enable_last): the highest message number the
+   client has seen */
+static int cmd_last(struct altpop_client *client, const char *args ATTR_UNUSED)
+{
+	if (!client->set->altpop_enable_last) {
+		/* off: as if there were no such command */
+		altpop_client_send_msg(client, "-ERR",
+				       POP3_MSG_UNKNOWN_COMMAND_NAME, "LAST");
+		return -1;
+	}
+	altpop_client_send_linef(client, "+OK %u", client->last_seen_msn);
 	return 1;
 }
 
@@ -361,6 +383,8 @@ static const struct altpop_command altpop_commands[] = {
 	{ "UIDL", TRANS, cmd_uidl },
 	/* RFC 6856 */
 	{ "LANG", TRANS, cmd_lang },
+	/* RFC 1460 (obsolete), with altpop_enable_last */
+	{ "LAST", TRANS, cmd_last },
 	/* SDPS */
 	{ "*ENV", TRANS, altpop_cmd_env },
 	/* no state: AUTHORIZATION-state commands, which belong to

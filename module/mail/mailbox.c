@@ -52,6 +52,27 @@ uint32_t altpop_msgnum_to_uid(struct altpop_client *client, unsigned int msgnum)
 	return uid;
 }
 
+struct mail_search_args *
+altpop_mailbox_search_build(struct altpop_client *client, uint32_t last_seq)
+{
+	struct mail_search_args *args = mail_search_build_init();
+	struct mail_search_arg *sarg;
+
+	if (last_seq == 0)
+		mail_search_build_add_all(args);
+	else
+		mail_search_build_add_seqset(args, 1, last_seq);
+	if (client->deleted_kw != NULL) {
+		/* what an earlier session's DELE flagged is gone for POP3 */
+		sarg = mail_search_build_add(args, SEARCH_KEYWORDS);
+		sarg->match_not = TRUE;
+		sarg->value.str = p_strdup(args->pool,
+					   client->set->altpop_deleted_flag);
+		mail_search_args_init(args, client->mailbox, TRUE, NULL);
+	}
+	return args;
+}
+
 static void
 altpop_mailbox_list_add_seq(struct altpop_mailbox_list *list, uint32_t seq)
 {
@@ -76,6 +97,30 @@ static void altpop_mailbox_list_free(struct altpop_mailbox_list *list)
 		array_free(&list->envelopes);
 }
 
+/* The message's POP3 size: exact (its size with CRLF line ends), or with
+   altpop_fast_size_lookups what the storage has at hand without reading
+   the message (the cached exact size, else the size on disk, which for a
+   file with LF line ends is smaller), reading it only when neither is
+   there. */
+static int altpop_mail_get_size(struct altpop_client *client,
+				struct mail *mail, uoff_t *size_r)
+{
+	int ret;
+
+	if (!client->set->altpop_fast_size_lookups)
+		return mail_get_virtual_size(mail, size_r);
+	mail->lookup_abort = MAIL_LOOKUP_ABORT_READ_MAIL;
+	ret = mail_get_virtual_size(mail, size_r);
+	if (ret < 0 && mailbox_get_last_mail_error(mail->box) ==
+	    MAIL_ERROR_LOOKUP_ABORTED)
+		ret = mail_get_physical_size(mail, size_r);
+	mail->lookup_abort = MAIL_LOOKUP_ABORT_NEVER;
+	if (ret < 0 && mailbox_get_last_mail_error(mail->box) ==
+	    MAIL_ERROR_LOOKUP_ABORTED)
+		ret = mail_get_virtual_size(mail, size_r);
+	return ret;
+}
+
 /* Add one message to the list (and its envelope for SDPS), unless it is
    outside the SDPS view. Returns 1 on success, 0 if it vanished, -1 on
    error. Anything kept goes to the arrays or the client's pool. */
@@ -92,7 +137,7 @@ altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
 		return mail->expunged ? 0 : -1;
 	if (!in_view)
 		return 1;
-	if (mail_get_virtual_size(mail, &size) < 0)
+	if (altpop_mail_get_size(client, mail, &size) < 0)
 		return mail->expunged ? 0 : -1;
 	if (client->sdps) {
 		/* RETR sends the added Return-Path line too */
@@ -100,6 +145,9 @@ altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
 			size += strlen(env.return_path_line);
 		array_push_back(&list->envelopes, &env);
 	}
+	if (client->set->altpop_enable_last &&
+	    (mail_get_flags(mail) & MAIL_SEEN) != 0)
+		client->last_seen_msn = array_count(&list->sizes) + 1;
 	altpop_mailbox_list_add_seq(list, mail->seq);
 	array_push_back(&list->sizes, &size);
 	client->total_size += size;
@@ -128,13 +176,13 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	client->uid_validity = status.uidvalidity;
 
 	t = mailbox_transaction_begin(client->mailbox, 0, __func__);
-	search_args = mail_search_build_init();
-	mail_search_build_add_all(search_args);
+	search_args = altpop_mailbox_search_build(client, 0);
 	if (client->sdps) {
 		headers = altpop_sdps_headers_init(client);
 		i_array_init(&list.envelopes, I_MAX(status.messages, 1));
 	}
 	ctx = mailbox_search_init(t, search_args, altpop_sort_pop3_order,
+				  client->set->altpop_fast_size_lookups ? 0 :
 				  MAIL_FETCH_VIRTUAL_SIZE, headers);
 	mail_search_args_unref(&search_args);
 
@@ -142,6 +190,7 @@ static int altpop_mailbox_read(struct altpop_client *client,
 	i_array_init(&list.sizes, I_MAX(status.messages, 1));
 	client->total_size = 0;
 	client->highest_seq = 0;
+	client->last_seen_msn = 0;
 	while (ret > 0 && mailbox_search_next(ctx, &mail)) {
 		/* a frame per message: what is looked at for one message
 		   (SDPS envelope headers) must not pile up with the size of
@@ -206,6 +255,24 @@ static int altpop_mailbox_sync_read(struct altpop_client *client,
 	return -1;
 }
 
+static int altpop_mailbox_deleted_kw_init(struct altpop_client *client,
+					  const char **error_r)
+{
+	const char *keywords[] = { client->set->altpop_deleted_flag, NULL };
+
+	if (keywords[0][0] == '\0')
+		return 0;
+	if (mailbox_keywords_create(client->mailbox, keywords,
+				    &client->deleted_kw) < 0) {
+		*error_r = t_strdup_printf("altpop_deleted_flag: invalid "
+			"keyword '%s': %s", keywords[0],
+			mailbox_get_last_internal_error(client->mailbox, NULL));
+		altpop_client_send_storage_error(client);
+		return -1;
+	}
+	return 0;
+}
+
 int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 {
 	enum mailbox_flags flags = MAILBOX_FLAG_POP3_SESSION;
@@ -240,6 +307,8 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 		altpop_client_send_storage_error(client);
 		return -1;
 	}
+	if (altpop_mailbox_deleted_kw_init(client, error_r) < 0)
+		return -1;
 	altpop_expire_session_start(client);
 	if (altpop_mailbox_sync_read(client, error_r) < 0)
 		return -1;
@@ -266,9 +335,15 @@ altpop_search_seqs(const ARRAY_TYPE(seq_range) *seqs,
 	return args;
 }
 
+enum altpop_mailbox_change {
+	ALTPOP_MAILBOX_DELETE,
+	ALTPOP_MAILBOX_SEE,
+	ALTPOP_MAILBOX_UNSEE,
+};
+
 static bool altpop_mailbox_apply(struct altpop_client *client,
 				 const ARRAY_TYPE(seq_range) *seqs,
-				 bool expunge)
+				 enum altpop_mailbox_change change)
 {
 	struct mail_search_args *args =
 		altpop_search_seqs(seqs, SEARCH_SEQSET);
@@ -278,11 +353,24 @@ static bool altpop_mailbox_apply(struct altpop_client *client,
 	ctx = mailbox_search_init(client->trans, args, NULL, 0, NULL);
 	mail_search_args_unref(&args);
 	while (mailbox_search_next(ctx, &mail)) {
-		if (expunge) {
+		switch (change) {
+		case ALTPOP_MAILBOX_DELETE:
+			if (client->set->parsed_delete_type ==
+			    POP3_DELETE_TYPE_FLAG) {
+				/* the message stays, out of POP3's sight */
+				mail_update_keywords(mail, MODIFY_ADD,
+						     client->deleted_kw);
+				break;
+			}
 			mail_expunge(mail);
 			seq_range_array_add(&client->expunged_uids, mail->uid);
-		} else {
+			break;
+		case ALTPOP_MAILBOX_SEE:
 			mail_update_flags(mail, MODIFY_ADD, MAIL_SEEN);
+			break;
+		case ALTPOP_MAILBOX_UNSEE:
+			mail_update_flags(mail, MODIFY_REMOVE, MAIL_SEEN);
+			break;
 		}
 	}
 	return mailbox_search_deinit(&ctx) == 0;
@@ -344,11 +432,32 @@ bool altpop_mailbox_update(struct altpop_client *client)
 			seq_range_array_add(&seen, seq);
 	}
 	if (array_count(&deleted) > 0 &&
-	    !altpop_mailbox_apply(client, &deleted, TRUE))
+	    !altpop_mailbox_apply(client, &deleted, ALTPOP_MAILBOX_DELETE))
 		ok = FALSE;
 	if (array_count(&seen) > 0 &&
-	    !altpop_mailbox_apply(client, &seen, FALSE))
+	    !altpop_mailbox_apply(client, &seen, ALTPOP_MAILBOX_SEE))
 		ok = FALSE;
 	client->seen_change_count = 0;
+	return ok;
+}
+
+bool altpop_mailbox_unsee_all(struct altpop_client *client)
+{
+	ARRAY_TYPE(seq_range) seqs;
+	bool ok;
+
+	if (mailbox_is_readonly(client->mailbox) ||
+	    client->messages_count == 0)
+		return TRUE;
+	t_array_init(&seqs, 8);
+	for (unsigned int i = 0; i < client->messages_count; i++)
+		seq_range_array_add(&seqs, altpop_msgnum_to_seq(client, i));
+	ok = altpop_mailbox_apply(client, &seqs, ALTPOP_MAILBOX_UNSEE);
+	/* at once, as RFC 1460 has it: a session that ends without QUIT
+	   keeps the change */
+	if (mailbox_transaction_commit(&client->trans) < 0)
+		ok = FALSE;
+	client->trans = mailbox_transaction_begin(client->mailbox, 0,
+						  __func__);
 	return ok;
 }

@@ -61,14 +61,31 @@ static int altpop_uidl_source_stored(void *context, const char **uidl_r)
 	return 0;
 }
 
-static void altpop_uidl_source_stored_invalid(void *context,
-					      const char *uidl ATTR_UNUSED)
+static int altpop_uidl_source_header(void *context, const char **uidl_r)
+{
+	struct altpop_uidl_source *src = context;
+	int ret;
+
+	ret = mail_get_first_header(src->mail, "X-UIDL", uidl_r);
+	if (ret < 0 && !src->mail->expunged) {
+		e_error(src->client->event, "UIDL: X-UIDL header lookup "
+			"failed: %s",
+			mailbox_get_last_internal_error(src->mail->box, NULL));
+		return -1;
+	}
+	if (ret <= 0)
+		*uidl_r = "";
+	return 0;
+}
+
+static void altpop_uidl_source_invalid(void *context, const char *what,
+				       const char *uidl ATTR_UNUSED)
 {
 	struct altpop_uidl_source *src = context;
 
-	e_warning(src->client->event, "UIDL: stored UIDL of UID %u is not a "
-		  "valid POP3 UIDL; using the UIDL map or altpop_uidl_format "
-		  "instead", src->mail->uid);
+	e_warning(src->client->event, "UIDL: %s of UID %u is not a valid "
+		  "POP3 UIDL; using the UIDL map or altpop_uidl_format "
+		  "instead", what, src->mail->uid);
 }
 
 static int altpop_uidl_source_guid(void *context, const char **guid_r)
@@ -136,7 +153,8 @@ static int altpop_uidl_source_expand(void *context, const char *guid,
 
 static const struct uidl_resolve_sources altpop_uidl_sources = {
 	.stored = altpop_uidl_source_stored,
-	.stored_invalid = altpop_uidl_source_stored_invalid,
+	.header = altpop_uidl_source_header,
+	.invalid = altpop_uidl_source_invalid,
 	.guid = altpop_uidl_source_guid,
 	.map_lookup = altpop_uidl_source_map_lookup,
 	.map_guid_has_entry = altpop_uidl_source_map_guid_has_entry,
@@ -183,18 +201,26 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 		.map_nonempty = uidl_map_count(map) > 0,
 		.save_all = client->set->altpop_save_uidl,
 		.format_needs_guid = (src.vars_needed & UIDL_VAR_GUID) != 0,
+		.reuse_xuidl = client->set->altpop_reuse_xuidl,
 	};
+	static const char *const xuidl_header[] = { "X-UIDL", NULL };
+	struct mailbox_header_lookup_ctx *headers = NULL;
 	enum mail_fetch_field wanted = 0;
 	struct mail *mail;
 	int ret = 0;
 
 	if ((src.vars_needed & UIDL_VAR_MD5) != 0)
 		wanted |= MAIL_FETCH_HEADER_MD5;
-	search_args = mail_search_build_init();
-	mail_search_build_add_seqset(search_args, 1, client->highest_seq);
+	if (policy.reuse_xuidl)
+		headers = mailbox_header_lookup_init(client->mailbox,
+						     xuidl_header);
+	search_args = altpop_mailbox_search_build(client,
+						  client->highest_seq);
 	ctx = mailbox_search_init(client->trans, search_args, NULL, wanted,
-				  NULL);
+				  headers);
 	mail_search_args_unref(&search_args);
+	if (headers != NULL)
+		mailbox_header_lookup_unref(&headers);
 	while (ret == 0 && mailbox_search_next(ctx, &mail)) {
 		struct uidl_resolve_item item;
 		int ret2;
@@ -220,6 +246,13 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 	return ret;
 }
 
+/* Every generated UIDL is the message's own (see uidl-resolve.h). */
+static bool altpop_uidls_generated_injective(struct altpop_client *client)
+{
+	return !client->set->altpop_reuse_xuidl &&
+		uidl_format_is_injective(client->set->parsed_uidl_format);
+}
+
 static bool altpop_uidl_reserved(const char *uidl, void *context)
 {
 	struct uidl_map *map = context;
@@ -232,16 +265,19 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 				     struct uidl_map *map,
 				     ARRAY_TYPE(uidl_resolve_item) *items)
 {
+	struct uidl_resolve_rules rules = {
+		.duplicates = client->set->parsed_uidl_duplicates,
+		.save_all = client->set->altpop_save_uidl,
+		.reserved = altpop_uidl_reserved,
+		.context = map,
+	};
 	struct uidl_resolve_item *item;
 	unsigned int count;
-	bool trivial;
 
 	item = array_get_modifiable(items, &count);
-	trivial = uidl_resolve_is_trivial(item, count,
-		uidl_map_count(map) > 0,
-		uidl_format_is_injective(client->set->parsed_uidl_format));
-	uidl_resolve(item, count, client->set->altpop_save_uidl, trivial,
-		     altpop_uidl_reserved, map, client->uidl_pool);
+	rules.trivial = uidl_resolve_is_trivial(item, count,
+		uidl_map_count(map) > 0, altpop_uidls_generated_injective(client));
+	uidl_resolve(item, count, &rules, client->uidl_pool);
 	array_foreach_modifiable(items, item) {
 		if (!item->save)
 			continue;
@@ -350,7 +386,7 @@ static int altpop_uidls_stream_check(struct altpop_client *client)
 	client->uidls_stream_checked = TRUE;
 	client->uidls_streamed = FALSE;
 	if (client->set->altpop_save_uidl || client->messages_count == 0 ||
-	    !uidl_format_is_injective(format))
+	    !altpop_uidls_generated_injective(client))
 		return 0;
 	/* the longest UID gives the longest UIDL: valid for it, valid for
 	   every message */
@@ -374,8 +410,8 @@ static int altpop_uidls_stream_check(struct altpop_client *client)
 
 	/* a UIDL the storage holds (valid or not: the full path warns about
 	   the invalid ones) could equal a generated one */
-	search_args = mail_search_build_init();
-	mail_search_build_add_seqset(search_args, 1, client->highest_seq);
+	search_args = altpop_mailbox_search_build(client,
+						  client->highest_seq);
 	ctx = mailbox_search_init(client->trans, search_args, NULL, 0, NULL);
 	mail_search_args_unref(&search_args);
 	while (!stored && mailbox_search_next(ctx, &mail)) {

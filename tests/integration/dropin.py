@@ -46,6 +46,22 @@ def deliver_both(inst, raws, flags=None):
             inst.deliver(user, raw, flags=flags)
 
 
+def doveadm(inst, *args):
+    """doveadm ARGS against the instance (in its namespace)."""
+    res = subprocess.run(
+        inst.ns_command([DOVEADM, "-c", str(inst.conf)] + list(args)),
+        capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, (args, res.stderr)
+    return res.stdout
+
+
+def both_users(inst, command, *args):
+    """doveadm COMMAND -u USER ARGS for both users (command: a list of
+    words, e.g. ["flags", "add"])."""
+    for user in (STOCK_USER, ALTPOP_USER):
+        doveadm(inst, *command, "-u", user, *args)
+
+
 def is_multi(command):
     words = command.split()
     name = words[0].upper()
@@ -77,13 +93,10 @@ def mailbox_state(inst, user):
     """(uid, flags) of every message in user's INBOX, by doveadm (flags
     as Dovecot lists them, keywords included; \\Recent left out, as it
     belongs to whichever session saw the message first)."""
-    res = subprocess.run(
-        inst.ns_command([DOVEADM, "-c", str(inst.conf), "fetch", "-u", user,
-                         "uid flags", "mailbox", "INBOX"]),
-        capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
+    out = doveadm(inst, "fetch", "-u", user, "uid flags", "mailbox",
+                  "INBOX")
     state, uid = [], None
-    for line in res.stdout.splitlines():
+    for line in out.splitlines():
         if line.startswith("uid: "):
             uid = int(line[5:])
         elif line.startswith("flags:"):

@@ -22,3 +22,175 @@ def test_defaults_agree(make_instance):
     inst = dropin.instance(make_instance)
     dropin.deliver_both(inst, [mailgen.numbered(i) for i in range(1, 4)])
     dropin.compare(inst, BASIC)
+
+
+def three(inst, flags=None):
+    raws = [mailgen.numbered(i) for i in range(1, 4)]
+    dropin.deliver_both(inst, raws, flags=flags)
+    return raws
+
+
+# ---- pop3_deleted_flag / pop3_delete_type ----
+
+DELETED = "POP3Deleted"
+
+
+def test_deleted_flag_hides_instead_of_expunging(make_instance):
+    """pop3_deleted_flag: DELE + QUIT sets the keyword, the messages stay
+    (for IMAP) and later POP3 sessions do not show them."""
+    inst = dropin.instance(make_instance,
+                           stock=[("pop3_deleted_flag", DELETED)],
+                           alt=[("altpop_deleted_flag", DELETED)])
+    three(inst)
+    dropin.compare(inst, ["STAT", "UIDL", "DELE 1", "DELE 3", "QUIT"])
+    state = dropin.mailbox_state(inst, dropin.ALTPOP_USER)
+    assert [uid for uid, flags in state if DELETED in flags] == [1, 3]
+    assert len(state) == 3
+    # the next session sees only message 2, as number 1
+    replies = dropin.compare(inst, ["STAT", "LIST", "UIDL", "RETR 1",
+                                    "RETR 2", "QUIT"])
+    assert replies[0].startswith(b"+OK 1 ")
+    assert replies[2] == b"+OK\r\n1 00000002\r\n"
+
+
+def test_delete_type_expunge_with_deleted_flag(make_instance):
+    """pop3_delete_type = expunge with a pop3_deleted_flag: DELE expunges,
+    and messages that already have the keyword stay hidden."""
+    inst = dropin.instance(
+        make_instance,
+        stock=[("pop3_deleted_flag", DELETED), ("pop3_delete_type", "expunge")],
+        alt=[("altpop_deleted_flag", DELETED), ("altpop_delete_type", "expunge")])
+    three(inst)
+    dropin.both_users(inst, ["flags", "add"], DELETED, "mailbox", "INBOX",
+                      "uid", "2")
+    replies = dropin.compare(inst, ["STAT", "UIDL", "DELE 1", "QUIT"])
+    assert replies[1] == b"+OK\r\n1 00000001\r\n2 00000003\r\n"
+    assert [uid for uid, _ in dropin.mailbox_state(inst, dropin.ALTPOP_USER)] \
+        == [2, 3]
+
+
+def test_delete_type_flag_needs_the_keyword(make_instance):
+    import harness
+    with pytest.raises(harness.HarnessError) as exc:
+        dropin.instance(make_instance,
+                        alt=[("altpop_delete_type", "flag")])
+    assert "altpop_delete_type = flag needs altpop_deleted_flag" in \
+        str(exc.value)
+
+
+# ---- pop3_enable_last ----
+
+def test_enable_last(make_instance):
+    """pop3_enable_last: LAST answers the highest message number seen
+    (\\Seen at login, RETR since), RSET sets it to 0 and removes \\Seen from
+    every message at once."""
+    inst = dropin.instance(make_instance,
+                           stock=[("pop3_enable_last", "yes")],
+                           alt=[("altpop_enable_last", "yes")])
+    raws = [mailgen.numbered(i) for i in range(1, 5)]
+    dropin.deliver_both(inst, raws[:2])
+    dropin.deliver_both(inst, raws[2:3], flags="S")
+    dropin.deliver_both(inst, raws[3:])
+    replies = dropin.compare(inst, ["LAST", "RETR 1", "LAST", "RETR 4",
+                                    "LAST", "QUIT"])
+    assert replies[0] == b"+OK 3" and replies[4] == b"+OK 4"
+    seen = [uid for uid, flags in dropin.mailbox_state(inst, dropin.ALTPOP_USER)
+            if "\\Seen" in flags]
+    assert seen == [1, 3, 4]
+    # RSET: \Seen removed at once, even when the session ends without QUIT
+    replies = dropin.compare(inst, ["LAST", "RSET", "LAST", "RETR 2", "LAST",
+                                    "RSET"])
+    assert replies[0] == b"+OK 4" and replies[2] == b"+OK 0"
+    assert replies[4] == b"+OK 2"
+    assert all("\\Seen" not in flags for _, flags in
+               dropin.mailbox_state(inst, dropin.ALTPOP_USER))
+
+
+def test_last_off_is_unknown(make_instance):
+    """Without the setting LAST is no command of altpop's (stock pop3
+    answers "-ERR LAST command not enabled")."""
+    inst = dropin.instance(make_instance)
+    three(inst)
+    replies = dropin.run_session(inst, "altpop", dropin.ALTPOP_USER,
+                                 ["LAST", "QUIT"])
+    assert replies[0] == b"-ERR Unknown command: LAST"
+
+
+# ---- pop3_reuse_xuidl / pop3_uidl_duplicates ----
+
+def xuidl_message(n, xuidl):
+    head = b"X-UIDL: " + xuidl + b"\n" if xuidl is not None else b""
+    return head + mailgen.numbered(n)
+
+
+XUIDLS = [b"legacy-a", None, b"legacy-b", b"legacy-a", b"legacy-a"]
+
+
+def xuidl_instance(make_instance, duplicates=None):
+    stock = [("pop3_reuse_xuidl", "yes")]
+    alt = [("altpop_reuse_xuidl", "yes")]
+    if duplicates is not None:
+        stock.append(("pop3_uidl_duplicates", duplicates))
+        alt.append(("altpop_uidl_duplicates", duplicates))
+    inst = dropin.instance(make_instance, stock=stock, alt=alt)
+    dropin.deliver_both(inst, [xuidl_message(i + 1, x)
+                               for i, x in enumerate(XUIDLS)])
+    return inst
+
+
+@pytest.mark.parametrize("duplicates,expected", [
+    ("allow", [b"legacy-a", b"00000002", b"legacy-b", b"legacy-a",
+               b"legacy-a"]),
+    ("rename", [b"legacy-a", b"00000002", b"legacy-b", b"legacy-a-2",
+                b"legacy-a-3"]),
+])
+def test_reuse_xuidl_and_duplicates(make_instance, duplicates, expected):
+    """pop3_reuse_xuidl: a message's X-UIDL header is its UIDL; with
+    pop3_uidl_duplicates = allow duplicates are shown as they are, with
+    rename the later ones get -2, -3."""
+    inst = xuidl_instance(make_instance, duplicates)
+    commands = ["UIDL", "UIDL 4", "UIDL 5", "DELE 1", "UIDL", "QUIT"]
+    replies = dropin.compare(inst, commands, sessions=2)
+    # the second session: message 1 is gone, renaming starts afresh
+    listed = [line.split()[1] for line in replies[0].split(b"\r\n")[1:-1]]
+    if duplicates == "allow":
+        assert listed == expected[1:]
+    else:
+        assert listed == [b"00000002", b"legacy-b", b"legacy-a",
+                          b"legacy-a-2"]
+
+
+def test_unique_is_altpops_default(make_instance):
+    """altpop's own default keeps every UIDL unique and stable: a duplicate
+    gets its UID appended, which does not change when another message goes
+    (the test above shows the settings that give stock's behaviour)."""
+    inst = xuidl_instance(make_instance)
+    first = dropin.run_session(inst, "altpop", dropin.ALTPOP_USER,
+                               ["UIDL", "DELE 1", "QUIT"])[0]
+    assert first == (b"+OK\r\n1 legacy-a\r\n2 00000002\r\n3 legacy-b\r\n"
+                     b"4 legacy-a-4\r\n5 legacy-a-5\r\n")
+    second = dropin.run_session(inst, "altpop", dropin.ALTPOP_USER,
+                                ["UIDL", "QUIT"])[0]
+    assert second == (b"+OK\r\n1 00000002\r\n2 legacy-b\r\n"
+                      b"3 legacy-a-4\r\n4 legacy-a-5\r\n")
+
+
+# ---- pop3_fast_size_lookups ----
+
+def test_fast_size_lookups(make_instance):
+    """pop3_fast_size_lookups: sizes the storage has at hand, here the
+    size on disk of messages stored with LF line ends (smaller than what
+    RETR sends), as stock pop3 gives them."""
+    inst = dropin.instance(make_instance,
+                           stock=[("pop3_fast_size_lookups", "yes")],
+                           alt=[("altpop_fast_size_lookups", "yes")])
+    raws = [mailgen.numbered(i) for i in range(1, 4)]
+    for raw in raws:
+        for user in (dropin.STOCK_USER, dropin.ALTPOP_USER):
+            # the size on disk in the file name, as delivery writes it
+            path = inst.deliver(user, raw)
+            path.rename(path.with_name("%s,S=%d" % (path.name, len(raw))))
+    replies = dropin.compare(inst, ["STAT", "LIST", "LIST 2", "QUIT"])
+    assert replies[0] == b"+OK 3 %d" % sum(len(r) for r in raws)
+    assert replies[2] == b"+OK 2 %d" % len(raws[1])
+    assert len(raws[1]) < len(mailgen.expected_pop3_bytes(raws[1])) - 3

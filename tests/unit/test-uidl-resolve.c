@@ -14,6 +14,7 @@ struct test_message {
 	const char *map_uidl;	/* NULL: no map entry */
 	bool guid_has_entry;
 	const char *expanded;	/* NULL: the expansion fails */
+	const char *header;	/* X-UIDL, "" none (NULL: as "") */
 
 	/* what the rules asked */
 	unsigned int guid_calls, expand_calls, invalid_calls;
@@ -28,7 +29,16 @@ static int test_stored(void *context, const char **uidl_r)
 	return 0;
 }
 
-static void test_stored_invalid(void *context, const char *uidl ATTR_UNUSED)
+static int test_header(void *context, const char **uidl_r)
+{
+	struct test_message *msg = context;
+
+	*uidl_r = msg->header == NULL ? "" : msg->header;
+	return 0;
+}
+
+static void test_invalid(void *context, const char *what ATTR_UNUSED,
+			 const char *uidl ATTR_UNUSED)
 {
 	struct test_message *msg = context;
 
@@ -76,7 +86,8 @@ static pool_t test_pool;
 
 static const struct uidl_resolve_sources test_sources = {
 	.stored = test_stored,
-	.stored_invalid = test_stored_invalid,
+	.header = test_header,
+	.invalid = test_invalid,
 	.guid = test_guid,
 	.map_lookup = test_map_lookup,
 	.map_guid_has_entry = test_map_guid_has_entry,
@@ -169,6 +180,30 @@ static void test_uidl_resolve_sources(void)
 	test_assert_strcmp(item.uidl, "mapped-5");
 	test_end();
 
+	test_begin("uidl resolve: X-UIDL after the map, before the format");
+	const struct uidl_resolve_policy xuidl = {
+		.map_nonempty = TRUE, .reuse_xuidl = TRUE,
+	};
+	struct test_message m7 = { .stored = "", .guid = "g7",
+				   .header = "from-header", .expanded = "fmt" };
+	/* not asked without the setting */
+	test_assert(test_read(&m7, &with_map, FALSE, &item) == 1);
+	test_assert_strcmp(item.uidl, "fmt");
+	test_assert(test_read(&m7, &xuidl, FALSE, &item) == 1);
+	test_assert_strcmp(item.uidl, "from-header");
+	/* generated, not permanent: it can be saved and renamed */
+	test_assert(!item.permanent && m7.expand_calls == 1);
+	m7.map_uidl = "mapped-7";
+	test_assert(test_read(&m7, &xuidl, FALSE, &item) == 1);
+	test_assert_strcmp(item.uidl, "mapped-7");
+	/* an X-UIDL that is no UIDL: reported, and the format instead */
+	m7.map_uidl = NULL;
+	m7.header = "two words";
+	test_assert(test_read(&m7, &xuidl, FALSE, &item) == 1);
+	test_assert_strcmp(item.uidl, "fmt");
+	test_assert(m7.invalid_calls == 1);
+	test_end();
+
 	test_begin("uidl resolve: a source's error is the item's");
 	struct test_message m6 = { .stored = "", .guid = NULL,
 				   .expanded = "fmt" };
@@ -197,11 +232,11 @@ static void test_uidl_resolve_trivial(void)
 	/* trivial: nothing renamed, everything generated saved with
 	   save_all only */
 	items[1].permanent = FALSE;
-	uidl_resolve(items, 2, FALSE, TRUE, NULL, NULL,
-		     test_pool);
+	struct uidl_resolve_rules rules = { .trivial = TRUE };
+	uidl_resolve(items, 2, &rules, test_pool);
 	test_assert(!items[0].save && !items[1].save);
-	uidl_resolve(items, 2, TRUE, TRUE, NULL, NULL,
-		     test_pool);
+	rules.save_all = TRUE;
+	uidl_resolve(items, 2, &rules, test_pool);
 	test_assert(items[0].save && items[1].save);
 	test_assert_strcmp(items[1].uidl, "2");
 	test_end();
@@ -242,8 +277,10 @@ static void test_uidl_resolve_unique(void)
 
 	test_begin("uidl resolve: unique over a maildrop");
 	test_assert(!uidl_resolve_is_trivial(items, count, FALSE, TRUE));
-	uidl_resolve(items, count, FALSE, FALSE, test_reserved,
-		     (void *)reserved, test_pool);
+	const struct uidl_resolve_rules rules = {
+		.reserved = test_reserved, .context = (void *)reserved,
+	};
+	uidl_resolve(items, count, &rules, test_pool);
 	for (i = 0; i < count; i++) {
 		test_assert_strcmp_idx(items[i].uidl, expected[i], i);
 		test_assert_idx(items[i].save == saved[i], i);
@@ -255,11 +292,56 @@ static void test_uidl_resolve_unique(void)
 		{ .seq = 1, .uid = 1, .uidl = "a" },
 		{ .seq = 2, .uid = 2, .uidl = "a", .permanent = TRUE },
 	};
-	uidl_resolve(again, 2, TRUE, FALSE, NULL, NULL,
-		     test_pool);
+	const struct uidl_resolve_rules save_all = { .save_all = TRUE };
+	uidl_resolve(again, 2, &save_all, test_pool);
 	test_assert_strcmp(again[0].uidl, "a-1");
 	test_assert_strcmp(again[1].uidl, "a");
 	test_assert(again[0].save && !again[1].save);
+	test_end();
+}
+
+static void test_uidl_resolve_duplicates_modes(void)
+{
+	const char *const bases[] = {
+		"a", "b", "a", "a-2", "a", "p", "a-2",
+	};
+	/* Dovecot pop3's "rename": in sequence order, the n-th holder of a
+	   UIDL gets "-n" (and "a-2" already taken by message 4 gives the
+	   next one "a-2-2"); a permanent UIDL is renamed alike */
+	const char *const renamed[] = {
+		"a", "b", "a-2", "a-2-2", "a-3", "p", "a-2-3",
+	};
+	struct uidl_resolve_item items[N_ELEMENTS(bases)];
+	unsigned int i;
+
+	test_begin("uidl resolve: altpop_uidl_duplicates = allow");
+	i_zero(&items);
+	for (i = 0; i < N_ELEMENTS(bases); i++) {
+		items[i].seq = items[i].uid = i + 1;
+		items[i].uidl = bases[i];
+	}
+	items[5].permanent = TRUE;
+	items[6].guid_shared = TRUE;
+	const struct uidl_resolve_rules allow = {
+		.duplicates = POP3_UIDL_DUPLICATES_ALLOW,
+	};
+	uidl_resolve(items, N_ELEMENTS(items), &allow, test_pool);
+	for (i = 0; i < N_ELEMENTS(bases); i++) {
+		test_assert_strcmp_idx(items[i].uidl, bases[i], i);
+		/* only the shared GUID's is remembered */
+		test_assert_idx(items[i].save == (i == 6), i);
+	}
+	test_end();
+
+	test_begin("uidl resolve: altpop_uidl_duplicates = rename");
+	const struct uidl_resolve_rules rename = {
+		.duplicates = POP3_UIDL_DUPLICATES_RENAME,
+	};
+	uidl_resolve(items, N_ELEMENTS(items), &rename, test_pool);
+	for (i = 0; i < N_ELEMENTS(bases); i++) {
+		test_assert_strcmp_idx(items[i].uidl, renamed[i], i);
+		test_assert_idx(items[i].save == (i == 6), i);
+	}
 	test_end();
 }
 
@@ -269,6 +351,7 @@ int main(void)
 		test_uidl_resolve_sources,
 		test_uidl_resolve_trivial,
 		test_uidl_resolve_unique,
+		test_uidl_resolve_duplicates_modes,
 		NULL
 	};
 	int ret;
