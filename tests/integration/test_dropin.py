@@ -194,3 +194,37 @@ def test_fast_size_lookups(make_instance):
     assert replies[0] == b"+OK 3 %d" % sum(len(r) for r in raws)
     assert replies[2] == b"+OK 2 %d" % len(raws[1])
     assert len(raws[1]) < len(mailgen.expected_pop3_bytes(raws[1])) - 3
+
+
+# ---- tools/altpop-pop3-settings ----
+
+def test_pop3_settings_tool(make_instance):
+    """The admin's tool reads doveconf -n of a server with stock pop3
+    settings and prints the altpop block; that block loads as altpop's
+    configuration and gives the same replies."""
+    import subprocess
+    import harness
+    stock = [("pop3_deleted_flag", DELETED), ("pop3_enable_last", "yes"),
+             ("pop3_uidl_duplicates", "rename"),
+             ("pop3_reuse_xuidl", "yes")]
+    inst = dropin.instance(make_instance, stock=stock)
+    tool = harness.REPO_ROOT / "tools" / "altpop-pop3-settings"
+    res = subprocess.run(inst.ns_command([str(tool), "-c", str(inst.conf)]),
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "pop3_deleted_flag = %s (in protocol pop3)\n    -> " \
+        "altpop_deleted_flag = %s" % (DELETED, DELETED) in res.stdout
+    block = res.stdout[res.stdout.index("protocol altpop {"):]
+    pairs = [tuple(part.strip() for part in line.split("=", 1))
+             for line in block.splitlines()[1:-1]]
+    # every stock setting, uidl format included (in altpop's syntax)
+    assert dict(pairs)["altpop_uidl_format"] == dropin.UIDL_FORMAT
+    assert {name for name, _ in pairs} >= {
+        "altpop_deleted_flag", "altpop_enable_last",
+        "altpop_uidl_duplicates", "altpop_reuse_xuidl"}
+    # the block as altpop's settings: the same session as stock
+    inst2 = dropin.instance(make_instance, stock=stock, alt=pairs)
+    dropin.deliver_both(inst2, [xuidl_message(i + 1, x)
+                                for i, x in enumerate(XUIDLS)])
+    dropin.compare(inst2, ["LAST", "UIDL", "RETR 2", "LAST", "DELE 1",
+                           "QUIT"], sessions=2)
