@@ -38,6 +38,15 @@ enum pop3_client_workarounds {
 	POP3_WORKAROUND_OE_NS_EOH = 0x02,
 };
 
+/* altpop_folders: at most this many folders in one maildrop */
+#define POP3_FOLDERS_MAX 16
+
+/* altpop_folders: folder names separated by spaces, INBOX first, none
+   twice; "" is INBOX alone (*folders_r = NULL). The list is allocated
+   from pool. */
+int pop3_folders_parse(const char *value, pool_t pool,
+		       const char *const **folders_r, const char **error_r);
+
 /* "default" (flag when deleted_flag is set, else expunge), "expunge" or
    "flag" (needs deleted_flag). */
 int pop3_delete_type_parse(const char *value, const char *deleted_flag,

@@ -30,6 +30,8 @@ struct uidl_resolve_item {
 	const char *uidl;
 	/* the message's GUID when it was looked up, else NULL */
 	const char *guid;
+	/* the caller's: the folder the message is in */
+	uint16_t folder;
 	/* it came from the storage or the map */
 	bool permanent;
 	/* another message with the same GUID has the map's plain-GUID entry:

@@ -49,6 +49,41 @@ static bool pop3_option_lookup(const struct pop3_option_name *names,
 	return FALSE;
 }
 
+int pop3_folders_parse(const char *value, pool_t pool,
+		       const char *const **folders_r, const char **error_r)
+{
+	const char *const *names = t_strsplit_spaces(value, " ");
+	unsigned int count = str_array_length(names);
+
+	*folders_r = NULL;
+	if (count == 0)
+		return 0;
+	if (strcasecmp(names[0], "INBOX") != 0) {
+		*error_r = t_strdup_printf("altpop_folders: the list starts "
+			"with INBOX (e.g. altpop_folders = INBOX %s)",
+			names[0]);
+		return -1;
+	}
+	if (count > POP3_FOLDERS_MAX) {
+		*error_r = t_strdup_printf("altpop_folders: %u folders, at "
+			"most %u", count, POP3_FOLDERS_MAX);
+		return -1;
+	}
+	for (unsigned int i = 1; i < count; i++) {
+		for (unsigned int j = 0; j < i; j++) {
+			if (strcmp(names[i], names[j]) == 0 ||
+			    (j == 0 && strcasecmp(names[i], "INBOX") == 0)) {
+				*error_r = t_strdup_printf("altpop_folders: "
+					"%s is listed twice", names[i]);
+				return -1;
+			}
+		}
+	}
+	*folders_r = count == 1 ? NULL :
+		(const char *const *)p_strarray_dup(pool, names);
+	return 0;
+}
+
 int pop3_delete_type_parse(const char *value, const char *deleted_flag,
 			   enum pop3_delete_type *type_r,
 			   const char **error_r)

@@ -44,6 +44,26 @@ struct altpop_sdps_envelope {
 	const char *return_path_line;
 };
 
+/* One folder of the session's maildrop (altpop_folders; the first is
+   INBOX). Its messages are the POP3 numbers first_msgnum + 1 ..
+   first_msgnum + count. */
+struct altpop_folder {
+	struct mailbox *box;
+	struct mailbox_transaction_context *trans;
+	uint32_t uid_validity;
+	/* the highest sequence of the folder's messages in the session */
+	uint32_t highest_seq;
+	unsigned int first_msgnum, count;
+	/* UIDs QUIT asked the storage to expunge */
+	ARRAY_TYPE(seq_range) expunged_uids;
+	/* altpop_deleted_flag as this folder's keywords (NULL when not
+	   set): messages that have it are not part of the session, and
+	   with altpop_delete_type = flag QUIT sets it instead of
+	   expunging */
+	struct mail_keywords *deleted_kw;
+};
+ARRAY_DEFINE_TYPE(altpop_folder, struct altpop_folder);
+
 struct altpop_client {
 	struct altpop_client *prev, *next;
 	pool_t pool;
@@ -62,8 +82,10 @@ struct altpop_client {
 	struct mail_user *user;
 	const struct altpop_settings *set;
 	struct mail_namespace *inbox_ns;
+	/* INBOX (folders[0].box): the state files and errors are its */
 	struct mailbox *mailbox;
-	struct mailbox_transaction_context *trans;
+	/* the maildrop's folders: [0] is INBOX */
+	ARRAY_TYPE(altpop_folder) folders;
 	struct dotlock *session_dotlock;
 	struct timeout *to_session_lock_refresh;
 	/* set while anvil counts this session (mail-glue) */
@@ -73,7 +95,6 @@ struct altpop_client {
 	unsigned int bad_counter;
 
 	/* the maildrop as it was at login */
-	uint32_t uid_validity;
 	unsigned int messages_count;
 	/* [msgnum] (the POP3 number - 1): the message's POP3 size */
 	uoff_t *message_sizes;
@@ -82,7 +103,6 @@ struct altpop_client {
 	   order is the sequence order), so that case costs nothing */
 	uint32_t *msgnum_to_seq;
 	uoff_t total_size;
-	uint32_t highest_seq;
 
 	/* SDPS: the login was an SDPS name; a non-empty sdps_user shows
 	   only that user's messages of the host account */
@@ -96,13 +116,6 @@ struct altpop_client {
 	unsigned int deleted_count, seen_change_count;
 	uoff_t deleted_size;
 	unsigned int highest_expunged_msgnum;
-	/* UIDs QUIT asked the storage to expunge */
-	ARRAY_TYPE(seq_range) expunged_uids;
-	/* altpop_deleted_flag as this mailbox's keywords (NULL when not
-	   set): messages that have it are not part of the session, and
-	   with altpop_delete_type = flag QUIT sets it instead of
-	   expunging */
-	struct mail_keywords *deleted_kw;
 	/* altpop_enable_last: RFC 1460 LAST, the highest message number
 	   seen (\Seen at login, or retrieved since) */
 	unsigned int last_seen_msn;
@@ -179,7 +192,11 @@ void altpop_client_send_linef(struct altpop_client *client,
    names for it. */
 void altpop_client_send_msg(struct altpop_client *client, const char *prefix,
 			    enum pop3_msg msg, ...);
+/* -ERR [SYS/TEMP] or [SYS/PERM] with the last storage error of INBOX, or
+   of box */
 void altpop_client_send_storage_error(struct altpop_client *client);
+void altpop_client_send_box_error(struct altpop_client *client,
+				  struct mailbox *box);
 bool altpop_client_handle_input(struct altpop_client *client);
 void altpop_clients_destroy_all(void);
 void altpop_refresh_proctitle(void);
@@ -212,10 +229,21 @@ bool altpop_mailbox_unsee_all(struct altpop_client *client);
    removal and still report success. Returns -1 if the check failed. */
 int altpop_mailbox_expunge_check(struct altpop_client *client,
 				 unsigned int *count_r, uoff_t *size_r);
-/* The session's messages with sequences 1..last_seq (0: all): the
-   mailbox's, less those altpop_deleted_flag hides. */
+/* A folder's messages with sequences 1..last_seq (0: all), less those
+   altpop_deleted_flag hides. */
 struct mail_search_args *
-altpop_mailbox_search_build(struct altpop_client *client, uint32_t last_seq);
+altpop_mailbox_search_build(struct altpop_client *client,
+			    struct altpop_folder *folder, uint32_t last_seq);
+/* INBOX, and the folder a message is in */
+struct altpop_folder *altpop_inbox(struct altpop_client *client);
+struct altpop_folder *
+altpop_msgnum_folder(struct altpop_client *client, unsigned int msgnum);
+/* Commit every folder's transaction and begin a new one; FALSE if a
+   commit failed (logged by the storage) */
+bool altpop_mailbox_commit_all(struct altpop_client *client, bool begin_new);
+/* QUIT: every folder synced, its changes written */
+bool altpop_mailbox_sync_all(struct altpop_client *client);
+/* The sequence of a message in its folder */
 uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum);
 /* The UID of a message, from the index view the session's list came from */
 uint32_t altpop_msgnum_to_uid(struct altpop_client *client, unsigned int msgnum);

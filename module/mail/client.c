@@ -57,11 +57,11 @@ void altpop_refresh_proctitle(void)
 
 static void altpop_client_commit_timeout(struct altpop_client *client)
 {
-	if (client->cmd != NULL || client->trans == NULL)
+	if (client->cmd != NULL || !array_is_created(&client->folders) ||
+	    client->messages_count == 0)
 		return;
 	/* let other sessions (and delivery) see our cached data */
-	(void)mailbox_transaction_commit(&client->trans);
-	client->trans = mailbox_transaction_begin(client->mailbox, 0, __func__);
+	(void)altpop_mailbox_commit_all(client, TRUE);
 }
 
 static void altpop_client_idle_timeout(struct altpop_client *client)
@@ -191,12 +191,20 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 		i_assert(client->cmd == NULL);
 	}
 	altpop_expire_session_end(client);
-	if (client->trans != NULL) {
-		/* no QUIT: keep cached data (sizes), but nothing is deleted */
-		(void)mailbox_transaction_commit(&client->trans);
+	if (array_is_created(&client->folders)) {
+		struct altpop_folder *folder;
+
+		/* no QUIT: keep cached data (sizes), but nothing is
+		   deleted */
+		(void)altpop_mailbox_commit_all(client, FALSE);
+		array_foreach_modifiable(&client->folders, folder) {
+			if (folder->deleted_kw != NULL)
+				mailbox_keywords_unref(&folder->deleted_kw);
+			/* INBOX is client->mailbox, freed below */
+			if (folder->box != client->mailbox)
+				mailbox_free(&folder->box);
+		}
 	}
-	if (client->deleted_kw != NULL)
-		mailbox_keywords_unref(&client->deleted_kw);
 	if (client->mailbox != NULL)
 		mailbox_free(&client->mailbox);
 	altpop_mail_glue_anvil_disconnect(client);
@@ -304,17 +312,23 @@ void altpop_client_send_msg(struct altpop_client *client, const char *prefix,
 
 void altpop_client_send_storage_error(struct altpop_client *client)
 {
+	altpop_client_send_box_error(client, client->mailbox);
+}
+
+void altpop_client_send_box_error(struct altpop_client *client,
+				  struct mailbox *box)
+{
 	enum mail_error error;
 	const char *errstr;
 
-	if (mailbox_is_inconsistent(client->mailbox)) {
+	if (mailbox_is_inconsistent(box)) {
 		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
 				       POP3_MSG_MAILBOX_INCONSISTENT);
 		altpop_client_disconnect(client,
 					 "Mailbox is in inconsistent state.");
 		return;
 	}
-	errstr = mailbox_get_last_error(client->mailbox, &error);
+	errstr = mailbox_get_last_error(box, &error);
 	switch (error) {
 	case MAIL_ERROR_TEMP:
 	case MAIL_ERROR_NOQUOTA:

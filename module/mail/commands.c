@@ -260,9 +260,8 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 			return 1;
 		}
 	}
-	if (mailbox_transaction_commit(&client->trans) < 0 ||
-	    mailbox_sync(client->mailbox,
-			 ALTPOP_MAILBOX_SYNC_FLAG_FULL_WRITE) < 0) {
+	if (!altpop_mailbox_commit_all(client, FALSE) ||
+	    !altpop_mailbox_sync_all(client)) {
 		altpop_client_send_storage_error(client);
 		altpop_client_disconnect(client, "Storage error during logout.");
 		return 1;

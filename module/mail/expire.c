@@ -87,7 +87,8 @@ altpop_expire_messages(struct altpop_client *client,
 	mail_search_args_unref(&args);
 	while (mailbox_search_next(ctx, &mail)) T_BEGIN {
 		const struct retrieved_entry *entry =
-			retrieved_entries_find(entries, client->uid_validity,
+			retrieved_entries_find(entries,
+					       altpop_inbox(client)->uid_validity,
 					       mail->uid);
 
 		if (entry == NULL) {
@@ -119,7 +120,7 @@ void altpop_expire_session_start(struct altpop_client *client)
 	if (client->expire_days < 0)
 		return;
 	mailbox_get_open_status(client->mailbox, STATUS_UIDVALIDITY, &status);
-	client->uid_validity = status.uidvalidity;
+	altpop_inbox(client)->uid_validity = status.uidvalidity;
 	T_BEGIN {
 		struct altpop_state_file *file;
 		ARRAY_TYPE(retrieved_entry) entries, keep;
@@ -155,8 +156,9 @@ void altpop_expire_retrieved(struct altpop_client *client,
 			     unsigned int msgnum)
 {
 	if (client->expire_days < 0 ||
-	    ALTPOP_MSGNUM_BIT_IS_SET(client->retrieved_bitmask, msgnum))
-		return;
+	    ALTPOP_MSGNUM_BIT_IS_SET(client->retrieved_bitmask, msgnum) ||
+	    altpop_msgnum_folder(client, msgnum) != altpop_inbox(client))
+		return;	/* EXPIRE counts INBOX's messages only */
 	if (client->retrieved_bitmask == NULL) {
 		client->retrieved_bitmask =
 			i_malloc(ALTPOP_BITMASK_SIZE(client->messages_count));
@@ -205,7 +207,7 @@ void altpop_expire_session_end(struct altpop_client *client)
 					continue;
 				/* the first retrieval stays */
 				if (retrieved_entries_add(&entries,
-						client->uid_validity,
+						altpop_inbox(client)->uid_validity,
 						altpop_msgnum_to_uid(client, i),
 						ioloop_time))
 					changed = TRUE;

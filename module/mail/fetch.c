@@ -120,7 +120,8 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 	bool retr = body_lines == UOFF_T_MAX;
 
 	ctx = i_new(struct altpop_fetch_context, 1);
-	ctx->mail = mail_alloc(client->trans, MAIL_FETCH_STREAM_HEADER |
+	ctx->mail = mail_alloc(altpop_msgnum_folder(client, msgnum)->trans,
+			       MAIL_FETCH_STREAM_HEADER |
 			       MAIL_FETCH_STREAM_BODY, NULL);
 	mail_set_seq(ctx->mail, altpop_msgnum_to_seq(client, msgnum));
 	if (mail_get_stream_because(ctx->mail, NULL, NULL,

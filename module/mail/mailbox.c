@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
-/* The maildrop: opening INBOX, the message list seen by this session and
-   the UPDATE state (RFC 1939 section 6). */
+/* The maildrop: opening INBOX (and the other folders altpop_folders
+   names), the message list seen by this session and the UPDATE state
+   (RFC 1939 section 6). The folders' messages follow each other in the
+   order the setting names them; each message's folder and sequence
+   there is found from its POP3 number. */
 
 #include "lib.h"
 #include "array.h"
@@ -34,6 +37,55 @@ static enum mail_sort_type altpop_sort_pop3_order[] = {
 	MAIL_SORT_END
 };
 
+struct altpop_folder *altpop_inbox(struct altpop_client *client)
+{
+	return array_idx_modifiable(&client->folders, 0);
+}
+
+struct altpop_folder *
+altpop_msgnum_folder(struct altpop_client *client, unsigned int msgnum)
+{
+	struct altpop_folder *folder;
+
+	i_assert(msgnum < client->messages_count);
+	array_foreach_modifiable(&client->folders, folder) {
+		if (msgnum < folder->first_msgnum + folder->count)
+			return folder;
+	}
+	i_unreached();
+}
+
+bool altpop_mailbox_sync_all(struct altpop_client *client)
+{
+	struct altpop_folder *folder;
+	bool ok = TRUE;
+
+	array_foreach_modifiable(&client->folders, folder) {
+		if (mailbox_sync(folder->box,
+				 ALTPOP_MAILBOX_SYNC_FLAG_FULL_WRITE) < 0)
+			ok = FALSE;
+	}
+	return ok;
+}
+
+bool altpop_mailbox_commit_all(struct altpop_client *client, bool begin_new)
+{
+	struct altpop_folder *folder;
+	bool ok = TRUE;
+
+	array_foreach_modifiable(&client->folders, folder) {
+		if (folder->trans == NULL)
+			continue;
+		if (mailbox_transaction_commit(&folder->trans) < 0)
+			ok = FALSE;
+		if (begin_new) {
+			folder->trans = mailbox_transaction_begin(folder->box,
+								  0, __func__);
+		}
+	}
+	return ok;
+}
+
 uint32_t altpop_msgnum_to_seq(struct altpop_client *client, unsigned int msgnum)
 {
 	i_assert(msgnum < client->messages_count);
@@ -47,13 +99,14 @@ uint32_t altpop_msgnum_to_uid(struct altpop_client *client, unsigned int msgnum)
 
 	/* the view's sequences stay as they were at login: the session does
 	   not sync its mailbox before QUIT */
-	mail_index_lookup_uid(client->mailbox->view,
+	mail_index_lookup_uid(altpop_msgnum_folder(client, msgnum)->box->view,
 			      altpop_msgnum_to_seq(client, msgnum), &uid);
 	return uid;
 }
 
 struct mail_search_args *
-altpop_mailbox_search_build(struct altpop_client *client, uint32_t last_seq)
+altpop_mailbox_search_build(struct altpop_client *client,
+			    struct altpop_folder *folder, uint32_t last_seq)
 {
 	struct mail_search_args *args = mail_search_build_init();
 	struct mail_search_arg *sarg;
@@ -62,13 +115,13 @@ altpop_mailbox_search_build(struct altpop_client *client, uint32_t last_seq)
 		mail_search_build_add_all(args);
 	else
 		mail_search_build_add_seqset(args, 1, last_seq);
-	if (client->deleted_kw != NULL) {
+	if (folder->deleted_kw != NULL) {
 		/* what an earlier session's DELE flagged is gone for POP3 */
 		sarg = mail_search_build_add(args, SEARCH_KEYWORDS);
 		sarg->match_not = TRUE;
 		sarg->value.str = p_strdup(args->pool,
 					   client->set->altpop_deleted_flag);
-		mail_search_args_init(args, client->mailbox, TRUE, NULL);
+		mail_search_args_init(args, folder->box, TRUE, NULL);
 	}
 	return args;
 }
@@ -125,7 +178,8 @@ static int altpop_mail_get_size(struct altpop_client *client,
    outside the SDPS view. Returns 1 on success, 0 if it vanished, -1 on
    error. Anything kept goes to the arrays or the client's pool. */
 static int
-altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
+altpop_mailbox_read_mail(struct altpop_client *client,
+			 struct altpop_folder *folder, struct mail *mail,
 			 struct altpop_mailbox_list *list)
 {
 	struct altpop_sdps_envelope env;
@@ -151,52 +205,55 @@ altpop_mailbox_read_mail(struct altpop_client *client, struct mail *mail,
 	altpop_mailbox_list_add_seq(list, mail->seq);
 	array_push_back(&list->sizes, &size);
 	client->total_size += size;
-	if (client->highest_seq < mail->seq)
-		client->highest_seq = mail->seq;
+	folder->count++;
+	if (folder->highest_seq < mail->seq)
+		folder->highest_seq = mail->seq;
 	return 1;
 }
 
-/* Returns 1 on success, 0 if a message vanished, -1 on error. */
-static int altpop_mailbox_read(struct altpop_client *client,
-			       uint32_t *failed_uid_r)
+/* Append a folder's messages to list. Returns 1 on success, 0 if a
+   message vanished, -1 on error. */
+static int altpop_mailbox_read_folder(struct altpop_client *client,
+				      struct altpop_folder *folder,
+				      struct altpop_mailbox_list *list,
+				      uint32_t *failed_uid_r)
 {
 	struct mailbox_status status;
-	struct mailbox_transaction_context *t;
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
 	struct mail *mail;
-	struct altpop_mailbox_list list;
 	struct mailbox_header_lookup_ctx *headers = NULL;
 	int ret = 1;
 
-	*failed_uid_r = 0;
-	i_zero(&list);
-	mailbox_get_open_status(client->mailbox, STATUS_UIDVALIDITY |
+	if (mailbox_sync(folder->box, MAILBOX_SYNC_FLAG_FULL_READ) < 0)
+		return -1;
+	mailbox_get_open_status(folder->box, STATUS_UIDVALIDITY |
 				STATUS_MESSAGES, &status);
-	client->uid_validity = status.uidvalidity;
+	folder->uid_validity = status.uidvalidity;
+	folder->first_msgnum = array_count(&list->sizes);
+	folder->count = 0;
+	folder->highest_seq = 0;
+	list->expected += status.messages;
 
-	t = mailbox_transaction_begin(client->mailbox, 0, __func__);
-	search_args = altpop_mailbox_search_build(client, 0);
+	folder->trans = mailbox_transaction_begin(folder->box, 0, __func__);
+	search_args = altpop_mailbox_search_build(client, folder, 0);
 	if (client->sdps) {
+		/* SDPS sessions show INBOX alone */
 		headers = altpop_sdps_headers_init(client);
-		i_array_init(&list.envelopes, I_MAX(status.messages, 1));
+		i_array_init(&list->envelopes, I_MAX(status.messages, 1));
 	}
-	ctx = mailbox_search_init(t, search_args, altpop_sort_pop3_order,
+	ctx = mailbox_search_init(folder->trans, search_args,
+				  altpop_sort_pop3_order,
 				  client->set->altpop_fast_size_lookups ? 0 :
 				  MAIL_FETCH_VIRTUAL_SIZE, headers);
 	mail_search_args_unref(&search_args);
-
-	list.expected = status.messages;
-	i_array_init(&list.sizes, I_MAX(status.messages, 1));
-	client->total_size = 0;
-	client->highest_seq = 0;
-	client->last_seen_msn = 0;
 	while (ret > 0 && mailbox_search_next(ctx, &mail)) {
 		/* a frame per message: what is looked at for one message
 		   (SDPS envelope headers) must not pile up with the size of
 		   the maildrop */
 		T_BEGIN {
-			ret = altpop_mailbox_read_mail(client, mail, &list);
+			ret = altpop_mailbox_read_mail(client, folder, mail,
+						       list);
 		} T_END;
 		if (ret <= 0)
 			*failed_uid_r = mail->uid;
@@ -205,9 +262,33 @@ static int altpop_mailbox_read(struct altpop_client *client,
 		ret = -1;
 	if (headers != NULL)
 		mailbox_header_lookup_unref(&headers);
+	return ret;
+}
+
+/* Read every folder. Returns 1 on success, 0 if a message vanished, -1
+   on error (*failed_r: the folder). */
+static int altpop_mailbox_read(struct altpop_client *client,
+			       struct altpop_folder **failed_r,
+			       uint32_t *failed_uid_r)
+{
+	struct altpop_folder *folder;
+	struct altpop_mailbox_list list;
+	int ret = 1;
+
+	*failed_uid_r = 0;
+	i_zero(&list);
+	i_array_init(&list.sizes, 64);
+	client->total_size = 0;
+	client->last_seen_msn = 0;
+	array_foreach_modifiable(&client->folders, folder) {
+		*failed_r = folder;
+		if ((ret = altpop_mailbox_read_folder(client, folder, &list,
+						      failed_uid_r)) <= 0)
+			break;
+	}
 	if (ret <= 0) {
 		/* commit: keeps the sizes we did compute in the cache */
-		(void)mailbox_transaction_commit(&t);
+		(void)altpop_mailbox_commit_all(client, FALSE);
 		altpop_mailbox_list_free(&list);
 		return ret;
 	}
@@ -217,38 +298,37 @@ static int altpop_mailbox_read(struct altpop_client *client,
 		client->msgnum_to_seq = array_free_without_data(&list.seqs);
 	client->messages_count = array_count(&list.sizes);
 	client->message_sizes = array_free_without_data(&list.sizes);
-	client->trans = t;
-
 	return 1;
 }
 
 static int altpop_mailbox_sync_read(struct altpop_client *client,
 				    const char **error_r)
 {
+	struct altpop_folder *folder = NULL;
 	uint32_t failed_uid = 0, last_failed_uid = 0;
 	int ret = -1;
 
 	for (unsigned int i = 0; i < ALTPOP_MAILBOX_READ_TRIES; i++) {
-		if (mailbox_sync(client->mailbox,
-				 MAILBOX_SYNC_FLAG_FULL_READ) < 0) {
-			ret = -1;
-			break;
-		}
 		last_failed_uid = failed_uid;
-		if ((ret = altpop_mailbox_read(client, &failed_uid)) > 0)
+		if ((ret = altpop_mailbox_read(client, &folder,
+					       &failed_uid)) > 0)
 			return 0;
 		if (ret < 0)
 			break;
 	}
 	if (ret < 0) {
-		*error_r = t_strdup_printf("Couldn't read INBOX: %s",
-			mailbox_get_last_internal_error(client->mailbox, NULL));
+		*error_r = t_strdup_printf("Couldn't read %s: %s",
+			mailbox_get_vname(folder->box),
+			mailbox_get_last_internal_error(folder->box, NULL));
 		altpop_client_send_storage_error(client);
 	} else {
 		*error_r = failed_uid == last_failed_uid ?
-			t_strdup_printf("Getting size of message UID=%u failed",
-					failed_uid) :
-			"Couldn't sync INBOX: messages keep getting expunged";
+			t_strdup_printf("Getting size of message UID=%u of %s "
+					"failed", failed_uid,
+					mailbox_get_vname(folder->box)) :
+			t_strdup_printf("Couldn't sync %s: messages keep "
+					"getting expunged",
+					mailbox_get_vname(folder->box));
 		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
 				       POP3_MSG_SYNC_FAILED);
 	}
@@ -256,21 +336,56 @@ static int altpop_mailbox_sync_read(struct altpop_client *client,
 }
 
 static int altpop_mailbox_deleted_kw_init(struct altpop_client *client,
+					  struct altpop_folder *folder,
 					  const char **error_r)
 {
 	const char *keywords[] = { client->set->altpop_deleted_flag, NULL };
 
 	if (keywords[0][0] == '\0')
 		return 0;
-	if (mailbox_keywords_create(client->mailbox, keywords,
-				    &client->deleted_kw) < 0) {
+	if (mailbox_keywords_create(folder->box, keywords,
+				    &folder->deleted_kw) < 0) {
 		*error_r = t_strdup_printf("altpop_deleted_flag: invalid "
 			"keyword '%s': %s", keywords[0],
-			mailbox_get_last_internal_error(client->mailbox, NULL));
+			mailbox_get_last_internal_error(folder->box, NULL));
 		altpop_client_send_storage_error(client);
 		return -1;
 	}
 	return 0;
+}
+
+/* Open the folder named name after INBOX (altpop_folders). A folder that
+   does not exist (yet) has no messages: it is left out. */
+static int altpop_mailbox_open_folder(struct altpop_client *client,
+				      const char *name,
+				      enum mailbox_flags flags,
+				      const char **error_r)
+{
+	struct mail_namespace *ns;
+	struct altpop_folder *folder;
+	struct mailbox *box;
+	enum mail_error error;
+
+	ns = mail_namespace_find(client->user->namespaces, name);
+	box = mailbox_alloc(ns->list, name, flags);
+	if (mailbox_open(box) < 0) {
+		const char *errstr = mailbox_get_last_internal_error(box,
+								     &error);
+		if (error == MAIL_ERROR_NOTFOUND) {
+			e_debug(client->event, "altpop_folders: %s does not "
+				"exist (yet): no messages from it", name);
+			mailbox_free(&box);
+			return 0;
+		}
+		*error_r = t_strdup_printf("altpop_folders: couldn't open "
+					   "%s: %s", name, errstr);
+		altpop_client_send_box_error(client, box);
+		mailbox_free(&box);
+		return -1;
+	}
+	folder = array_append_space(&client->folders);
+	folder->box = box;
+	return altpop_mailbox_deleted_kw_init(client, folder, error_r);
 }
 
 int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
@@ -307,8 +422,23 @@ int altpop_mailbox_open(struct altpop_client *client, const char **error_r)
 		altpop_client_send_storage_error(client);
 		return -1;
 	}
-	if (altpop_mailbox_deleted_kw_init(client, error_r) < 0)
+	p_array_init(&client->folders, client->pool, 2);
+	array_append_zero(&client->folders);
+	altpop_inbox(client)->box = client->mailbox;
+	if (altpop_mailbox_deleted_kw_init(client, altpop_inbox(client),
+					   error_r) < 0)
 		return -1;
+	/* SDPS views are views of INBOX */
+	if (client->set->parsed_folders != NULL && !client->sdps) {
+		const char *const *name = client->set->parsed_folders;
+
+		/* the first is INBOX (settings check) */
+		for (name++; *name != NULL; name++) {
+			if (altpop_mailbox_open_folder(client, *name, flags,
+						       error_r) < 0)
+				return -1;
+		}
+	}
 	altpop_expire_session_start(client);
 	if (altpop_mailbox_sync_read(client, error_r) < 0)
 		return -1;
@@ -342,6 +472,7 @@ enum altpop_mailbox_change {
 };
 
 static bool altpop_mailbox_apply(struct altpop_client *client,
+				 struct altpop_folder *folder,
 				 const ARRAY_TYPE(seq_range) *seqs,
 				 enum altpop_mailbox_change change)
 {
@@ -350,7 +481,7 @@ static bool altpop_mailbox_apply(struct altpop_client *client,
 	struct mail_search_context *ctx;
 	struct mail *mail;
 
-	ctx = mailbox_search_init(client->trans, args, NULL, 0, NULL);
+	ctx = mailbox_search_init(folder->trans, args, NULL, 0, NULL);
 	mail_search_args_unref(&args);
 	while (mailbox_search_next(ctx, &mail)) {
 		switch (change) {
@@ -359,11 +490,11 @@ static bool altpop_mailbox_apply(struct altpop_client *client,
 			    POP3_DELETE_TYPE_FLAG) {
 				/* the message stays, out of POP3's sight */
 				mail_update_keywords(mail, MODIFY_ADD,
-						     client->deleted_kw);
+						     folder->deleted_kw);
 				break;
 			}
 			mail_expunge(mail);
-			seq_range_array_add(&client->expunged_uids, mail->uid);
+			seq_range_array_add(&folder->expunged_uids, mail->uid);
 			break;
 		case ALTPOP_MAILBOX_SEE:
 			mail_update_flags(mail, MODIFY_ADD, MAIL_SEEN);
@@ -376,33 +507,30 @@ static bool altpop_mailbox_apply(struct altpop_client *client,
 	return mailbox_search_deinit(&ctx) == 0;
 }
 
-int altpop_mailbox_expunge_check(struct altpop_client *client,
-				 unsigned int *count_r, uoff_t *size_r)
+static int altpop_folder_expunge_check(struct altpop_folder *folder,
+				       unsigned int *count, uoff_t *size)
 {
 	struct mailbox_transaction_context *t;
 	struct mail_search_args *args;
 	struct mail_search_context *ctx;
 	struct mail *mail;
-	uoff_t size;
+	uoff_t msg_size;
 	int ret = 0;
 
-	*count_r = 0;
-	*size_r = 0;
-	if (!array_is_created(&client->expunged_uids) ||
-	    array_count(&client->expunged_uids) == 0)
+	if (!array_is_created(&folder->expunged_uids) ||
+	    array_count(&folder->expunged_uids) == 0)
 		return 0;
-
-	args = altpop_search_seqs(&client->expunged_uids, SEARCH_UIDSET);
-	t = mailbox_transaction_begin(client->mailbox, 0, __func__);
+	args = altpop_search_seqs(&folder->expunged_uids, SEARCH_UIDSET);
+	t = mailbox_transaction_begin(folder->box, 0, __func__);
 	ctx = mailbox_search_init(t, args, NULL, MAIL_FETCH_VIRTUAL_SIZE,
 				  NULL);
 	mail_search_args_unref(&args);
 	while (mailbox_search_next(ctx, &mail)) {
 		if (mail->expunged)
 			continue;
-		(*count_r)++;
-		if (mail_get_virtual_size(mail, &size) == 0)
-			*size_r += size;
+		(*count)++;
+		if (mail_get_virtual_size(mail, &msg_size) == 0)
+			*size += msg_size;
 	}
 	if (mailbox_search_deinit(&ctx) < 0)
 		ret = -1;
@@ -410,32 +538,70 @@ int altpop_mailbox_expunge_check(struct altpop_client *client,
 	return ret;
 }
 
-bool altpop_mailbox_update(struct altpop_client *client)
+int altpop_mailbox_expunge_check(struct altpop_client *client,
+				 unsigned int *count_r, uoff_t *size_r)
 {
-	ARRAY_TYPE(seq_range) deleted, seen;
+	struct altpop_folder *folder;
+	int ret = 0;
+
+	*count_r = 0;
+	*size_r = 0;
+	array_foreach_modifiable(&client->folders, folder) {
+		if (altpop_folder_expunge_check(folder, count_r, size_r) < 0)
+			ret = -1;
+	}
+	return ret;
+}
+
+/* Apply change to the messages whose bit is set in bitmask (every
+   message when bitmask is NULL), folder by folder. */
+static bool altpop_mailbox_apply_all(struct altpop_client *client,
+				     const unsigned char *bitmask,
+				     const unsigned char *skip_bitmask,
+				     enum altpop_mailbox_change change)
+{
+	struct altpop_folder *folder;
+	ARRAY_TYPE(seq_range) seqs;
 	bool ok = TRUE;
 
-	if (mailbox_is_readonly(client->mailbox))
-		return TRUE;
-
-	t_array_init(&deleted, 8);
-	t_array_init(&seen, 8);
-	if (client->quit_seen && !array_is_created(&client->expunged_uids))
-		p_array_init(&client->expunged_uids, client->pool, 8);
-	for (unsigned int i = 0; i < client->messages_count; i++) {
-		uint32_t seq = altpop_msgnum_to_seq(client, i);
-
-		if (client->quit_seen &&
-		    ALTPOP_MSGNUM_BIT_IS_SET(client->deleted_bitmask, i))
-			seq_range_array_add(&deleted, seq);
-		else if (ALTPOP_MSGNUM_BIT_IS_SET(client->seen_bitmask, i))
-			seq_range_array_add(&seen, seq);
+	t_array_init(&seqs, 8);
+	array_foreach_modifiable(&client->folders, folder) {
+		if (mailbox_is_readonly(folder->box))
+			continue;
+		array_clear(&seqs);
+		for (unsigned int i = folder->first_msgnum;
+		     i < folder->first_msgnum + folder->count; i++) {
+			if ((bitmask == NULL ||
+			     ALTPOP_MSGNUM_BIT_IS_SET(bitmask, i)) &&
+			    !ALTPOP_MSGNUM_BIT_IS_SET(skip_bitmask, i)) {
+				seq_range_array_add(&seqs,
+					altpop_msgnum_to_seq(client, i));
+			}
+		}
+		if (change == ALTPOP_MAILBOX_DELETE &&
+		    !array_is_created(&folder->expunged_uids))
+			p_array_init(&folder->expunged_uids, client->pool, 8);
+		if (array_count(&seqs) > 0 &&
+		    !altpop_mailbox_apply(client, folder, &seqs, change))
+			ok = FALSE;
 	}
-	if (array_count(&deleted) > 0 &&
-	    !altpop_mailbox_apply(client, &deleted, ALTPOP_MAILBOX_DELETE))
+	return ok;
+}
+
+bool altpop_mailbox_update(struct altpop_client *client)
+{
+	bool ok = TRUE;
+
+	if (client->quit_seen && client->deleted_bitmask != NULL &&
+	    !altpop_mailbox_apply_all(client, client->deleted_bitmask, NULL,
+				      ALTPOP_MAILBOX_DELETE))
 		ok = FALSE;
-	if (array_count(&seen) > 0 &&
-	    !altpop_mailbox_apply(client, &seen, ALTPOP_MAILBOX_SEE))
+	/* a deleted message needs no \Seen */
+	if (client->seen_bitmask != NULL &&
+	    !altpop_mailbox_apply_all(client, client->seen_bitmask,
+				      client->quit_seen ?
+				      client->deleted_bitmask : NULL,
+				      ALTPOP_MAILBOX_SEE))
 		ok = FALSE;
 	client->seen_change_count = 0;
 	return ok;
@@ -443,21 +609,15 @@ bool altpop_mailbox_update(struct altpop_client *client)
 
 bool altpop_mailbox_unsee_all(struct altpop_client *client)
 {
-	ARRAY_TYPE(seq_range) seqs;
 	bool ok;
 
-	if (mailbox_is_readonly(client->mailbox) ||
-	    client->messages_count == 0)
+	if (client->messages_count == 0)
 		return TRUE;
-	t_array_init(&seqs, 8);
-	for (unsigned int i = 0; i < client->messages_count; i++)
-		seq_range_array_add(&seqs, altpop_msgnum_to_seq(client, i));
-	ok = altpop_mailbox_apply(client, &seqs, ALTPOP_MAILBOX_UNSEE);
+	ok = altpop_mailbox_apply_all(client, NULL, NULL,
+				      ALTPOP_MAILBOX_UNSEE);
 	/* at once, as RFC 1460 has it: a session that ends without QUIT
 	   keeps the change */
-	if (mailbox_transaction_commit(&client->trans) < 0)
+	if (!altpop_mailbox_commit_all(client, TRUE))
 		ok = FALSE;
-	client->trans = mailbox_transaction_begin(client->mailbox, 0,
-						  __func__);
 	return ok;
 }

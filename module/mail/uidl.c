@@ -46,6 +46,7 @@ static int altpop_uidl_special(struct altpop_client *client, struct mail *mail,
 /* One message as a UIDL source (see uidl-resolve.h). */
 struct altpop_uidl_source {
 	struct altpop_client *client;
+	struct altpop_folder *folder;
 	struct mail *mail;
 	struct uidl_map *map;
 	enum uidl_var_mask vars_needed;
@@ -102,7 +103,7 @@ static const char *altpop_uidl_source_map_lookup(void *context,
 	struct altpop_uidl_source *src = context;
 
 	return uidl_map_lookup_message(src->map, guid,
-				       src->client->uid_validity,
+				       src->folder->uid_validity,
 				       src->mail->uid);
 }
 
@@ -125,7 +126,7 @@ static int altpop_uidl_source_expand(void *context, const char *guid,
 
 	i_zero(&vars);
 	vars.uid = src->mail->uid;
-	vars.uidvalidity = client->uid_validity;
+	vars.uidvalidity = src->folder->uid_validity;
 	vars.guid = guid;
 	if ((src->vars_needed & UIDL_VAR_MD5) != 0) {
 		if (altpop_uidl_special(client, src->mail,
@@ -161,6 +162,22 @@ static const struct uidl_resolve_sources altpop_uidl_sources = {
 	.expand = altpop_uidl_source_expand,
 };
 
+/* UIDLs must be saved as they are shown: with altpop_save_uidl, and
+   always when the maildrop is more than INBOX (a message moved between
+   its folders keeps its UIDL through the map, by its GUID). */
+static bool altpop_uidls_save_all(struct altpop_client *client)
+{
+	return client->set->altpop_save_uidl ||
+		array_count(&client->folders) > 1;
+}
+
+static struct altpop_folder *
+altpop_uidl_item_folder(struct altpop_client *client,
+			const struct uidl_resolve_item *item)
+{
+	return array_idx_modifiable(&client->folders, item->folder);
+}
+
 /* The GUID of an item, looked up now if it wasn't needed before. */
 static int altpop_uidl_item_guid(struct altpop_client *client,
 				 struct uidl_resolve_item *item)
@@ -171,7 +188,8 @@ static int altpop_uidl_item_guid(struct altpop_client *client,
 
 	if (item->guid != NULL)
 		return 0;
-	mail = mail_alloc(client->trans, 0, NULL);
+	mail = mail_alloc(altpop_uidl_item_folder(client, item)->trans, 0,
+			  NULL);
 	mail_set_seq(mail, item->seq);
 	T_BEGIN {
 		ret = altpop_uidl_special(client, mail, MAIL_FETCH_GUID,
@@ -183,23 +201,24 @@ static int altpop_uidl_item_guid(struct altpop_client *client,
 	return ret;
 }
 
-/* Read the items of messages 1..last_seq (by sequence), and of the later
-   ones up to highest_seq only those with a permanent UIDL (see
+/* Read the items of one folder's messages 1..last_seq (by sequence), and
+   of the later ones only those with a permanent UIDL (see
    altpop_uidls_compute()). */
-static int altpop_uidl_items_read(struct altpop_client *client,
-				  struct uidl_map *map, uint32_t last_seq,
-				  ARRAY_TYPE(uidl_resolve_item) *items)
+static int altpop_uidl_folder_read(struct altpop_client *client,
+				   struct altpop_folder *folder,
+				   struct uidl_map *map, uint32_t last_seq,
+				   ARRAY_TYPE(uidl_resolve_item) *items)
 {
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
 	struct altpop_uidl_source src = {
-		.client = client, .map = map,
+		.client = client, .folder = folder, .map = map,
 		.vars_needed = uidl_format_get_vars(
 			client->set->parsed_uidl_format),
 	};
 	const struct uidl_resolve_policy policy = {
 		.map_nonempty = uidl_map_count(map) > 0,
-		.save_all = client->set->altpop_save_uidl,
+		.save_all = altpop_uidls_save_all(client),
 		.format_needs_guid = (src.vars_needed & UIDL_VAR_GUID) != 0,
 		.reuse_xuidl = client->set->altpop_reuse_xuidl,
 	};
@@ -209,14 +228,16 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 	struct mail *mail;
 	int ret = 0;
 
+	if (folder->count == 0)
+		return 0;
 	if ((src.vars_needed & UIDL_VAR_MD5) != 0)
 		wanted |= MAIL_FETCH_HEADER_MD5;
 	if (policy.reuse_xuidl)
-		headers = mailbox_header_lookup_init(client->mailbox,
+		headers = mailbox_header_lookup_init(folder->box,
 						     xuidl_header);
-	search_args = altpop_mailbox_search_build(client,
-						  client->highest_seq);
-	ctx = mailbox_search_init(client->trans, search_args, NULL, wanted,
+	search_args = altpop_mailbox_search_build(client, folder,
+						  folder->highest_seq);
+	ctx = mailbox_search_init(folder->trans, search_args, NULL, wanted,
 				  headers);
 	mail_search_args_unref(&search_args);
 	if (headers != NULL)
@@ -228,6 +249,7 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 		i_zero(&item);
 		item.seq = mail->seq;
 		item.uid = mail->uid;
+		item.folder = array_ptr_to_idx(&client->folders, folder);
 		src.mail = mail;
 		/* a frame per message: only the item's strings (in
 		   client->uidl_pool) outlive it */
@@ -246,10 +268,29 @@ static int altpop_uidl_items_read(struct altpop_client *client,
 	return ret;
 }
 
+/* The items of every folder, in POP3 order: INBOX's messages up to
+   last_seq (see altpop_uidl_folder_read()), the other folders' all. */
+static int altpop_uidl_items_read(struct altpop_client *client,
+				  struct uidl_map *map, uint32_t last_seq,
+				  ARRAY_TYPE(uidl_resolve_item) *items)
+{
+	struct altpop_folder *folder;
+
+	array_foreach_modifiable(&client->folders, folder) {
+		if (altpop_uidl_folder_read(client, folder, map,
+					    folder == altpop_inbox(client) ?
+					    last_seq : (uint32_t)-1,
+					    items) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Every generated UIDL is the message's own (see uidl-resolve.h). */
 static bool altpop_uidls_generated_injective(struct altpop_client *client)
 {
 	return !client->set->altpop_reuse_xuidl &&
+		array_count(&client->folders) == 1 &&
 		uidl_format_is_injective(client->set->parsed_uidl_format);
 }
 
@@ -267,7 +308,7 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 {
 	struct uidl_resolve_rules rules = {
 		.duplicates = client->set->parsed_uidl_duplicates,
-		.save_all = client->set->altpop_save_uidl,
+		.save_all = altpop_uidls_save_all(client),
 		.reserved = altpop_uidl_reserved,
 		.context = map,
 	};
@@ -287,16 +328,38 @@ static int altpop_uidl_items_resolve(struct altpop_client *client,
 		if (altpop_uidl_item_guid(client, item) < 0)
 			return -1;
 		(void)uidl_map_add_message(map, item->guid,
-					   client->uid_validity, item->uid,
-					   item->uidl);
+			altpop_uidl_item_folder(client, item)->uid_validity,
+			item->uid, item->uidl);
 	}
 	return 0;
 }
 
-static int altpop_uidl_item_cmp_seq(const uint32_t *seq,
-				    const struct uidl_resolve_item *item)
+/* a message's place in the items: its folder, then its sequence */
+struct altpop_uidl_key {
+	uint16_t folder;
+	uint32_t seq;
+};
+
+static int altpop_uidl_item_cmp(const struct altpop_uidl_key *key,
+				const struct uidl_resolve_item *item)
 {
-	return *seq < item->seq ? -1 : (*seq > item->seq ? 1 : 0);
+	if (key->folder != item->folder)
+		return key->folder < item->folder ? -1 : 1;
+	return key->seq < item->seq ? -1 : (key->seq > item->seq ? 1 : 0);
+}
+
+static const struct uidl_resolve_item *
+altpop_uidl_item_find(struct altpop_client *client,
+		      ARRAY_TYPE(uidl_resolve_item) *items,
+		      unsigned int msgnum)
+{
+	struct altpop_uidl_key key = {
+		.folder = array_ptr_to_idx(&client->folders,
+					   altpop_msgnum_folder(client, msgnum)),
+		.seq = altpop_msgnum_to_seq(client, msgnum),
+	};
+
+	return array_bsearch(items, &key, altpop_uidl_item_cmp);
 }
 
 /* Work out the UIDLs of messages 1..last_seq (by sequence) into items,
@@ -374,6 +437,7 @@ altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r);
 static int altpop_uidls_stream_check(struct altpop_client *client)
 {
 	const char *format = client->set->parsed_uidl_format;
+	struct altpop_folder *inbox = altpop_inbox(client);
 	struct mail_search_args *search_args;
 	struct mail_search_context *ctx;
 	struct uidl_map *map;
@@ -392,7 +456,7 @@ static int altpop_uidls_stream_check(struct altpop_client *client)
 	   every message */
 	i_zero(&vars);
 	vars.uid = (uint32_t)-1;
-	vars.uidvalidity = client->uid_validity;
+	vars.uidvalidity = inbox->uid_validity;
 	T_BEGIN {
 		valid = uidl_format_expand(t_str_new(128), format, &vars,
 					   &error) == 0;
@@ -410,9 +474,10 @@ static int altpop_uidls_stream_check(struct altpop_client *client)
 
 	/* a UIDL the storage holds (valid or not: the full path warns about
 	   the invalid ones) could equal a generated one */
-	search_args = altpop_mailbox_search_build(client,
-						  client->highest_seq);
-	ctx = mailbox_search_init(client->trans, search_args, NULL, 0, NULL);
+	/* (INBOX alone: more folders are never streamed) */
+	search_args = altpop_mailbox_search_build(client, inbox,
+						  inbox->highest_seq);
+	ctx = mailbox_search_init(inbox->trans, search_args, NULL, 0, NULL);
 	mail_search_args_unref(&search_args);
 	while (!stored && mailbox_search_next(ctx, &mail)) {
 		stored = mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND,
@@ -439,7 +504,7 @@ void altpop_uidl_append(struct altpop_client *client, unsigned int msgnum,
 	}
 	i_zero(&vars);
 	vars.uid = altpop_msgnum_to_uid(client, msgnum);
-	vars.uidvalidity = client->uid_validity;
+	vars.uidvalidity = altpop_inbox(client)->uid_validity;
 	if (uidl_format_expand(dest, client->set->parsed_uidl_format, &vars,
 			       &error) < 0) {
 		/* altpop_uidls_stream_check() expanded the longest one */
@@ -476,18 +541,18 @@ altpop_uidls_get(struct altpop_client *client, const char *const **uidls_r)
 	/* an earlier UIDL n's partial work is not kept */
 	pool_unref(&client->uidl_pool);
 	i_array_init(&items, client->messages_count);
-	if (altpop_uidls_compute(client, client->highest_seq, &items) < 0) {
+	if (altpop_uidls_compute(client, (uint32_t)-1, &items) < 0) {
 		array_free(&items);
 		return -1;
 	}
 
-	/* items are in sequence order (the search has no sort): find each
-	   message's item by its sequence, without a second table */
+	/* items are in folder and sequence order (the searches have no
+	   sort): find each message's item by them, without a second
+	   table */
 	client->uidls = p_new(client->uidl_pool, const char *,
 			      client->messages_count + 1);
 	for (unsigned int i = 0; i < client->messages_count; i++) {
-		uint32_t seq = altpop_msgnum_to_seq(client, i);
-		item = array_bsearch(&items, &seq, altpop_uidl_item_cmp_seq);
+		item = altpop_uidl_item_find(client, &items, i);
 		if (item == NULL) {
 			e_error(client->event, "UIDL: message %u vanished "
 				"while listing UIDLs", i + 1);
@@ -525,9 +590,11 @@ int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,
 		*uidl_r = str_c(str);
 		return 0;
 	}
-	if (client->uidls == NULL && client->uidl_single_done) {
+	if (client->uidls == NULL && (client->uidl_single_done ||
+				      array_count(&client->folders) > 1)) {
 		/* a client asking message by message: work them all out
-		   once instead of a growing part of the maildrop each time */
+		   once instead of a growing part of the maildrop each time
+		   (and a maildrop of more than INBOX: always all) */
 		if (altpop_uidls_get(client, &uidls) < 0)
 			return -1;
 	}
@@ -542,7 +609,7 @@ int altpop_uidl_get(struct altpop_client *client, unsigned int msgnum,
 		array_free(&items);
 		return -1;
 	}
-	item = array_bsearch(&items, &seq, altpop_uidl_item_cmp_seq);
+	item = altpop_uidl_item_find(client, &items, msgnum);
 	found = item != NULL;
 	if (!found) {
 		e_error(client->event, "UIDL: message %u vanished while "

@@ -36,6 +36,7 @@ static const struct setting_define altpop_setting_defines[] = {
 	DEF(STR, altpop_uidl_duplicates),
 	DEF(ALTPOP_BOOL, altpop_fast_size_lookups),
 	DEF(STR, altpop_client_workarounds),
+	DEF(STR, altpop_folders),
 
 	SETTING_DEFINE_LIST_END
 };
@@ -62,6 +63,7 @@ static const struct altpop_settings altpop_default_settings = {
 	.altpop_uidl_duplicates = "unique",
 	ALTPOP_BOOL_DEFAULT(altpop_fast_size_lookups, FALSE),
 	.altpop_client_workarounds = "",
+	.altpop_folders = "",
 };
 
 static bool
@@ -92,7 +94,9 @@ altpop_settings_check(void *_set, pool_t pool, const char **error_r)
 				       error_r) < 0 ||
 	    pop3_client_workarounds_parse(set->altpop_client_workarounds,
 					  &set->parsed_workarounds,
-					  error_r) < 0)
+					  error_r) < 0 ||
+	    pop3_folders_parse(set->altpop_folders, pool,
+			       &set->parsed_folders, error_r) < 0)
 		return FALSE;
 	if (set->altpop_idle_timeout < ALTPOP_IDLE_TIMEOUT_MIN_SECS) {
 		*error_r = t_strdup_printf(

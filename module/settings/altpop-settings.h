@@ -46,12 +46,16 @@ struct altpop_settings {
 	const char *altpop_uidl_duplicates;
 	ALTPOP_BOOL(altpop_fast_size_lookups);
 	const char *altpop_client_workarounds;
+	/* the folders a POP3 session shows, INBOX first */
+	const char *altpop_folders;
 
 	/* generated: */
 	const char *parsed_uidl_format;
 	enum pop3_delete_type parsed_delete_type;
 	enum pop3_uidl_duplicates parsed_uidl_duplicates;
 	enum pop3_client_workarounds parsed_workarounds;
+	/* altpop_folders; NULL: INBOX alone */
+	const char *const *parsed_folders;
 };
 
 extern const struct setting_parser_info altpop_setting_parser_info;

@@ -78,12 +78,45 @@ static void test_pop3_client_workarounds(void)
 	test_end();
 }
 
+static void test_pop3_folders(void)
+{
+	const char *const *folders;
+	const char *error;
+	pool_t pool = pool_alloconly_create("test folders", 256);
+
+	test_begin("pop3 options: altpop_folders");
+	test_assert(pop3_folders_parse("", pool, &folders, &error) == 0 &&
+		    folders == NULL);
+	test_assert(pop3_folders_parse(" INBOX ", pool, &folders,
+				       &error) == 0 && folders == NULL);
+	test_assert(pop3_folders_parse("INBOX Junk  Spam/Later", pool,
+				       &folders, &error) == 0);
+	test_assert(str_array_length(folders) == 3);
+	test_assert_strcmp(folders[1], "Junk");
+	test_assert_strcmp(folders[2], "Spam/Later");
+	test_assert(pop3_folders_parse("Junk INBOX", pool, &folders,
+				       &error) < 0);
+	test_assert_strcmp(error, "altpop_folders: the list starts with "
+			   "INBOX (e.g. altpop_folders = INBOX Junk)");
+	test_assert(pop3_folders_parse("INBOX Junk Junk", pool, &folders,
+				       &error) < 0);
+	test_assert(strstr(error, "Junk is listed twice") != NULL);
+	test_assert(pop3_folders_parse("INBOX inbox", pool, &folders,
+				       &error) < 0);
+	test_assert(pop3_folders_parse("INBOX a b c d e f g h i j k l m n o p",
+				       pool, &folders, &error) < 0);
+	test_assert(strstr(error, "at most 16") != NULL);
+	test_end();
+	pool_unref(&pool);
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_pop3_delete_type,
 		test_pop3_uidl_duplicates,
 		test_pop3_client_workarounds,
+		test_pop3_folders,
 		NULL
 	};
 	return test_run(test_functions);
