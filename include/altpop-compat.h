@@ -108,6 +108,16 @@
 #  define altpop_client_forward_decode(client, value) \
 	altpop_login_forward_unsupported(client)
 #endif
+#ifdef ALTPOP_HAVE_CLIENT_ADDRESSES_CHANGED
+/* 2.4.3+: after XCLIENT, login-common updates the event fields and
+   reads the settings of the new addresses again */
+#  define altpop_client_addresses_changed(client, error_r) \
+	client_addresses_changed(client, error_r)
+#else
+/* older: the event fields only (login-glue-2x.c) */
+#  define altpop_client_addresses_changed(client, error_r) \
+	altpop_login_glue_addresses_changed(client, error_r)
+#endif
 
 /* ---- mail process (module/mail) ---- */
 #ifdef ALTPOP_DOVECOT_24

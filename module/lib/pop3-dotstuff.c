@@ -14,6 +14,35 @@ void pop3_dotstuff_init(struct pop3_dotstuff *ctx, bool top,
 	ctx->last = '\n';
 }
 
+void pop3_dotstuff_set_workarounds(struct pop3_dotstuff *ctx,
+				   enum pop3_client_workarounds workarounds)
+{
+	ctx->replace_nuls =
+		(workarounds & POP3_WORKAROUND_OUTLOOK_NO_NULS) != 0;
+	ctx->add_missing_eoh =
+		(workarounds & POP3_WORKAROUND_OE_NS_EOH) != 0;
+}
+
+/* outlook-no-nuls: the NULs of bytes already copied to the output */
+static void pop3_dotstuff_replace_nuls(unsigned char *data, size_t size)
+{
+	unsigned char *end = data + size, *p = data;
+
+	while ((p = memchr(p, '\0', end - p)) != NULL)
+		*p++ = POP3_DOTSTUFF_NUL_REPLACEMENT;
+}
+
+/* Copy a segment of the current line (no LF in it) to the output. */
+static size_t pop3_dotstuff_copy(const struct pop3_dotstuff *ctx,
+				 unsigned char *out, const unsigned char *data,
+				 size_t size)
+{
+	memcpy(out, data, size);
+	if (ctx->replace_nuls)
+		pop3_dotstuff_replace_nuls(out, size);
+	return size;
+}
+
 /* Bytes of the current line (without its LF) were seen. An empty line is
    "" or a single CR, even when its bytes arrive in several chunks. */
 static void pop3_dotstuff_line_bytes(struct pop3_dotstuff *ctx,
@@ -65,8 +94,8 @@ size_t pop3_dotstuff_convert(struct pop3_dotstuff *ctx,
 		const unsigned char *lf = memchr(data + i, '\n', size - i);
 		if (lf == NULL) {
 			pop3_dotstuff_line_bytes(ctx, data + i, size - i);
-			memcpy(out + o, data + i, size - i);
-			o += size - i;
+			o += pop3_dotstuff_copy(ctx, out + o, data + i,
+						size - i);
 			ctx->last = data[size - 1];
 			i = size;
 			break;
@@ -75,8 +104,7 @@ size_t pop3_dotstuff_convert(struct pop3_dotstuff *ctx,
 		unsigned char prev = seg > 0 ? data[j - 1] : ctx->last;
 
 		pop3_dotstuff_line_bytes(ctx, data + i, seg);
-		memcpy(out + o, data + i, seg);
-		o += seg;
+		o += pop3_dotstuff_copy(ctx, out + o, data + i, seg);
 		if (prev != '\r') {
 			/* bare LF in storage: send CRLF */
 			out[o++] = '\r';
@@ -93,8 +121,20 @@ size_t pop3_dotstuff_convert(struct pop3_dotstuff *ctx,
 	return i;
 }
 
+/* The header ended: an empty or lone-CR line was seen, or the last line
+   (without its LF) is a lone CR. */
+static bool pop3_dotstuff_header_ended(const struct pop3_dotstuff *ctx)
+{
+	return ctx->in_body || (ctx->line_cr && !ctx->line_nonempty);
+}
+
 const char *pop3_dotstuff_trailer(const struct pop3_dotstuff *ctx)
 {
 	/* the stored message may have no final line end */
-	return ctx->last == '\n' ? ".\r\n" : "\r\n.\r\n";
+	bool line_end = ctx->last != '\n';
+	bool eoh = ctx->add_missing_eoh && !pop3_dotstuff_header_ended(ctx);
+
+	if (eoh)
+		return line_end ? "\r\n\r\n.\r\n" : "\r\n.\r\n";
+	return line_end ? "\r\n.\r\n" : ".\r\n";
 }

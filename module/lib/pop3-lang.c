@@ -73,6 +73,7 @@ static const char *const pop3_texts_en[POP3_MSG_COUNT] = {
 	[POP3_MSG_XCLIENT_UNTRUSTED] = "You are not from trusted IP - ignoring",
 	[POP3_MSG_XCLIENT_INVALID] = "Invalid parameters",
 	[POP3_MSG_XCLIENT_UPDATED] = "Updated",
+	[POP3_MSG_XCLIENT_RELOAD_FAILED] = "Failed to reload configuration",
 	[POP3_MSG_SDPS_INVALID_NAME] = "Invalid login name: %s",
 	[POP3_MSG_SDPS_NEED_USER] = "Log in as user@host.",
 	[POP3_MSG_SDPS_MISCONFIGURED] = "Login mapping is misconfigured.",
@@ -174,6 +175,8 @@ static const char *const pop3_texts_it[POP3_MSG_COUNT] = {
 	[POP3_MSG_XCLIENT_UNTRUSTED] = "IP non fidato: comando ignorato",
 	[POP3_MSG_XCLIENT_INVALID] = "Parametri non validi",
 	[POP3_MSG_XCLIENT_UPDATED] = "Aggiornato",
+	[POP3_MSG_XCLIENT_RELOAD_FAILED] =
+		"Impossibile ricaricare la configurazione",
 	[POP3_MSG_SDPS_INVALID_NAME] = "Nome di accesso non valido: %s",
 	[POP3_MSG_SDPS_NEED_USER] = "Accedere come utente@host.",
 	[POP3_MSG_SDPS_MISCONFIGURED] =

@@ -11,6 +11,7 @@
 #include "pop3-line-reader.h"
 #include "login-cmd-table.h"
 #include "altpop-login.h"
+#include "login-glue.h"
 
 /* Longest command name we wait for before calling the line bad. */
 #define LOGIN_MAX_CMD_NAME_LEN 16
@@ -64,7 +65,7 @@ bool altpop_login_forward_unsupported(struct client *client)
 static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 {
 	struct client *client = &aclient->common;
-	const char *const *arg;
+	const char *const *arg, *error;
 	bool ok = TRUE;
 
 	if (!altpop_client_trusted(client)) {
@@ -82,6 +83,13 @@ static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 				ok = FALSE;
 		} else if (strcasecmp(key, "PORT") == 0) {
 			if (net_str2port(value, &client->remote_port) < 0)
+				ok = FALSE;
+		} else if (strcasecmp(key, "DESTADDR") == 0) {
+			/* where the client connected to the front */
+			if (net_addr2ip(value, &client->local_ip) < 0)
+				ok = FALSE;
+		} else if (strcasecmp(key, "DESTPORT") == 0) {
+			if (net_str2port(value, &client->local_port) < 0)
 				ok = FALSE;
 		} else if (strcasecmp(key, "SESSION") == 0) {
 			if (strlen(value) <= LOGIN_MAX_SESSION_ID_LEN) {
@@ -101,10 +109,19 @@ static int cmd_xclient(struct altpop_login_client *aclient, const char *args)
 	if (!ok) {
 		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
 			altpop_login_text(aclient, POP3_MSG_XCLIENT_INVALID));
-	} else {
-		altpop_login_reply(client, ALTPOP_REPLY_OK,
-			altpop_login_text(aclient, POP3_MSG_XCLIENT_UPDATED));
+		return 1;
 	}
+	/* the log fields, and where the Dovecot can, the settings of the
+	   new addresses (local { } and remote { } filters) */
+	if (altpop_client_addresses_changed(client, &error) < 0) {
+		altpop_login_reply(client, ALTPOP_REPLY_ERROR,
+			altpop_login_text(aclient,
+					  POP3_MSG_XCLIENT_RELOAD_FAILED));
+		client_destroy(client, error);
+		return 0;
+	}
+	altpop_login_reply(client, ALTPOP_REPLY_OK,
+		altpop_login_text(aclient, POP3_MSG_XCLIENT_UPDATED));
 	return 1;
 }
 

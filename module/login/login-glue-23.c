@@ -49,6 +49,17 @@ void altpop_login_glue_settings_refresh(struct altpop_login_client *aclient)
 	aclient->set = other_sets[0];
 }
 
+int altpop_login_glue_addresses_changed(struct client *client,
+					const char **error_r ATTR_UNUSED)
+{
+	/* 2.3's event fields are strings */
+	event_add_str(client->event, "local_ip", net_ip2addr(&client->local_ip));
+	event_add_int(client->event, "local_port", client->local_port);
+	event_add_str(client->event, "remote_ip", net_ip2addr(&client->ip));
+	event_add_int(client->event, "remote_port", client->remote_port);
+	return 0;
+}
+
 void altpop_login_glue_settings_free(struct altpop_login_client *aclient)
 {
 	/* owned by login-common's settings pool */

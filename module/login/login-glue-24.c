@@ -72,6 +72,16 @@ void altpop_login_glue_settings_refresh(
 	/* reload_config has done it */
 }
 
+int altpop_login_glue_addresses_changed(struct client *client,
+					const char **error_r ATTR_UNUSED)
+{
+	event_add_ip(client->event, "local_ip", &client->local_ip);
+	event_add_int(client->event, "local_port", client->local_port);
+	event_add_ip(client->event, "remote_ip", &client->ip);
+	event_add_int(client->event, "remote_port", client->remote_port);
+	return 0;
+}
+
 void altpop_login_glue_settings_free(struct altpop_login_client *aclient)
 {
 	settings_free(aclient->set);

@@ -33,6 +33,15 @@ void altpop_login_glue_preinit(void);
    reads ours here; on 2.4 reload_config has done it already. */
 void altpop_login_glue_settings_refresh(struct altpop_login_client *aclient);
 
+/* XCLIENT changed the client's addresses, on a Dovecot whose
+   login-common lacks client_addresses_changed() (before 2.4.3, through
+   include/altpop-compat.h): puts them into the client's event fields
+   (local_ip, local_port, remote_ip, remote_port) as login-common did at
+   connect. The settings stay those of the connection's own addresses.
+   Returns 0. */
+int altpop_login_glue_addresses_changed(struct client *client,
+					const char **error_r);
+
 /* From the destroy vfunc: releases what create looked up. */
 void altpop_login_glue_settings_free(struct altpop_login_client *aclient);
 

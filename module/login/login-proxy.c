@@ -138,8 +138,17 @@ static int proxy_send_login(struct altpop_login_client *aclient,
 	string_t *str = t_str_new(128);
 
 	if (aclient->proxy_xclient && !client->proxy_not_trusted) {
-		str_printfa(str, "XCLIENT ADDR=%s PORT=%u SESSION=%s TTL=%u\r\n",
-			    net_ip2addr(&client->ip), client->remote_port,
+		str_printfa(str, "XCLIENT ADDR=%s PORT=%u",
+			    net_ip2addr(&client->ip), client->remote_port);
+		if (client->local_ip.family != 0) {
+			/* where the client connected to us (Dovecot
+			   2.4.3+'s pop3-login sends and takes them too;
+			   older backends ignore them) */
+			str_printfa(str, " DESTADDR=%s DESTPORT=%u",
+				    net_ip2addr(&client->local_ip),
+				    client->local_port);
+		}
+		str_printfa(str, " SESSION=%s TTL=%u\r\n",
 			    client_get_session_id(client),
 			    client->proxy_ttl - 1);
 		aclient->proxy_state = ALTPOP_PROXY_XCLIENT;

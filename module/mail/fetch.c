@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /* RETR and TOP: stream a message with CRLF line endings and dot-stuffing
-   (RFC 1939 section 3), whatever line endings the storage has. */
+   (RFC 1939 section 3), whatever line endings the storage has, and
+   altpop_client_workarounds (the byte work is pop3-dotstuff.c's). */
 
 #include "lib.h"
 #include "istream.h"
@@ -150,6 +151,11 @@ int altpop_fetch(struct altpop_client *client, unsigned int msgnum,
 	}
 
 	pop3_dotstuff_init(&ctx->stuff, !retr, body_lines);
+	/* like stock pop3, LIST and the +OK below still give the stored
+	   size: the workarounds change bytes, not how many (but the empty
+	   line oe-ns-eoh adds) */
+	pop3_dotstuff_set_workarounds(&ctx->stuff,
+				      client->set->parsed_workarounds);
 	ctx->byte_counter = byte_counter;
 	ctx->msgnum = msgnum;
 	ctx->start_offset = client->output->offset;

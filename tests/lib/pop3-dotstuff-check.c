@@ -11,7 +11,8 @@
 buffer_t *pop3_dotstuff_check_run(const unsigned char *data, size_t size,
 				  const size_t *chunk_sizes,
 				  unsigned int count,
-				  bool top, uoff_t body_lines)
+				  bool top, uoff_t body_lines,
+				  enum pop3_client_workarounds workarounds)
 {
 	struct pop3_dotstuff ctx;
 	buffer_t *out = t_buffer_create(size * 2 + 8);
@@ -19,6 +20,7 @@ buffer_t *pop3_dotstuff_check_run(const unsigned char *data, size_t size,
 	size_t pos = 0;
 
 	pop3_dotstuff_init(&ctx, top, top ? body_lines : UOFF_T_MAX);
+	pop3_dotstuff_set_workarounds(&ctx, workarounds);
 	for (unsigned int i = 0; i < count && !ctx.done; i++) {
 		size_t csize = chunk_sizes[i], used, out_size;
 		/* exactly the promised room (at least one byte for malloc) */
@@ -81,9 +83,10 @@ buffer_t *pop3_dotstuff_check_unstuff(const buffer_t *wire,
 }
 
 buffer_t *pop3_dotstuff_check_model(const unsigned char *data, size_t size,
-				    bool top, uoff_t body_lines)
+				    bool top, uoff_t body_lines,
+				    enum pop3_client_workarounds workarounds)
 {
-	buffer_t *want = t_buffer_create(size * 2 + 2);
+	buffer_t *want = t_buffer_create(size * 2 + 4);
 	bool in_body = FALSE;
 	size_t start = 0;
 
@@ -101,7 +104,11 @@ buffer_t *pop3_dotstuff_check_model(const unsigned char *data, size_t size,
 				break;
 			body_lines--;
 		}
-		buffer_append(want, data + start, len);
+		for (size_t k = start; k < start + len; k++) {
+			buffer_append_c(want, data[k] == '\0' &&
+				(workarounds & POP3_WORKAROUND_OUTLOOK_NO_NULS) != 0 ?
+				POP3_DOTSTUFF_NUL_REPLACEMENT : data[k]);
+		}
 		buffer_append(want, "\r\n", 2);
 		if (!in_body && (raw_len == 0 ||
 				 (raw_len == 1 && data[start] == '\r'))) {
@@ -111,5 +118,7 @@ buffer_t *pop3_dotstuff_check_model(const unsigned char *data, size_t size,
 		}
 		start = i + 1;
 	}
+	if (!in_body && (workarounds & POP3_WORKAROUND_OE_NS_EOH) != 0)
+		buffer_append(want, "\r\n", 2);
 	return want;
 }

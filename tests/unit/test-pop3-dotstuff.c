@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /* Unit tests of module/lib/pop3-dotstuff.c: fixed cases cut at every
-   offset, then properties over generated messages fed in chunks of every
-   kind (one byte at a time, random cuts, one piece). */
+   offset (with and without the client workarounds), then properties over
+   generated messages fed in chunks of every kind (one byte at a time,
+   random cuts, one piece) with every combination of the workarounds. */
 
 #include "lib.h"
 #include "str.h"
@@ -16,16 +17,26 @@
 #define TEST_DOTSTUFF_MAX_TOP 5
 #define TEST_DOTSTUFF_MAX_CHUNKS TEST_DOTSTUFF_MAX_LEN
 
-/* Convert msg fed in two pieces, cut at offset cut. */
+/* both client workarounds */
+#define TEST_WORKAROUNDS_ALL \
+	(POP3_WORKAROUND_OUTLOOK_NO_NULS | POP3_WORKAROUND_OE_NS_EOH)
+
+/* Convert len bytes of msg fed in two pieces, cut at offset cut. */
+static buffer_t *convert_len(const char *msg, size_t len, bool top,
+			     uoff_t lines, size_t cut,
+			     enum pop3_client_workarounds workarounds)
+{
+	size_t pieces[2] = { cut, len - cut };
+
+	return pop3_dotstuff_check_run((const void *)msg, len, pieces, 2,
+				       top, lines, workarounds);
+}
+
 static const char *convert(const char *msg, bool top, uoff_t lines,
 			   size_t cut)
 {
-	size_t len = strlen(msg);
-	size_t pieces[2] = { cut, len - cut };
-	buffer_t *wire;
+	buffer_t *wire = convert_len(msg, strlen(msg), top, lines, cut, 0);
 
-	wire = pop3_dotstuff_check_run((const void *)msg, len, pieces, 2,
-				       top, lines);
 	return t_strndup(wire->data, wire->used);
 }
 
@@ -79,6 +90,80 @@ static void test_pop3_dotstuff_cases(void)
 	test_end();
 }
 
+/* a string literal with its length (NULs in it included) */
+#define BYTES(s) (s), sizeof(s) - 1
+
+static void test_pop3_dotstuff_workarounds(void)
+{
+	static const struct {
+		const char *msg;
+		size_t msg_len;
+		bool top;
+		uoff_t lines;
+		enum pop3_client_workarounds workarounds;
+		const char *out;
+		size_t out_len;
+	} tests[] = {
+		/* without the workaround a NUL is sent as it is */
+		{ BYTES("a: \0\n\n\0b\n"), FALSE, 0, 0,
+		  BYTES("a: \0\r\n\r\n\0b\r\n.\r\n") },
+		{ BYTES("a: \0\n\n\0b\n"), FALSE, 0,
+		  POP3_WORKAROUND_OUTLOOK_NO_NULS,
+		  BYTES("a: \x80\r\n\r\n\x80" "b\r\n.\r\n") },
+		/* a NUL starting a line is not a dot, a dot after it no
+		   line start; the last byte a NUL */
+		{ BYTES("\0.\n\n.\0\n\0"), FALSE, 0,
+		  POP3_WORKAROUND_OUTLOOK_NO_NULS,
+		  BYTES("\x80.\r\n\r\n..\x80\r\n\x80\r\n.\r\n") },
+		{ BYTES("a: \0\n\n1\0\n2\n"), TRUE, 1,
+		  POP3_WORKAROUND_OUTLOOK_NO_NULS,
+		  BYTES("a: \x80\r\n\r\n1\x80\r\n.\r\n") },
+		/* oe-ns-eoh: no empty line in the message */
+		{ BYTES("h: v\nw: x\n"), FALSE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\nw: x\r\n\r\n.\r\n") },
+		{ BYTES("h: v\nw: x"), FALSE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\nw: x\r\n\r\n.\r\n") },
+		{ BYTES("h: v\nw: x"), TRUE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\nw: x\r\n\r\n.\r\n") },
+		{ BYTES("h: v\r\n"), TRUE, 5, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\n\r\n.\r\n") },
+		/* ... but not when the header ends, at the very end too, or
+		   with a lone CR */
+		{ BYTES("h: v\n\n"), FALSE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\n\r\n.\r\n") },
+		{ BYTES("h: v\n\r\nb"), TRUE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\n\r\n.\r\n") },
+		{ BYTES("h: v\n\r"), FALSE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\n\r\r\n.\r\n") },
+		/* a line of two CRs does not end the header */
+		{ BYTES("h: v\n\r\r"), FALSE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("h: v\r\n\r\r\r\n\r\n.\r\n") },
+		/* an empty message has no header end either */
+		{ BYTES(""), FALSE, 0, POP3_WORKAROUND_OE_NS_EOH,
+		  BYTES("\r\n.\r\n") },
+		/* both */
+		{ BYTES("h: \0\n.w"), FALSE, 0, TEST_WORKAROUNDS_ALL,
+		  BYTES("h: \x80\r\n..w\r\n\r\n.\r\n") },
+		{ BYTES("h: \0\n\n\0\n"), TRUE, 0, TEST_WORKAROUNDS_ALL,
+		  BYTES("h: \x80\r\n\r\n.\r\n") },
+	};
+
+	test_begin("pop3_dotstuff client workarounds, every cut");
+	for (unsigned int i = 0; i < N_ELEMENTS(tests); i++) {
+		for (size_t cut = 0; cut <= tests[i].msg_len; cut++) {
+			buffer_t *wire = convert_len(tests[i].msg,
+				tests[i].msg_len, tests[i].top, tests[i].lines,
+				cut, tests[i].workarounds);
+
+			test_assert_idx(wire->used == tests[i].out_len &&
+					memcmp(wire->data, tests[i].out,
+					       wire->used) == 0,
+					i * 100 + cut);
+		}
+	}
+	test_end();
+}
+
 /* xorshift32: the same generated messages on every run */
 static uint32_t test_rand(uint32_t *state)
 {
@@ -93,7 +178,7 @@ static uint32_t test_rand(uint32_t *state)
 /* A message made of the bytes that matter to the converter. */
 static size_t gen_message(uint32_t *state, unsigned char *msg)
 {
-	static const unsigned char alphabet[] = "..\r\n\n\nab: ";
+	static const unsigned char alphabet[] = "..\r\n\n\nab: \0";
 	size_t len = test_rand(state) % (TEST_DOTSTUFF_MAX_LEN + 1);
 
 	for (size_t i = 0; i < len; i++)
@@ -191,26 +276,37 @@ static void test_pop3_dotstuff_properties(void)
 		const char *error;
 		buffer_t *wire, *retr, *top;
 
-		/* RETR: un-stuffing gives the message with CRLF ends */
-		wire = pop3_dotstuff_check_run(msg, len, sizes, count,
-					       FALSE, 0);
-		retr = pop3_dotstuff_check_unstuff(wire, &error);
-		if (retr == NULL ||
-		    !buffer_cmp(retr, crlf_message(msg, len))) {
-			test_assert_idx(FALSE, m);
-			failures++;
-		}
-		/* TOP n: a prefix of RETR, n body lines long */
-		for (uoff_t n = 0; retr != NULL &&
-		     n <= TEST_DOTSTUFF_MAX_TOP; n++) {
+		/* every combination of the client workarounds */
+		for (enum pop3_client_workarounds w = 0;
+		     w <= TEST_WORKAROUNDS_ALL; w++) {
+			/* RETR: un-stuffing gives the message with CRLF
+			   ends (and what the workarounds change) */
 			wire = pop3_dotstuff_check_run(msg, len, sizes, count,
-						       TRUE, n);
-			top = pop3_dotstuff_check_unstuff(wire, &error);
-			if (top == NULL || !top_is_retr_prefix(retr, top, n) ||
-			    !buffer_cmp(top, pop3_dotstuff_check_model(
-					msg, len, TRUE, n))) {
-				test_assert_idx(FALSE, m * 10 + n);
+						       FALSE, 0, w);
+			retr = pop3_dotstuff_check_unstuff(wire, &error);
+			if (retr == NULL ||
+			    (w == 0 && !buffer_cmp(retr,
+						   crlf_message(msg, len))) ||
+			    !buffer_cmp(retr, pop3_dotstuff_check_model(
+					msg, len, FALSE, 0, w))) {
+				test_assert_idx(FALSE, m * 100 + w);
 				failures++;
+				continue;
+			}
+			/* TOP n: a prefix of RETR, n body lines long */
+			for (uoff_t n = 0; n <= TEST_DOTSTUFF_MAX_TOP; n++) {
+				wire = pop3_dotstuff_check_run(msg, len, sizes,
+							       count, TRUE, n,
+							       w);
+				top = pop3_dotstuff_check_unstuff(wire, &error);
+				if (top == NULL ||
+				    !top_is_retr_prefix(retr, top, n) ||
+				    !buffer_cmp(top, pop3_dotstuff_check_model(
+						msg, len, TRUE, n, w))) {
+					test_assert_idx(FALSE,
+							m * 100 + w * 10 + n);
+					failures++;
+				}
 			}
 		}
 	} T_END;
@@ -221,6 +317,7 @@ int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_pop3_dotstuff_cases,
+		test_pop3_dotstuff_workarounds,
 		test_pop3_dotstuff_properties,
 		NULL
 	};
