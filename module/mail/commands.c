@@ -388,6 +388,8 @@ int altpop_command_execute(struct altpop_client *client, const char *name,
 				       POP3_MSG_UNKNOWN_COMMAND_NAME, name);
 		return -1;
 	}
+	/* the login commands' arguments may be credentials */
+	altpop_cmd_event_command(client, cmd->name, cmd->states == 0);
 	if (cmd->states == 0)
 		return cmd->func(client, args);
 	if ((cmd->states & client->state) == 0) {
