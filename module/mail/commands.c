@@ -325,6 +325,8 @@ static int cmd_lang(struct altpop_client *client, const char *args)
 
 	if (!client->set->altpop_lang) {
 		/* off: as if there were no such command */
+		altpop_cmd_event_command(client, ALTPOP_CMD_EVENT_UNKNOWN,
+					 FALSE);
 		altpop_client_send_msg(client, "-ERR",
 				       POP3_MSG_UNKNOWN_COMMAND_NAME, "LANG");
 		return -1;
