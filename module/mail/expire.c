@@ -131,8 +131,10 @@ altpop_expire_messages(struct altpop_client *client,
 	    mailbox_sync(client->mailbox, 0) < 0)
 		return -1;
 	client->expired_count += count;
-	altpop_expire_event(client, "session_start", count, array_count(keep),
-			    NULL);
+	if (count > 0) {
+		altpop_expire_event(client, "session_start", count,
+				    array_count(keep), NULL);
+	}
 	return 0;
 }
 
