@@ -220,13 +220,34 @@ def test_command_events_counted(make_instance):
 
 
 def test_expire_event(make_instance):
-    inst = events_instance(make_instance, ["altpop"])
+    inst = events_instance(make_instance, ["altpop"], login_delay=0)
     for i in (1, 2):
         inst.deliver(EXPIRE_USER, mailgen.numbered(i))
-    scripted_session(inst.port("altpop"), EXPIRE_USER, EXPIRE_PASSWORD)
+    port = inst.port("altpop")
+    scripted_session(port, EXPIRE_USER, EXPIRE_PASSWORD)
     # EXPIRE 0: the retrieved message went at QUIT
     wait_count(inst, "expire", ("expire_at",), {("quit",): 1})
-    assert stats_dump(inst)[("expire_quit", "expunged_count")] == (1, 1)
+    # a session without QUIT leaves its retrieval to the next one's start
+    p = poplib.POP3("127.0.0.1", port, timeout=30)
+    p.user(EXPIRE_USER)
+    p.pass_(EXPIRE_PASSWORD)
+    p.retr(1)
+    p.close()
+    # recorded as that session ends
+    retrieved = inst.maildir(EXPIRE_USER) / "dovecot-altpop-retrieved"
+    assert wait_until(lambda: retrieved.exists() and
+                      len(retrieved.read_text().splitlines()) == 2, 10)
+    assert inst.message_count(EXPIRE_USER) == 1
+    p = poplib.POP3("127.0.0.1", port, timeout=30)
+    p.user(EXPIRE_USER)
+    p.pass_(EXPIRE_PASSWORD)
+    assert p.stat()[0] == 0
+    p.quit()
+    wait_count(inst, "expire", ("expire_at",),
+               {("quit",): 1, ("session_start",): 1})
+    dump = stats_dump(inst)
+    assert [dump[("expire_%s" % at, "expunged_count")]
+            for at in ("quit", "session_start")] == [(1, 1), (1, 1)], dump
 
 
 def legacy_line(raw, uidl):
