@@ -70,7 +70,8 @@ struct kpop_request {
 	krb5_context ctx;
 	krb5_principal client;
 	char *principal_name;
-	/* the accepted service the ticket is for (altpop_kpop_services) */
+	/* the service the ticket is for (one of altpop_kpop_services once
+	   the ticket is accepted) */
 	const char *ticket_service;
 	bool internal_failure;
 };
@@ -202,6 +203,26 @@ static void kpop_login_event(struct kpop_request *request, const char *error)
 	e_debug(event, "KPOP login %s%s", error == NULL ? "accepted" :
 		"refused: ", error == NULL ? "" : error);
 	event_unref(&event);
+}
+
+/* A ticket of another service: its client principal and service, for the
+   event (server_name: the ticket's server principal unparsed, or NULL) */
+static void kpop_refused_ticket_names(struct kpop_request *request,
+				      krb5_ticket *ticket,
+				      const char *server_name)
+{
+	const char *slash;
+	char *name;
+
+	if (krb5_unparse_name(request->ctx, ticket->enc_part2->client,
+			      &name) == 0) {
+		request->principal_name = p_strdup(request->pool, name);
+		krb5_free_unparsed_name(request->ctx, name);
+	}
+	if (server_name != NULL && (slash = strchr(server_name, '/')) != NULL) {
+		request->ticket_service =
+			p_strdup_until(request->pool, server_name, slash);
+	}
 }
 
 /* Is the ticket for one of the accepted principals: <service>/<host> in
@@ -392,6 +413,7 @@ static void kpop_verify(struct kpop_request *request)
 		       "(altpop_kpop_services)",
 		       server_name == NULL ? "?" : str_sanitize(server_name, 256),
 		       str_c(accepted));
+		kpop_refused_ticket_names(request, ticket, server_name);
 		if (server_name != NULL)
 			krb5_free_unparsed_name(request->ctx, server_name);
 		/* as krb5_rd_req() refuses a ticket for another principal */
