@@ -24,6 +24,14 @@
 #  define altpop_base64_decode(src, src_size, dest) \
 	base64_decode(src, src_size, NULL, dest)
 #endif
+#ifdef ALTPOP_HAVE_EVENT_ADD_IP
+/* 2.4: IP fields are typed (filters match them against networks) */
+#  define altpop_event_add_ip(event, key, ip) event_add_ip(event, key, ip)
+#else
+/* 2.3 sends IPs as strings, as its own processes do */
+#  define altpop_event_add_ip(event, key, ip) \
+	event_add_str(event, key, net_ip2addr(ip))
+#endif
 
 /* ---- login process (module/login) ---- */
 #ifdef ALTPOP_DOVECOT_24

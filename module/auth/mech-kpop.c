@@ -41,6 +41,11 @@
    (for the accepted services only). */
 #define KPOP_ANY_HOST "$ALL"
 
+/* altpop's events in the auth process (doc/events.md) */
+static struct event_category event_category_altpop = {
+	.name = "altpop",
+};
+
 enum kpop_mech_state {
 	KPOP_MECH_STATE_AP_REQ = 0,
 	/* the 'E' challenge went out: the failure follows the login
@@ -65,6 +70,9 @@ struct kpop_request {
 	krb5_context ctx;
 	krb5_principal client;
 	char *principal_name;
+	/* the service the ticket is for (one of altpop_kpop_services once
+	   the ticket is accepted) */
+	const char *ticket_service;
 	bool internal_failure;
 };
 
@@ -178,8 +186,48 @@ static const char *kpop_hostname(struct kpop_request *request)
 	return host;
 }
 
+/* altpop_kpop_login_finished: the principal may log in as the user
+   (error NULL), or the ticket or the principal was refused */
+static void kpop_login_event(struct kpop_request *request, const char *error)
+{
+	struct event *event = event_create(kpop_glue_event(request));
+
+	event_add_category(event, &event_category_altpop);
+	event_set_name(event, "altpop_kpop_login_finished");
+	if (request->principal_name != NULL)
+		event_add_str(event, "principal", request->principal_name);
+	if (request->ticket_service != NULL)
+		event_add_str(event, "kpop_service", request->ticket_service);
+	if (error != NULL)
+		event_add_str(event, "error", error);
+	e_debug(event, "KPOP login %s%s", error == NULL ? "accepted" :
+		"refused: ", error == NULL ? "" : error);
+	event_unref(&event);
+}
+
+/* A ticket of another service: its client principal and service, for the
+   event (server_name: the ticket's server principal unparsed, or NULL) */
+static void kpop_refused_ticket_names(struct kpop_request *request,
+				      krb5_ticket *ticket,
+				      const char *server_name)
+{
+	const char *slash;
+	char *name;
+
+	if (krb5_unparse_name(request->ctx, ticket->enc_part2->client,
+			      &name) == 0) {
+		request->principal_name = p_strdup(request->pool, name);
+		krb5_free_unparsed_name(request->ctx, name);
+	}
+	if (server_name != NULL && (slash = strchr(server_name, '/')) != NULL) {
+		request->ticket_service =
+			p_strdup_until(request->pool, server_name, slash);
+	}
+}
+
 /* Is the ticket for one of the accepted principals: <service>/<host> in
-   any realm, or any <service>/<host> with auth_gssapi_hostname = $ALL? */
+   any realm, or any <service>/<host> with auth_gssapi_hostname = $ALL?
+   The service it is for is kept in the request. */
 static bool
 kpop_ticket_server_accepted(struct kpop_request *request,
 			    krb5_const_principal server)
@@ -201,6 +249,8 @@ kpop_ticket_server_accepted(struct kpop_request *request,
 		matching->type = KRB5_NT_SRV_HST;
 		match = krb5_sname_match(request->ctx, matching, server);
 		krb5_free_principal(request->ctx, matching);
+		if (match)
+			request->ticket_service = *service;
 	}
 	return match;
 }
@@ -363,11 +413,13 @@ static void kpop_verify(struct kpop_request *request)
 		       "(altpop_kpop_services)",
 		       server_name == NULL ? "?" : str_sanitize(server_name, 256),
 		       str_c(accepted));
+		kpop_refused_ticket_names(request, ticket, server_name);
 		if (server_name != NULL)
 			krb5_free_unparsed_name(request->ctx, server_name);
 		/* as krb5_rd_req() refuses a ticket for another principal */
 		ret = KRB5KRB_AP_ERR_NOT_US;
 		reason = "ticket is not for this server's POP service";
+		kpop_login_event(request, reason);
 		krb5_free_ticket(request->ctx, ticket);
 		krb5_auth_con_free(request->ctx, auth_ctx);
 		kpop_reject(request, ret, reason, FALSE);
@@ -377,6 +429,7 @@ static void kpop_verify(struct kpop_request *request)
 		reason = kpop_krb5_error(request->ctx, ret);
 		e_info(kpop_glue_event(request),
 		       "KPOP ticket rejected: %s", str_sanitize(reason, 512));
+		kpop_login_event(request, str_sanitize(reason, 512));
 		if (auth_ctx != NULL)
 			krb5_auth_con_free(request->ctx, auth_ctx);
 		kpop_reject(request, ret, reason, FALSE);
@@ -504,6 +557,7 @@ void kpop_request_passdb_done(struct kpop_request *request,
 		e_debug(kpop_glue_event(request),
 			"KPOP: principal %s may log in as %s",
 			request->principal_name, user);
+		kpop_login_event(request, NULL);
 		kpop_glue_success(request);
 		return;
 	}
@@ -517,10 +571,12 @@ void kpop_request_passdb_done(struct kpop_request *request,
 	       "passdb field or the user's .k5login)",
 	       str_sanitize(request->principal_name, 256),
 	       str_sanitize(user, 256), str_sanitize(lname, 256));
-	auth_request_set_field(auth_request, "reason",
-		t_strdup_printf("Kerberos principal %s may not log in as %s",
-				str_sanitize(request->principal_name, 256),
-				str_sanitize(user, 256)), NULL);
+	const char *reason = t_strdup_printf(
+		"Kerberos principal %s may not log in as %s",
+		str_sanitize(request->principal_name, 256),
+		str_sanitize(user, 256));
+	auth_request_set_field(auth_request, "reason", reason, NULL);
+	kpop_login_event(request, reason);
 	kpop_glue_failure(request);
 }
 

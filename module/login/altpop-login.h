@@ -171,6 +171,8 @@ void altpop_sdps_reset(struct altpop_login_client *client);
    view; otherwise account itself. */
 const char *altpop_sdps_proxy_user(struct altpop_login_client *client,
 				   const char *account);
+/* A login with an SDPS name succeeded: the altpop_sdps_login event. */
+void altpop_sdps_login_event(struct altpop_login_client *client);
 /* TRUE when the login is an SDPS view (user@host) */
 bool altpop_sdps_is_view(struct altpop_login_client *client);
 /* sasl_check_login: hands the SDPS view to the post-login process */

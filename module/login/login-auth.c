@@ -294,6 +294,9 @@ void altpop_login_auth_result(struct client *client,
 	switch (result) {
 	case CLIENT_AUTH_RESULT_SUCCESS:
 		/* the post-login process sends "+OK Logged in." */
+		altpop_sdps_login_event(
+			container_of(client, struct altpop_login_client,
+				     common));
 		break;
 	case CLIENT_AUTH_RESULT_TEMPFAIL:
 		altpop_login_reply(client, ALTPOP_REPLY_TEMPFAIL, text);

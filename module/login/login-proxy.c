@@ -34,6 +34,35 @@ static void proxy_fail(struct client *client,
 			   type, reason);
 }
 
+/* altpop_proxy_login_finished: the login to the backend went through
+   (error NULL) or failed. Its parent is the proxy's event (dest_host,
+   dest_ip, dest_port, ...), a child of the client's. */
+static void proxy_login_event(struct altpop_login_client *aclient,
+			      const char *error, bool reconnecting)
+{
+	struct client *client = &aclient->common;
+	struct event *event = event_create(client->login_proxy != NULL ?
+		login_proxy_get_event(client->login_proxy) : client->event);
+
+	event_set_name(event, "altpop_proxy_login_finished");
+	event_add_str(event, "proxy_login", client->proxy_mech == NULL ?
+		      "USER" : dsasl_client_mech_get_name(client->proxy_mech));
+	event_add_str(event, "xclient", aclient->proxy_xclient &&
+		      !client->proxy_not_trusted ? "yes" : "no");
+	if (altpop_sdps_is_view(aclient)) {
+		event_add_str(event, "sdps_user", aclient->sdps_user);
+		event_add_str(event, "sdps_host", aclient->sdps_host);
+	}
+	if (error != NULL)
+		event_add_str(event, "error", error);
+	if (reconnecting)
+		event_add_str(event, "reconnecting", "yes");
+	e_debug(event, "Login to the backend %s%s",
+		error == NULL ? "succeeded" : "failed: ",
+		error == NULL ? "" : error);
+	event_unref(&event);
+}
+
 static bool proxy_mech_forwardable(const char *name)
 {
 	unsigned int i;
@@ -231,6 +260,7 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 		if (!proxy_line_ok(line))
 			break;
 		/* logged in: the client sees the backend's reply */
+		proxy_login_event(aclient, NULL, FALSE);
 		o_stream_nsend_str(client->output,
 				   t_strconcat(line, "\r\n", NULL));
 		client_proxy_finish_destroy_client(client);
@@ -267,6 +297,11 @@ void altpop_proxy_failed(struct client *client,
 			 enum login_proxy_failure_type type,
 			 const char *reason, bool reconnecting)
 {
+	struct altpop_login_client *aclient =
+		container_of(client, struct altpop_login_client, common);
+
+	/* each failed attempt, also one that is tried again */
+	proxy_login_event(aclient, reason, reconnecting);
 	if (reconnecting) {
 		/* nothing to tell the client yet */
 	} else if (altpop_proxy_failure_auth_not_replied(type)) {

@@ -72,6 +72,26 @@ const char *altpop_sdps_map_user(struct altpop_login_client *aclient,
 	return auth_user;
 }
 
+void altpop_sdps_login_event(struct altpop_login_client *aclient)
+{
+	struct client *client = &aclient->common;
+	struct event *event;
+
+	if (!aclient->sdps_login)
+		return;
+	/* the client's event: category altpop (the login binary's) */
+	event = event_create(client->event);
+	event_set_name(event, "altpop_sdps_login");
+	event_add_str(event, "sdps_user", aclient->sdps_user);
+	event_add_str(event, "sdps_host", aclient->sdps_host);
+	e_debug(event, "SDPS login: host account %s, %s",
+		str_sanitize(aclient->sdps_host, SDPS_LOG_NAME_MAX),
+		aclient->sdps_user[0] == '\0' ? "whole maildrop" :
+		t_strdup_printf("view of %s",
+			str_sanitize(aclient->sdps_user, SDPS_LOG_NAME_MAX)));
+	event_unref(&event);
+}
+
 bool altpop_sdps_is_view(struct altpop_login_client *aclient)
 {
 	return aclient->sdps_login && aclient->sdps_user != NULL &&

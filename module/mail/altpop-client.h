@@ -5,6 +5,7 @@
 #include "seq-range-array.h"
 #include "altpop-settings.h"
 #include "pop3-lang.h"
+#include "altpop-events.h"
 
 struct mail;
 struct mail_user;
@@ -141,6 +142,16 @@ struct altpop_client {
 	int expire_days;
 	unsigned char *retrieved_bitmask;
 	unsigned int retrieved_count, expired_count;
+
+	/* the pop3_command_finished event of the command being run
+	   (events.c): the command's name, the output offset it started at,
+	   whether the first line of its reply was +OK (1) or -ERR (-1) */
+	struct event *cmd_event;
+	const char *cmd_event_name;
+	uoff_t cmd_out_start;
+	int cmd_reply;
+	/* EXPIRE 0: retrieved messages QUIT deletes without DELE */
+	unsigned int expire_quit_count;
 
 	/* logout statistics */
 	uoff_t top_bytes, retr_bytes;
@@ -292,6 +303,26 @@ void altpop_expire_quit(struct altpop_client *client);
 /* Record the first retrievals of this session (at QUIT, or before INBOX is
    closed); does nothing the second time. */
 void altpop_expire_session_end(struct altpop_client *client);
+
+/* events.c (doc/events.md) */
+/* cmd_name of a command altpop has no handler for (as Dovecot's pop3) */
+#define ALTPOP_CMD_EVENT_UNKNOWN "unknown"
+/* The session event: category altpop, the connection's IPs and ports. */
+void altpop_session_event_init(struct altpop_client *client);
+/* A command line was taken from the input (NULL: unreadable), which
+   advanced by in_bytes: starts its pop3_command_finished event. */
+void altpop_cmd_event_begin(struct altpop_client *client, const char *line,
+			    uoff_t in_bytes);
+/* The dispatcher found the command: its name (a static string), and
+   whether its arguments are left out of the event (login commands, which
+   may carry credentials). */
+void altpop_cmd_event_command(struct altpop_client *client, const char *name,
+			      bool args_private);
+/* A reply line is sent: the first one says +OK or -ERR. */
+void altpop_cmd_event_reply(struct altpop_client *client, const char *line);
+/* The command finished (its handler returned ret, and no continuation
+   runs), or the session ends under it: sends the event. */
+void altpop_cmd_event_finish(struct altpop_client *client, int ret);
 
 /* logout.c */
 const char *altpop_logout_stats(struct altpop_client *client);

@@ -93,6 +93,7 @@ altpop_client_create(int fd_in, int fd_out, struct mail_user *user,
 	client->pool = pool;
 	client->event = event_create(user->event);
 	client->user = user;
+	altpop_session_event_init(client);
 	client->set = set;
 	client->state = ALTPOP_STATE_AUTHORIZATION;
 	altpop_expire_init(client);
@@ -190,6 +191,8 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 		client->cmd(client);
 		i_assert(client->cmd == NULL);
 	}
+	/* a command the session ended under counts as it went */
+	altpop_cmd_event_finish(client, 1);
 	altpop_expire_session_end(client);
 	if (array_is_created(&client->folders)) {
 		struct altpop_folder *folder;
@@ -280,6 +283,7 @@ void altpop_client_send_line(struct altpop_client *client, const char *line)
 	iov[0].iov_len = strlen(line);
 	iov[1].iov_base = "\r\n";
 	iov[1].iov_len = 2;
+	altpop_cmd_event_reply(client, line);
 	o_stream_nsendv(client->output, iov, 2);
 	altpop_client_output_throttle(client);
 }
@@ -345,9 +349,12 @@ bool altpop_client_handle_input(struct altpop_client *client)
 {
 	enum pop3_line_read_result read_ret;
 	const char *line, *name, *args, *error;
+	uoff_t in_offset;
 	int ret;
 
 	o_stream_cork(client->output);
+	/* commands read no input: each line's bytes are the offset's move */
+	in_offset = i_stream_get_absolute_offset(client->input);
 	while (!client->output->closed && client->cmd == NULL &&
 	       client->io != NULL &&
 	       (read_ret = pop3_line_read(client->input, &line)) !=
@@ -359,6 +366,9 @@ bool altpop_client_handle_input(struct altpop_client *client)
 			altpop_client_destroy(client, "Input line too long");
 			return FALSE;
 		}
+		altpop_cmd_event_begin(client,
+			read_ret == POP3_LINE_READ_OK ? line : NULL,
+			i_stream_get_absolute_offset(client->input) - in_offset);
 		if (read_ret == POP3_LINE_READ_BAD_BYTES) {
 			altpop_client_send_msg(client, "-ERR",
 					       POP3_MSG_INVALID_CHARS);
@@ -370,6 +380,10 @@ bool altpop_client_handle_input(struct altpop_client *client)
 		} else T_BEGIN {
 			ret = altpop_command_execute(client, name, args);
 		} T_END;
+		/* a reply still being sent finishes it later */
+		if (client->cmd == NULL)
+			altpop_cmd_event_finish(client, ret);
+		in_offset = i_stream_get_absolute_offset(client->input);
 
 		if (ret >= 0)
 			client->bad_counter = 0;
@@ -434,6 +448,8 @@ static int altpop_client_output(struct altpop_client *client)
 		o_stream_cork(client->output);
 		client->cmd(client);
 		o_stream_uncork(client->output);
+		if (client->cmd == NULL)
+			altpop_cmd_event_finish(client, 1);
 	}
 	if (client->cmd == NULL) {
 		if (o_stream_get_buffer_used_size(client->output) <

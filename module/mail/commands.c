@@ -346,6 +346,8 @@ static int cmd_lang(struct altpop_client *client, const char *args)
 
 	if (!client->set->altpop_lang) {
 		/* off: as if there were no such command */
+		altpop_cmd_event_command(client, ALTPOP_CMD_EVENT_UNKNOWN,
+					 FALSE);
 		altpop_client_send_msg(client, "-ERR",
 				       POP3_MSG_UNKNOWN_COMMAND_NAME, "LANG");
 		return -1;
@@ -411,6 +413,8 @@ int altpop_command_execute(struct altpop_client *client, const char *name,
 				       POP3_MSG_UNKNOWN_COMMAND_NAME, name);
 		return -1;
 	}
+	/* the login commands' arguments may be credentials */
+	altpop_cmd_event_command(client, cmd->name, cmd->states == 0);
 	if (cmd->states == 0)
 		return cmd->func(client, args);
 	if ((cmd->states & client->state) == 0) {

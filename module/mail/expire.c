@@ -24,6 +24,28 @@
 
 #define ALTPOP_RETRIEVED_FNAME "dovecot-altpop-retrieved"
 
+/* altpop_expire_finished: count messages were removed (at the session's
+   start, or by QUIT with EXPIRE 0), kept retrievals still wait; error is
+   NULL unless removing failed */
+static void altpop_expire_event(struct altpop_client *client,
+				const char *when, unsigned int count,
+				unsigned int kept, const char *error)
+{
+	struct event *event = altpop_event_create(client->event,
+						  "altpop_expire_finished");
+
+	event_add_str(event, "expire_at", when);
+	event_add_int(event, "expire_days", client->expire_days);
+	event_add_int(event, "expunged_count", count);
+	event_add_int(event, "kept_count", kept);
+	if (error != NULL)
+		event_add_str(event, "error", error);
+	e_debug(event, "EXPIRE at %s: %u messages removed, %u kept%s%s",
+		when, count, kept, error == NULL ? "" : ": ",
+		error == NULL ? "" : error);
+	event_unref(&event);
+}
+
 void altpop_expire_init(struct altpop_client *client)
 {
 	/* the user's value (userdb fields included), parsed by the settings
@@ -110,6 +132,10 @@ altpop_expire_messages(struct altpop_client *client,
 	    mailbox_sync(client->mailbox, 0) < 0)
 		return -1;
 	client->expired_count += count;
+	if (count > 0) {
+		altpop_expire_event(client, "session_start", count,
+				    array_count(keep), NULL);
+	}
 	return 0;
 }
 
@@ -135,10 +161,15 @@ void altpop_expire_session_start(struct altpop_client *client)
 			i_array_init(&keep, array_count(&entries));
 			if (altpop_expire_messages(client, &entries,
 						   &keep) < 0) {
-				e_error(client->event, "EXPIRE: removing "
-					"expired messages failed: %s",
+				const char *error =
 					mailbox_get_last_internal_error(
-						client->mailbox, NULL));
+						client->mailbox, NULL);
+
+				e_error(client->event, "EXPIRE: removing "
+					"expired messages failed: %s", error);
+				altpop_expire_event(client, "session_start", 0,
+						    array_count(&entries),
+						    error);
 				altpop_state_file_unlock(&file);
 			} else if (array_count(&keep) ==
 				   array_count(&entries)) {
@@ -183,11 +214,18 @@ void altpop_expire_quit(struct altpop_client *client)
 		client->deleted_count++;
 		client->deleted_size += client->message_sizes[i];
 		client->expired_count++;
+		client->expire_quit_count++;
 	}
 }
 
 void altpop_expire_session_end(struct altpop_client *client)
 {
+	if (client->expire_quit_count > 0 && client->update_success) {
+		/* QUIT removed them */
+		altpop_expire_event(client, "quit", client->expire_quit_count,
+				    0, NULL);
+		client->expire_quit_count = 0;
+	}
 	if (client->expire_days < 0 || client->retrieved_count == 0 ||
 	    client->mailbox == NULL)
 		return;

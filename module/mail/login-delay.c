@@ -60,7 +60,16 @@ int altpop_login_delay_check(struct altpop_client *client,
 	}
 	last = altpop_last_login_parse(client, content);
 	if (login_delay_refuses(last, ioloop_time, delay, &elapsed)) {
+		struct event *event = altpop_event_create(client->event,
+			"altpop_login_delay_refused");
+
 		altpop_state_file_unlock(&file);
+		event_add_int(event, "login_delay_secs", delay);
+		event_add_int(event, "elapsed_secs", elapsed);
+		event_add_int(event, "remaining_secs", delay - elapsed);
+		e_debug(event, "LOGIN-DELAY refused the login: the last login "
+			"was %ld seconds ago", (long)elapsed);
+		event_unref(&event);
 		altpop_client_send_msg(client, "-ERR [LOGIN-DELAY]",
 				       POP3_MSG_LOGIN_DELAY, (long)elapsed,
 				       (long)(delay - elapsed), delay);

@@ -32,6 +32,7 @@
 #include "uidl-import-file.h"
 #include "uidl-map.h"
 #include "uidl-import.h"
+#include "altpop-events.h"
 
 struct legacy_entry {
 	uoff_t size;
@@ -269,6 +270,31 @@ uidl_import_unused(struct uidl_import_read_context *ctx)
 	return count;
 }
 
+/* altpop_uidl_import_finished: what the import did, or error */
+static void uidl_import_event(struct mail_user *user,
+			      const struct uidl_import_stats *stats,
+			      unsigned int unused_entries, const char *error)
+{
+	struct event *event = altpop_event_create(user->event,
+		"altpop_uidl_import_finished");
+
+	event_add_int(event, "legacy_entries", stats->legacy_entries);
+	event_add_int(event, "matched_count", stats->matched);
+	event_add_int(event, "kept_count", stats->kept);
+	event_add_int(event, "unmatched_count", stats->unmatched_local);
+	event_add_int(event, "by_body_count", stats->by_body);
+	event_add_int(event, "by_size_count", stats->by_size);
+	event_add_int(event, "by_order_count", stats->by_order);
+	event_add_int(event, "conflict_count", stats->conflicts);
+	event_add_int(event, "unused_count", unused_entries);
+	if (error != NULL)
+		event_add_str(event, "error", error);
+	e_debug(event, "UIDL import: %u of %u legacy entries imported%s%s",
+		stats->matched, stats->legacy_entries,
+		error == NULL ? "" : ", failed: ", error == NULL ? "" : error);
+	event_unref(&event);
+}
+
 static void uidl_import_free(struct uidl_import_read_context *ctx)
 {
 	hash_table_destroy(&ctx->table);
@@ -382,6 +408,8 @@ int altpop_uidl_import(struct mail_user *user, int fd, const char *path,
 	mailbox_free(&box);
 	unused_entries = uidl_import_unused(&read_ctx);
 	uidl_import_free(&read_ctx);
+	uidl_import_event(user, &stats, unused_entries,
+			  ret < 0 ? *error_r : NULL);
 
 	if (ret == 0) {
 		str_printfa(report, "legacy entries: %u\n"

@@ -23,6 +23,7 @@
 #include "mail-storage-private.h"
 #include "uidl-map-file.h"
 #include "uidl-map.h"
+#include "altpop-events.h"
 
 #include <unistd.h>
 #include <fcntl.h>
@@ -42,6 +43,8 @@ ARRAY_DEFINE_TYPE(uidl_map_entry, struct uidl_map_entry);
 struct uidl_map {
 	pool_t pool;
 	char *path;
+	/* the mailbox's: parent of the merge conflict event */
+	struct event *event;
 	HASH_TABLE_TYPE(uidl_map_str) by_guid;
 	HASH_TABLE_TYPE(uidl_map_str) by_uidl;
 	/* entries added since the map was read: merged into the file as it
@@ -96,6 +99,8 @@ int uidl_map_open(struct mailbox *box, struct uidl_map **map_r,
 	map = p_new(pool, struct uidl_map, 1);
 	map->pool = pool;
 	map->path = p_strdup_printf(pool, "%s/"UIDL_MAP_FNAME, dir);
+	map->event = box->event;
+	event_ref(map->event);
 	hash_table_create(&map->by_guid, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&map->by_uidl, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&map->claimed, default_pool, 0, str_hash, strcmp);
@@ -118,6 +123,7 @@ void uidl_map_free(struct uidl_map **_map)
 	hash_table_destroy(&map->by_guid);
 	hash_table_destroy(&map->by_uidl);
 	hash_table_destroy(&map->claimed);
+	event_unref(&map->event);
 	pool_unref(&map->pool);
 }
 
@@ -248,6 +254,17 @@ int uidl_map_commit(struct uidl_map *map, unsigned int *dropped_r,
 	if (uidl_map_merge(map, dropped_r, error_r) < 0) {
 		file_dotlock_delete(&dotlock);
 		return -1;
+	}
+	if (*dropped_r > 0) {
+		struct event *event = altpop_event_create(map->event,
+			"altpop_uidl_map_conflict");
+
+		event_add_int(event, "added_count", array_count(&map->added));
+		event_add_int(event, "dropped_count", *dropped_r);
+		e_debug(event, "UIDL map: %u of %u new entries lost to "
+			"entries saved meanwhile", *dropped_r,
+			array_count(&map->added));
+		event_unref(&event);
 	}
 	output = o_stream_create_fd(fd, 0);
 	o_stream_cork(output);

@@ -141,3 +141,24 @@ def settings(pairs=(), **kwargs):
     items = list(pairs.items() if isinstance(pairs, dict) else pairs)
     items += list(kwargs.items())
     return "".join(setting(name, value) for name, value in items)
+
+
+def metric(name, filter, group_by=(), fields=()):
+    """A stats "metric name { }" block in the installed version's syntax:
+    filter and fields are written alike; 2.3 takes group_by as one
+    string, 2.4 as a "group_by <field> { }" block per field (discrete)."""
+    lines = ["metric %s {\n" % name, "  filter = %s\n" % filter]
+    if fields:
+        lines.append("  fields = %s\n" % " ".join(fields))
+    if IS_24:
+        lines += ["  group_by %s {\n  }\n" % field for field in group_by]
+    elif group_by:
+        lines.append("  group_by = %s\n" % " ".join(group_by))
+    lines.append("}\n")
+    return "".join(lines)
+
+
+def stats_http_listener(port, host="127.0.0.1"):
+    """service stats with its OpenMetrics listener (inet_listener http)."""
+    return ("service stats {\n  inet_listener http {\n    %s    port = %d\n"
+            "  }\n}\n" % (setting("address", host), port))

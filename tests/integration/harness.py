@@ -50,7 +50,7 @@ from altpop_instance.sanitizer import (  # noqa: E402
     SANITIZER_DIR, SANITIZER_LOG_RX, SANITIZER_SUPPRESSIONS,
     sanitizer_environment, sanitizer_reports, sanitizer_runtimes)
 from altpop_instance.settings import (  # noqa: E402
-    SETTINGS_24, setting, settings, vars_to_24)
+    SETTINGS_24, metric, setting, settings, stats_http_listener, vars_to_24)
 from altpop_instance.staging import (  # noqa: E402
     STAGE_LOCK, Stage, check_stage, stage_altpop)
 
@@ -67,10 +67,11 @@ __all__ = [
     "_mnt_ns", "_pid_file_alive", "_pids_in_mnt_ns", "_session_id",
     "_start_time", "_stat_fields", "_write_pid_file", "auth_log_rx",
     "check_stage", "config_header", "ensure_vmail", "free_ports",
-    "kdc", "listening_tcp_ports", "make_cert", "next_source_ip", "port_is_free",
-    "reap_stale_instances", "sanitizer_environment",
+    "kdc", "listening_tcp_ports", "make_cert", "metric", "next_source_ip",
+    "port_is_free", "reap_stale_instances", "sanitizer_environment",
     "sanitizer_reports", "sanitizer_runtimes", "setting", "settings",
-    "stage_altpop", "stop_child", "template_dir", "vars_to_24",
+    "stage_altpop", "stats_http_listener", "stop_child", "template_dir",
+    "vars_to_24",
 ]
 
 

@@ -162,8 +162,12 @@ def test_concurrent_sessions_and_import_keep_all_entries(make_instance, stage,
     assert later == shown_b + ["LEGACY-0", "LEGACY-1", "LEGACY-2"]
 
 
-def test_entry_written_between_read_and_commit_survives(make_instance):
-    inst = make_instance(extra_altpop=SETTINGS)
+def save_racing_another_writer(inst):
+    """alice's three messages get UIDLs saved, then the map is emptied and
+    a session saves them again while another writer, after the session
+    read the map, saves a UIDL for message 2 and one for a message the
+    session doesn't know. Returns (the formatted UIDLs, {uidl: guid}, what
+    the session showed, the map's path)."""
     for i in range(3):
         inst.deliver("alice", message("m", i))
     formatted = uidls(inst)
@@ -179,14 +183,18 @@ def test_entry_written_between_read_and_commit_survives(make_instance):
     try:
         t = in_thread(lambda: uidl_list(sess))
         time.sleep(READ_GRACE_SECS)
-        # another writer saves, after the session read the map: a UIDL for
-        # message 2 and one for a message the session doesn't know
         write_as_vmail(inst, path, "%s\n%s\ttheirs-2\nforeign-guid\tforeign\n"
                        % (MAP_HEADER, by_uidl[formatted[1]]))
     finally:
         lock.release()
     shown = joined(*t)
     sess.quit()
+    return formatted, by_uidl, shown, path
+
+
+def test_entry_written_between_read_and_commit_survives(make_instance):
+    inst = make_instance(extra_altpop=SETTINGS)
+    formatted, by_uidl, shown, path = save_racing_another_writer(inst)
 
     # the entry saved first wins: the session shows it, not its own
     assert shown == [formatted[0], "theirs-2", formatted[2]]
