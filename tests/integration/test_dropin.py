@@ -10,7 +10,8 @@ import pytest
 import dropin
 import mailgen
 
-pytestmark = pytest.mark.altpop_only
+# differential and real clients: run on every Dovecot CI covers
+pytestmark = [pytest.mark.altpop_only, pytest.mark.core]
 
 BASIC = ["STAT", "LIST", "UIDL", "LIST 2", "UIDL 2", "RETR 1", "TOP 2 1",
          "NOOP", "DELE 1", "STAT", "QUIT"]

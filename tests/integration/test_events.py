@@ -19,7 +19,8 @@ from test_kpop import (kpop_client, kpop_settings, kport,  # noqa: F401
                        kpop_stage, make_kpop_instance)
 from test_kpop_service import LOGGED_IN, ccache, realm  # noqa: F401
 
-pytestmark = pytest.mark.altpop_only
+# differential and real clients: run on every Dovecot CI covers
+pytestmark = [pytest.mark.altpop_only, pytest.mark.core]
 
 USER, PASSWORD = "alice", "alicepw"
 # bob's retrieved messages go at QUIT (EXPIRE 0)

@@ -17,7 +17,8 @@ from test_fetchmail import run_fetchmail
 from test_mpop import run_mpop
 import tools
 
-pytestmark = pytest.mark.altpop_only
+# differential and real clients: run on every Dovecot CI covers
+pytestmark = [pytest.mark.altpop_only, pytest.mark.core]
 
 STORAGES = {
     "maildir": "maildir:~/Maildir",

@@ -18,7 +18,8 @@ import popclient
 import test_xclient_proxy
 import topology
 
-pytestmark = pytest.mark.altpop_only
+# differential and real clients: run on every Dovecot CI covers
+pytestmark = [pytest.mark.altpop_only, pytest.mark.core]
 
 TRUSTED = harness.setting("login_trusted_networks", "127.0.0.0/8")
 
