@@ -36,9 +36,20 @@ cyrussasl_preinit(pool_t pool, const char *args)
 	return &module->module;
 }
 
+void cyrussasl_glue_log_password_mismatch(struct auth_request *request)
+{
+	auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+}
+
+void cyrussasl_glue_log_unknown_user(struct auth_request *request)
+{
+	auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+}
+
 struct passdb_module_interface passdb_cyrussasl = {
 	.name = "cyrussasl",
 	.preinit = cyrussasl_preinit,
 	.deinit = cyrussasl_deinit,
 	.verify_plain = cyrussasl_verify_plain,
+	.lookup_credentials = cyrussasl_lookup_credentials,
 };

@@ -7,11 +7,13 @@
    version glue behind passdb-cyrussasl.h. */
 
 #include "auth-common.h"
+#include "str.h"
 #include "passdb.h"
 #include "passdb-cyrussasl.h"
 
 #include <sys/stat.h>
 #include <sasl/sasl.h>
+#include <sasl/prop.h>
 
 struct module;
 
@@ -19,6 +21,10 @@ const char *authdb_cyrussasl_version = DOVECOT_ABI_VERSION;
 
 void authdb_cyrussasl_init(struct module *module);
 void authdb_cyrussasl_deinit(void);
+
+/* the password of the PLAIN exchange a credentials lookup makes: never
+   checked against anything */
+#define CYRUSSASL_LOOKUP_DUMMY_PASSWORD "x"
 
 /* the function type libsasl2's callback table holds every callback as */
 #define CYRUSSASL_CB(fn) ((int (*)(void))(void (*)(void))(fn))
@@ -184,11 +190,68 @@ cyrussasl_module(struct auth_request *request)
 			    struct cyrussasl_passdb_module, module);
 }
 
+static sasl_conn_t *
+cyrussasl_conn_new(struct auth_request *request,
+		   const sasl_callback_t *conn_callbacks)
+{
+	const struct cyrussasl_settings *set = &cyrussasl_module(request)->set;
+	struct event *event = authdb_event(request);
+	sasl_conn_t *conn;
+	int ret;
+
+	if (!cyrussasl_global_init(set, event))
+		return NULL;
+	/* the realm of a user without "@realm" is set->realm, or libsasl2's
+	   default (the host name): as Cyrus pop3d does, the user string goes
+	   to libsasl2 as given, and libsasl2 splits off "@realm" */
+	ret = sasl_server_new(set->app, NULL, set->realm, NULL, NULL,
+			      conn_callbacks, 0, &conn);
+	if (ret != SASL_OK) {
+		e_error(event, "sasl_server_new(app=%s) failed: %s (check %s)",
+			set->app, sasl_errstring(ret, NULL, NULL),
+			cyrussasl_conf_file(set));
+		return NULL;
+	}
+	return conn;
+}
+
+/* sasl_checkpass()'s results that are not "the store could not answer" */
+static bool
+cyrussasl_result(struct auth_request *request, int ret,
+		 enum passdb_result *result_r)
+{
+	struct event *event = authdb_event(request);
+
+	switch (ret) {
+	case SASL_OK:
+		*result_r = PASSDB_RESULT_OK;
+		return TRUE;
+	case SASL_BADAUTH:
+		cyrussasl_glue_log_password_mismatch(request);
+		*result_r = PASSDB_RESULT_PASSWORD_MISMATCH;
+		return TRUE;
+	case SASL_NOUSER:
+		cyrussasl_glue_log_unknown_user(request);
+		*result_r = PASSDB_RESULT_USER_UNKNOWN;
+		return TRUE;
+	case SASL_DISABLED:
+		e_info(event, "account disabled in Cyrus SASL");
+		*result_r = PASSDB_RESULT_USER_DISABLED;
+		return TRUE;
+	case SASL_EXPIRED:
+		e_info(event, "password expired in Cyrus SASL");
+		*result_r = PASSDB_RESULT_PASS_EXPIRED;
+		return TRUE;
+	default:
+		*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
+		return FALSE;
+	}
+}
+
 static enum passdb_result
 cyrussasl_checkpass(struct auth_request *request, const char *password)
 {
 	const struct cyrussasl_settings *set = &cyrussasl_module(request)->set;
-	struct event *event = authdb_event(request);
 	const char *user = request->fields.user;
 	sasl_callback_t conn_callbacks[] = {
 		{ SASL_CB_LOG, CYRUSSASL_CB(cyrussasl_log), request },
@@ -200,58 +263,123 @@ cyrussasl_checkpass(struct auth_request *request, const char *password)
 
 	if (strlen(user) > CYRUSSASL_MAX_INPUT_LEN ||
 	    strlen(password) > CYRUSSASL_MAX_INPUT_LEN) {
-		e_info(event, "user name or password longer than %u bytes",
+		e_info(authdb_event(request),
+		       "user name or password longer than %u bytes",
 		       CYRUSSASL_MAX_INPUT_LEN);
 		return PASSDB_RESULT_PASSWORD_MISMATCH;
 	}
-	if (!cyrussasl_global_init(set, event))
+	conn = cyrussasl_conn_new(request, conn_callbacks);
+	if (conn == NULL)
 		return PASSDB_RESULT_INTERNAL_FAILURE;
-
-	/* the realm of a user without "@realm" is set->realm, or libsasl2's
-	   default (the host name): as Cyrus pop3d does, the user string goes
-	   to libsasl2 as given, and libsasl2 splits off "@realm" */
-	ret = sasl_server_new(set->app, NULL, set->realm, NULL, NULL,
-			      conn_callbacks, 0, &conn);
-	if (ret != SASL_OK) {
-		e_error(event, "sasl_server_new(app=%s) failed: %s (check %s)",
-			set->app, sasl_errstring(ret, NULL, NULL),
-			cyrussasl_conf_file(set));
-		return PASSDB_RESULT_INTERNAL_FAILURE;
-	}
 	ret = sasl_checkpass(conn, user, strlen(user),
 			     password, strlen(password));
-	switch (ret) {
-	case SASL_OK:
-		result = PASSDB_RESULT_OK;
-		break;
-	case SASL_BADAUTH:
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
-		result = PASSDB_RESULT_PASSWORD_MISMATCH;
-		break;
-	case SASL_NOUSER:
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		result = PASSDB_RESULT_USER_UNKNOWN;
-		break;
-	case SASL_DISABLED:
-		e_info(event, "account disabled in Cyrus SASL");
-		result = PASSDB_RESULT_USER_DISABLED;
-		break;
-	case SASL_EXPIRED:
-		e_info(event, "password expired in Cyrus SASL");
-		result = PASSDB_RESULT_PASS_EXPIRED;
-		break;
-	default:
+	if (!cyrussasl_result(request, ret, &result)) {
 		/* the store could not answer: saslauthd down, sasldb
 		   unreadable, no such pwcheck_method, ... */
-		e_error(event, "sasl_checkpass() failed: %s (check "
-			"pwcheck_method and its settings, e.g. "
+		e_error(authdb_event(request), "sasl_checkpass() failed: %s "
+			"(check pwcheck_method and its settings, e.g. "
 			"saslauthd_path or sasldb_path, in %s)",
 			sasl_errdetail(conn), cyrussasl_conf_file(set));
-		result = PASSDB_RESULT_INTERNAL_FAILURE;
-		break;
 	}
 	sasl_dispose(&conn);
 	return result;
+}
+
+struct cyrussasl_fetch {
+	/* the authid's cleartext userPassword, if the store had one */
+	const char *password;
+};
+
+/* libsasl2 calls this when its PLAIN mechanism checks the password it was
+   given, after the mechanism looked up the properties
+   sasl_auxprop_request() asked for: the lookup is all that is wanted, so
+   no check follows */
+static int
+cyrussasl_fetch_password(sasl_conn_t *conn ATTR_UNUSED, void *context,
+			 const char *user ATTR_UNUSED,
+			 const char *pass ATTR_UNUSED,
+			 unsigned passlen ATTR_UNUSED, struct propctx *propctx)
+{
+	struct cyrussasl_fetch *fetch = context;
+	const char *names[] = { SASL_AUX_PASSWORD, NULL };
+	struct propval vals[N_ELEMENTS(names)];
+
+	if (propctx != NULL && prop_getnames(propctx, names, vals) > 0 &&
+	    vals[0].values != NULL && vals[0].values[0] != NULL)
+		fetch->password = t_strdup(vals[0].values[0]);
+	return SASL_OK;
+}
+
+void cyrussasl_lookup_credentials(struct auth_request *request,
+				  lookup_credentials_callback_t *callback)
+{
+	const struct cyrussasl_settings *set = &cyrussasl_module(request)->set;
+	struct event *event = authdb_event(request);
+	const char *user = request->fields.user;
+	const char *names[] = { SASL_AUX_PASSWORD, NULL };
+	struct cyrussasl_fetch fetch = { .password = NULL };
+	sasl_callback_t conn_callbacks[] = {
+		{ SASL_CB_LOG, CYRUSSASL_CB(cyrussasl_log), request },
+		{ SASL_CB_SERVER_USERDB_CHECKPASS,
+		  CYRUSSASL_CB(cyrussasl_fetch_password), &fetch },
+		{ SASL_CB_LIST_END, NULL, NULL }
+	};
+	sasl_conn_t *conn;
+	enum passdb_result result;
+	int ret;
+
+	if (strlen(user) > CYRUSSASL_MAX_INPUT_LEN) {
+		cyrussasl_glue_log_unknown_user(request);
+		callback(PASSDB_RESULT_USER_UNKNOWN, NULL, 0, request);
+		return;
+	}
+	conn = cyrussasl_conn_new(request, conn_callbacks);
+	if (conn == NULL) {
+		callback(PASSDB_RESULT_INTERNAL_FAILURE, NULL, 0, request);
+		return;
+	}
+	/* libsasl2 looks properties up only for a SASL exchange (not for
+	   sasl_checkpass()): a PLAIN exchange of the user with a dummy
+	   password, which cyrussasl_fetch_password() answers */
+	ret = sasl_auxprop_request(conn, names);
+	if (ret == SASL_OK) {
+		const char *out;
+		unsigned int out_len;
+		string_t *plain = t_str_new(64);
+
+		str_append_c(plain, '\0');
+		str_append(plain, user);
+		str_append_c(plain, '\0');
+		str_append(plain, CYRUSSASL_LOOKUP_DUMMY_PASSWORD);
+		ret = sasl_server_start(conn, "PLAIN", str_c(plain),
+					str_len(plain), &out, &out_len);
+	}
+	if (ret == SASL_NOMECH) {
+		e_error(event, "looking up the password needs libsasl2's "
+			"PLAIN mechanism (libsasl2-modules; PLAIN in "
+			"mech_list, if %s sets one)", cyrussasl_conf_file(set));
+		ret = SASL_FAIL;
+	}
+	if (!cyrussasl_result(request, ret, &result)) {
+		e_error(event, "looking up the password failed: %s (check "
+			"the auxprop settings, e.g. sasldb_path, in %s)",
+			sasl_errdetail(conn), cyrussasl_conf_file(set));
+	} else if (result == PASSDB_RESULT_OK && fetch.password == NULL) {
+		e_error(event, "Cyrus SASL gives no cleartext userPassword "
+			"for this user (%s: pwcheck_method saslauthd, or an "
+			"auxprop store without cleartext passwords): "
+			"mechanisms that need the password (CRAM-MD5, APOP, "
+			"DIGEST-MD5, SCRAM) cannot work with this passdb; "
+			"offer plaintext ones only", cyrussasl_conf_file(set));
+		result = PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
+	}
+	sasl_dispose(&conn);
+	if (result != PASSDB_RESULT_OK) {
+		callback(result, NULL, 0, request);
+		return;
+	}
+	passdb_handle_credentials(result, fetch.password, "PLAIN",
+				  callback, request);
 }
 
 void cyrussasl_verify_plain(struct auth_request *request,

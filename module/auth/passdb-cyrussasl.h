@@ -50,6 +50,10 @@ bool cyrussasl_settings_check(const struct cyrussasl_settings *set,
 void cyrussasl_verify_plain(struct auth_request *request,
 			    const char *password,
 			    verify_plain_callback_t *callback);
+/* the user's cleartext userPassword from an auxprop store (sasldb2), as
+   PLAIN credentials for CRAM-MD5, APOP and the like */
+void cyrussasl_lookup_credentials(struct auth_request *request,
+				  lookup_credentials_callback_t *callback);
 /* frees libsasl2's state of this process, if it was initialised */
 void cyrussasl_deinit(struct passdb_module *module);
 /* the passdb module behind the request's passdb */
@@ -59,5 +63,8 @@ cyrussasl_module(struct auth_request *request);
 /* ---- the glue: the passdb's interface, with the glue's preinit (settings)
    and the logic's functions ---- */
 extern struct passdb_module_interface passdb_cyrussasl;
+/* Dovecot's usual "Password mismatch" and "unknown user" lines */
+void cyrussasl_glue_log_password_mismatch(struct auth_request *request);
+void cyrussasl_glue_log_unknown_user(struct auth_request *request);
 
 #endif

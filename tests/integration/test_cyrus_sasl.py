@@ -125,9 +125,9 @@ def poplib_refused(inst, user, password):
         p.close()
 
 
-def curl_plain(inst, workdir, user, password):
+def curl_plain(inst, workdir, user, password, mech="PLAIN"):
     return tools.run([CURL, "-sS", "--max-time", str(CLIENT_TIMEOUT),
-                      "--login-options", "AUTH=PLAIN",
+                      "--login-options", "AUTH=" + mech,
                       "-u", "%s:%s" % (user, password),
                       "pop3://127.0.0.1:%d/" % inst.port("altpop")], workdir)
 
@@ -173,6 +173,23 @@ def test_unknown_user_logged(auxprop_inst):
     assert reply.startswith(b"-ERR [AUTH]"), reply
     auxprop_inst.wait_log(worker_line("nosuchuser", "unknown user"),
                           timeout=LOG_TIMEOUT)
+
+
+def test_credentials_cram_md5_and_apop(auxprop_inst, workdir):
+    """CRAM-MD5 and APOP need the password itself: the passdb looks up
+    the sasldb2's cleartext userPassword through auxprop."""
+    password = USERS[("sasluser", REALM)]
+    res = curl_plain(auxprop_inst, workdir, "sasluser", password, "CRAM-MD5")
+    assert res.returncode == 0, res.text
+    res = curl_plain(auxprop_inst, workdir, "sasluser", "wrong", "CRAM-MD5")
+    assert res.returncode != 0, res.text
+    p = poplib.POP3("127.0.0.1", auxprop_inst.port("altpop"),
+                    timeout=CLIENT_TIMEOUT)
+    try:
+        assert p.apop("sasluser", password).startswith(b"+OK")
+        p.quit()
+    finally:
+        p.close()
 
 
 class Saslauthd:
@@ -249,6 +266,18 @@ def test_saslauthd_logins(saslauthd_inst, workdir):
     assert res.returncode == 0, res.text
     reply = poplib_refused(saslauthd_inst, "sasluser", "not-the-password")
     assert reply.startswith(b"-ERR [AUTH]"), reply
+
+
+def test_saslauthd_no_credentials(saslauthd_inst, workdir):
+    """saslauthd can only check a password: CRAM-MD5 fails, and the log
+    says why and what to do."""
+    res = curl_plain(saslauthd_inst, workdir, "sasluser",
+                     USERS[("sasluser", REALM)], "CRAM-MD5")
+    assert res.returncode != 0, res.text
+    saslauthd_inst.wait_log(
+        worker_line("sasluser", "Cyrus SASL gives no cleartext userPassword"
+                    r".*pwcheck_method saslauthd.*offer plaintext ones only"),
+        timeout=LOG_TIMEOUT)
 
 
 def test_saslauthd_stopped(saslauthd, saslauthd_inst):
