@@ -134,9 +134,13 @@ def curl_plain(inst, workdir, user, password, mech="PLAIN"):
 
 def worker_line(user, message):
     """A line the cyrussasl passdb logs from an auth worker (2.3:
-    "auth-worker(PID): Info: cyrussasl(user,...): msg"; 2.4: "auth-worker
-    (user,...)<...>: Info: cyrussasl(...): msg")."""
-    return (r"auth-worker\([^)]*\)[^\n]*: (?:Info|Error): "
+    "auth-worker(PID): Info: ... cyrussasl(user,...): msg"; 2.4:
+    "auth-worker(user,rip)<PID><session>: request [N]: Info: cyrussasl:
+    msg")."""
+    if harness.IS_24:
+        return (r"auth-worker\(%s,[^)]*\)<[^\n]*: (?:Info|Error): "
+                r"cyrussasl: [^\n]*%s" % (re.escape(user), message))
+    return (r"auth-worker\(\d+\): (?:Info|Error): "
             r"[^\n]*cyrussasl\(%s,[^\n]*%s" % (re.escape(user), message))
 
 
