@@ -6,6 +6,7 @@
    passdb_cyrussasl. */
 
 #include "auth-common.h"
+#include "altpop-compat.h"
 #include "settings.h"
 #include "passdb.h"
 #include "cyrussasl-settings-24.h"
@@ -18,6 +19,7 @@ static const char *empty_to_null(pool_t pool, const char *value)
 
 static int
 cyrussasl_preinit(pool_t pool, struct event *event,
+		  ALTPOP_PASSDB_PREINIT_PARAMS
 		  struct passdb_module **module_r, const char **error_r)
 {
 	const struct altpop_cyrussasl_settings *set;
