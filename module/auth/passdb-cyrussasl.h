@@ -12,25 +12,7 @@
    The passdb is blocking: Dovecot runs it in auth worker processes. */
 
 #include "passdb.h"
-
-/* the default SASL application name: <app>.conf is read as Cyrus pop3d's
-   configuration is */
-#define CYRUSSASL_DEFAULT_APP "pop"
-/* longest user name or password handed to libsasl2 (its lengths are
-   unsigned ints; Cyrus's own limit for a user is far below this) */
-#define CYRUSSASL_MAX_INPUT_LEN 1024
-
-struct cyrussasl_settings {
-	/* SASL application name: libsasl2 reads <app>.conf, and it is the
-	   service name saslauthd (and its PAM) sees */
-	const char *app;
-	/* directory of <app>.conf instead of libsasl2's default; NULL: the
-	   default (/etc/sasl2 on Debian, or SASL_CONF_PATH) */
-	const char *conf_path;
-	/* realm of user names without "@realm"; NULL: Cyrus SASL's own
-	   default (the server's host name) */
-	const char *realm;
-};
+#include "cyrussasl-lib.h"
 
 struct cyrussasl_passdb_module {
 	struct passdb_module module;
@@ -38,15 +20,6 @@ struct cyrussasl_passdb_module {
 };
 
 /* ---- the logic (passdb-cyrussasl.c), called by the glue ---- */
-/* parses one "key=value" of the settings; FALSE with an error for an
-   unknown key or a bad value */
-bool cyrussasl_settings_parse(pool_t pool, struct cyrussasl_settings *set,
-			      const char *key, const char *value,
-			      const char **error_r);
-/* checks what can be checked before the first request (the conf_path
-   directory exists); FALSE with an error naming the setting */
-bool cyrussasl_settings_check(const struct cyrussasl_settings *set,
-			      const char **error_r);
 void cyrussasl_verify_plain(struct auth_request *request,
 			    const char *password,
 			    verify_plain_callback_t *callback);
@@ -54,8 +27,6 @@ void cyrussasl_verify_plain(struct auth_request *request,
    PLAIN credentials for CRAM-MD5, APOP and the like */
 void cyrussasl_lookup_credentials(struct auth_request *request,
 				  lookup_credentials_callback_t *callback);
-/* frees libsasl2's state of this process, if it was initialised */
-void cyrussasl_deinit(struct passdb_module *module);
 /* the passdb module behind the request's passdb */
 struct cyrussasl_passdb_module *
 cyrussasl_module(struct auth_request *request);
