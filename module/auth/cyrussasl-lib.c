@@ -44,6 +44,8 @@ static struct {
 	char *conf_path;
 	/* libsasl2, opened again to find its own sasl_server_init() */
 	void *handle;
+	/* the log of libsasl2's global callbacks (no request at hand) */
+	struct event *event;
 } cyrussasl_global;
 
 bool cyrussasl_settings_parse(pool_t pool, struct cyrussasl_settings *set,
@@ -105,7 +107,8 @@ cyrussasl_getconfpath(void *context, char **path_r)
 static int
 cyrussasl_log(void *context, int level, const char *message)
 {
-	struct event *event = context;
+	struct event *event = context != NULL ? context :
+		cyrussasl_global.event;
 
 	switch (level) {
 	case SASL_LOG_NONE:
@@ -198,6 +201,11 @@ cyrussasl_global_init(const struct cyrussasl_settings *set,
 		return TRUE;
 	}
 
+	if (cyrussasl_global.event == NULL) {
+		cyrussasl_global.event = event_create(NULL);
+		event_set_append_log_prefix(cyrussasl_global.event,
+					    "cyrussasl: ");
+	}
 	cyrussasl_global.app = i_strdup(set->app);
 	cyrussasl_global.conf_path = i_strdup(set->conf_path);
 	if (set->conf_path == NULL) {
