@@ -110,6 +110,11 @@ cyrussasl_log(void *context, int level, const char *message)
 	struct event *event = context != NULL ? context :
 		cyrussasl_global.event;
 
+	if (event == NULL) {
+		/* after cyrussasl_lib_deinit() */
+		return SASL_OK;
+	}
+
 	switch (level) {
 	case SASL_LOG_NONE:
 	case SASL_LOG_PASS:
@@ -399,4 +404,10 @@ cyrussasl_fetch_password(const struct cyrussasl_settings *set,
 	sasl_dispose(&call.conn);
 	*password_r = fetch.password;
 	return outcome;
+}
+
+void cyrussasl_lib_deinit(void)
+{
+	/* libsasl2 itself stays initialised (see cyrussasl_global) */
+	event_unref(&cyrussasl_global.event);
 }

@@ -60,4 +60,7 @@ cyrussasl_fetch_password(const struct cyrussasl_settings *set,
 			 struct event *event, const char *user,
 			 const char **password_r);
 
+/* frees what the process-wide state holds of Dovecot's (its event) */
+void cyrussasl_lib_deinit(void);
+
 #endif

@@ -59,6 +59,7 @@ void cyrussasl_glue_log_unknown_user(struct auth_request *request)
 struct passdb_module_interface passdb_cyrussasl = {
 	.name = "cyrussasl",
 	.preinit = cyrussasl_preinit,
+	.deinit = cyrussasl_deinit,
 	.verify_plain = cyrussasl_verify_plain,
 	.lookup_credentials = cyrussasl_lookup_credentials,
 };

@@ -97,6 +97,11 @@ void cyrussasl_lookup_credentials(struct auth_request *request,
 	passdb_handle_credentials(result, password, "PLAIN", callback, request);
 }
 
+void cyrussasl_deinit(struct passdb_module *module ATTR_UNUSED)
+{
+	cyrussasl_lib_deinit();
+}
+
 /* libauthdb_cyrussasl.so, loaded by auth for "driver = cyrussasl" */
 void authdb_cyrussasl_init(struct module *module ATTR_UNUSED)
 {

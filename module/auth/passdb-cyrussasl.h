@@ -27,6 +27,7 @@ void cyrussasl_verify_plain(struct auth_request *request,
    PLAIN credentials for CRAM-MD5, APOP and the like */
 void cyrussasl_lookup_credentials(struct auth_request *request,
 				  lookup_credentials_callback_t *callback);
+void cyrussasl_deinit(struct passdb_module *module);
 /* the passdb module behind the request's passdb */
 struct cyrussasl_passdb_module *
 cyrussasl_module(struct auth_request *request);
