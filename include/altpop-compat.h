@@ -149,4 +149,14 @@
 	iostream_rawlog_create(dir, input, output)
 #endif
 
+/* ---- auth process (module/auth) ---- */
+#ifdef ALTPOP_HAVE_PASSDB_PARAMETERS
+/* 2.4.3+: a passdb's preinit also gets the passdb's parameters (whether
+   it is cached) before the module pointer */
+#  define ALTPOP_PASSDB_PREINIT_PARAMS \
+	const struct passdb_parameters *passdb_params ATTR_UNUSED,
+#else
+#  define ALTPOP_PASSDB_PREINIT_PARAMS
+#endif
+
 #endif

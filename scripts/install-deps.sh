@@ -12,7 +12,7 @@ fi
 # Build: Dovecot headers and autotools.
 DOVECOT_PKGS="dovecot-core dovecot-dev dovecot-pop3d dovecot-lmtpd dovecot-gssapi"
 BUILD_PKGS="autoconf automake libtool pkg-config make gcc libkrb5-dev libssl-dev
- libidn-dev"
+ libidn-dev libsasl2-dev"
 # ALTPOP_DOVECOT_FROM_SOURCE=1: Dovecot is (to be) built from its upstream
 # source (tests/upstream-dovecot.sh): no Debian dovecot-* package is
 # installed, Dovecot's own build dependencies are, instead.
@@ -26,11 +26,13 @@ fi
 FUZZ_PKGS="clang libclang-rt-dev"
 # Tests: real clients, a real KDC, Python's pytest. (The migration tests
 # fetch the legacy servers' .debs themselves with apt-get download and
-# never install them; libtimedate-perl is what mb2md needs to run.)
+# never install them; libtimedate-perl is what mb2md needs to run;
+# sasl2-bin (saslpasswd2, saslauthd) and the sasldb plugin are for the
+# cyrussasl passdb tests, which run saslauthd themselves.)
 TEST_PKGS="python3 python3-pytest python3-pytest-xdist openssl ca-certificates procps iproute2
  util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl
  getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit
- libtimedate-perl"
+ libtimedate-perl sasl2-bin libsasl2-modules-db"
 # Emacs movemail, built by the tests from Debian's emacs source package
 # (tests/movemail/build.sh: apt-get source needs dpkg-dev; Emacs's configure
 # insists on a terminal library)

@@ -12,6 +12,7 @@
 #include "service-settings.h"
 #include "altpop-settings.h"
 #include "altpop-login-settings.h"
+#include "cyrussasl-settings-24.h"
 
 extern const char *altpop_settings_version;
 extern const struct setting_parser_info *altpop_settings_set_infos[];
@@ -22,6 +23,8 @@ const char *altpop_settings_version = DOVECOT_ABI_VERSION;
 const struct setting_parser_info *altpop_settings_set_infos[] = {
 	&altpop_login_setting_parser_info,
 	&altpop_setting_parser_info,
+	/* the cyrussasl passdb's (known even where it is not built) */
+	&altpop_cyrussasl_setting_parser_info,
 	NULL
 };
 

@@ -72,6 +72,10 @@ class Stage:
     def has_kpop(self):
         return any(p.name == "libmech_kpop.so" for p in self.auth_modules)
 
+    @property
+    def has_cyrussasl(self):
+        return any(p.name == "libauthdb_cyrussasl.so" for p in self.auth_modules)
+
     def __repr__(self):
         return "Stage(root=%s, available=%s, reason=%r)" % (
             self.root, self.available, self.reason)

@@ -63,7 +63,7 @@ def fake_dovecot(tmp_path, version, drop=(), edit=None):
     return dc
 
 
-def run_configure(tmp_path, dc):
+def run_configure(tmp_path, dc, args=(), env=None):
     if not (REPO / "configure").is_file():
         if os.environ.get("ALTPOP_IT_REQUIRE") == "1":
             pytest.fail("no configure script: run ./autogen.sh first")
@@ -74,9 +74,9 @@ def run_configure(tmp_path, dc):
         shutil.copy(REPO / name, src / name)
     shutil.copytree(REPO / "build-aux", src / "build-aux")
     shutil.copy(REPO / "module" / "mail" / "main.c", src / "module" / "mail")
-    return subprocess.run(["./configure", "--with-dovecot=%s" % dc], cwd=src,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=300, text=True)
+    return subprocess.run(["./configure", "--with-dovecot=%s" % dc] + list(args),
+                          cwd=src, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=300, text=True)
 
 
 def _errors(res):
@@ -154,3 +154,41 @@ def test_missing_xclient_forward_decoding_falls_back(tmp_path):
     assert any("WARNING:" in l and "ignores XCLIENT FORWARD" in l
                for l in res.stdout.splitlines()), res.stdout[-2000:]
     assert re.search(r"^  not available: +xclient-forward", res.stdout, re.M)
+
+
+# ---- the cyrussasl passdb: built when libsasl2 is found ----
+
+def _have_libsasl2():
+    return subprocess.run(["pkg-config", "--exists", "libsasl2"]).returncode == 0
+
+
+def test_cyrus_sasl_built_when_found_and_left_out_on_request(tmp_path):
+    if not _have_libsasl2():
+        pytest.skip("no libsasl2-dev")
+    dc = fake_dovecot(tmp_path, _installed())
+    res = run_configure(tmp_path / "default", dc)
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert re.search(r"^  cyrussasl passdb: yes$", res.stdout, re.M), res.stdout[-2000:]
+    res = run_configure(tmp_path / "without", dc, ["--without-cyrus-sasl"])
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert re.search(r"^  cyrussasl passdb: no$", res.stdout, re.M), res.stdout[-2000:]
+    assert "libsasl2 not found" not in res.stdout
+
+
+def test_cyrus_sasl_required_but_missing_stops_configure(tmp_path):
+    # pkg-config finds nothing: libsasl2 is missing (so is krb5, which only
+    # warns; configure stops at libsasl2, before libidn)
+    empty = tmp_path / "pkgconfig"
+    empty.mkdir()
+    env = dict(os.environ, PKG_CONFIG_LIBDIR=str(empty), PKG_CONFIG_PATH="")
+    dc = fake_dovecot(tmp_path, _installed())
+    res = run_configure(tmp_path / "with", dc, ["--with-cyrus-sasl"], env=env)
+    assert res.returncode != 0, res.stdout[-2000:]
+    error = _errors(res)
+    assert error and "--with-cyrus-sasl: libsasl2 not found" in error[-1], \
+        res.stdout[-2000:]
+    assert "libsasl2-dev" in error[-1]
+    # without the option, a missing libsasl2 only warns
+    res = run_configure(tmp_path / "check", dc, env=env)
+    assert any("WARNING:" in l and "cyrussasl passdb is not built" in l
+               for l in res.stdout.splitlines()), res.stdout[-2000:]

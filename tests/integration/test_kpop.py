@@ -75,16 +75,24 @@ def _unavailable(reason):
 # fixtures
 
 
-@pytest.fixture(scope="module")
-def kpop_stage(stage):
+def require_staged(stage, present, missing):
+    """stage, when altpop is staged (else skip, or fail when it is broken
+    or ALTPOP_IT_REQUIRE=1) with an optional module (present; else fail
+    with missing)."""
     if not stage.available:
         if stage.failed:
             pytest.fail("altpop not usable: %s" % stage.reason, pytrace=False)
         _unavailable("altpop not built: %s" % stage.reason)
-    if not stage.has_kpop:
-        pytest.fail("libmech_kpop.so was not staged (configure did not find "
-                    "krb5: apt-get install libkrb5-dev, then ./configure)",
-                    pytrace=False)
+    if not present:
+        pytest.fail(missing, pytrace=False)
+    return stage
+
+
+@pytest.fixture(scope="module")
+def kpop_stage(stage):
+    require_staged(stage, stage.has_kpop,
+                   "libmech_kpop.so was not staged (configure did not find "
+                   "krb5: apt-get install libkrb5-dev, then ./configure)")
     if not KPOP_CLIENT.exists():
         pytest.fail("%s not built (make)" % KPOP_CLIENT, pytrace=False)
     return stage
