@@ -14,6 +14,9 @@
 #     the chroot's Dovecot (in a private network namespace), deliver a
 #     message and fetch it with curl over POP3 (bytes compared), doveconf -n
 #     (debian/tests/enable-and-fetch);
+#   - dovecot-altpop-cyrussasl: a user whose password is only in a sasldb2
+#     logs in with AUTH LOGIN, PLAIN and CRAM-MD5
+#     (debian/tests/cyrussasl-login);
 #   - upgrade to the new packages (the edit must survive; an old-style
 #     kpop listener in service altpop-login must be named by the postinst,
 #     moved as it says it loads), fetch again;
@@ -212,8 +215,12 @@ if [ "${1:-}" = "--in-namespace" ]; then
 	t2=$(date +%s)
 
 	P=/root/pkgtest
-	NEW="$P/dovecot-altpop_${NEW_VERSION}_amd64.deb $P/dovecot-altpop-kpop_${NEW_VERSION}_amd64.deb"
-	OLD="$P/dovecot-altpop_${OLD_VERSION}_amd64.deb $P/dovecot-altpop-kpop_${OLD_VERSION}_amd64.deb"
+	NEW= OLD=
+	for pkg in dovecot-altpop dovecot-altpop-kpop dovecot-altpop-cyrussasl; do
+		NEW="$NEW $P/${pkg}_${NEW_VERSION}_amd64.deb"
+		OLD="$OLD $P/${pkg}_${OLD_VERSION}_amd64.deb"
+	done
+	PACKAGES="dovecot-altpop dovecot-altpop-kpop dovecot-altpop-cyrussasl"
 	for f in $NEW $OLD; do
 		[ -f "$W$f" ] || fail "$f was not built"
 	done
@@ -237,7 +244,7 @@ if [ "${1:-}" = "--in-namespace" ]; then
 
 	# -- install the old version, as an admin would
 	say "apt-get install ./ the $OLD_VERSION packages"
-	inch "apt-get install -y -q $OLD curl >$P/install-old.log 2>&1" ||
+	inch "apt-get install -y -q $OLD curl sasl2-bin libsasl2-modules >$P/install-old.log 2>&1" ||
 		{ tail -20 "$W$P/install-old.log"; fail "apt-get install (old)"; }
 	grep -q "altpop is installed but NOT enabled" "$W$P/install-old.log" ||
 		fail "the postinst did not say that altpop is not enabled"
@@ -294,8 +301,13 @@ if [ "${1:-}" = "--in-namespace" ]; then
 	grep -Eq '^1 UID[0-9]+-[0-9]+$' "$W/root/artifacts/uidl" ||
 		fail "UIDL after the upgrade not in the edited format: $(cat "$W/root/artifacts/uidl")"
 
+	say "dovecot-altpop-cyrussasl: a sasldb2 user logs in (AUTH LOGIN, PLAIN, CRAM-MD5)"
+	innet /bin/sh /root/pkgtest/src/debian/tests/cyrussasl-login ||
+		fail "debian/tests/cyrussasl-login"
+	inch 'doveconf -n >/dev/null' || fail "Dovecot's configuration does not load after cyrussasl-login"
+
 	say "apt-get remove: the configuration is kept, Dovecot's still loads"
-	inch "apt-get remove -y -q dovecot-altpop dovecot-altpop-kpop >$P/remove.log 2>&1" ||
+	inch "apt-get remove -y -q $PACKAGES >$P/remove.log 2>&1" ||
 		{ tail -20 "$W$P/remove.log"; fail "apt-get remove"; }
 	[ ! -e "$W$CONF" ] || fail "$CONF still read by Dovecot after remove"
 	grep -q '^  altpop_uidl_format = courier$' "$W$CONF.removed" ||
@@ -311,7 +323,7 @@ if [ "${1:-}" = "--in-namespace" ]; then
 	inch 'doveconf -h protocols' | grep -q altpop || fail "altpop not enabled again after reinstalling"
 
 	say "apt-get purge: nothing of the packages is left"
-	inch "apt-get purge -y -q dovecot-altpop dovecot-altpop-kpop >$P/purge.log 2>&1" ||
+	inch "apt-get purge -y -q $PACKAGES >$P/purge.log 2>&1" ||
 		{ tail -20 "$W$P/purge.log"; fail "apt-get purge"; }
 	left=""
 	for f in $NEW $OLD; do
