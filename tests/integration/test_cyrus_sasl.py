@@ -23,8 +23,15 @@ from pathlib import Path
 import pytest
 
 import harness
+import mailgen
 import tools
+from test_fetchmail import fetchmail_expected, run_fetchmail
 from test_kpop import _unavailable, require_staged
+from test_mpop import run_mpop
+from test_pop3test import pop3test
+
+# real clients: run on every Dovecot CI covers
+pytestmark = pytest.mark.core
 
 SASLPASSWD2 = "/usr/sbin/saslpasswd2"
 SASLAUTHD = "/usr/sbin/saslauthd"
@@ -194,6 +201,48 @@ def test_credentials_cram_md5_and_apop(auxprop_inst, workdir):
         p.quit()
     finally:
         p.close()
+
+
+# how each real client logs in: Cyrus pop3test (-m), fetchmail
+# (authenticate), mpop (auth)
+CLIENT_LOGINS = ([("pop3test", m) for m in ("user", "PLAIN", "LOGIN",
+                                             "CRAM-MD5", "apop")] +
+                 [("fetchmail", a) for a in ("password", "cram-md5")] +
+                 [("mpop", a) for a in ("user", "plain", "login", "cram-md5",
+                                        "apop")])
+
+
+@pytest.mark.parametrize("client,how", CLIENT_LOGINS,
+                         ids=["-".join(c) for c in CLIENT_LOGINS])
+def test_real_clients_fetch(auxprop_inst, workdir, client, how):
+    """The user's mail, fetched by each real client with the password that
+    is only in the sasldb2; the same client with a wrong password gets
+    nothing."""
+    user, password = "sasluser", USERS[("sasluser", REALM)]
+    msgs = mailgen.small_set()[:2]
+    for _, raw in msgs:
+        auxprop_inst.deliver(user, raw)
+    port = auxprop_inst.port("altpop")
+    if client == "pop3test":
+        res = pop3test(workdir, port, how, password=password, user=user)
+        assert "Authenticated." in res.text, res.text
+        size = sum(mailgen.expected_pop3_size(raw) for _, raw in msgs)
+        assert re.search(r"^\+OK %d %d\r?$" % (len(msgs), size), res.text,
+                         re.M), res.text
+        bad = pop3test(workdir, port, how, password="wrong", user=user)
+        assert "Authenticated." not in bad.text, bad.text
+        return
+    run = run_fetchmail if client == "fetchmail" else run_mpop
+    res, out = run(workdir, port, auth=how, user=user, password=password)
+    assert res.returncode == 0, res.text[-3000:]
+    got = tools.delivered(out)
+    assert len(got) == len(msgs), res.text[-3000:]
+    expected = (fetchmail_expected if client == "fetchmail"
+                else mailgen.as_delivered_lf)
+    assert got == [expected(raw) for _, raw in msgs]
+    res, out = run(workdir, port, auth=how, user=user, password="wrong",
+                   name="bad")
+    assert res.returncode != 0 and tools.delivered(out) == [], res.text[-3000:]
 
 
 class Saslauthd:

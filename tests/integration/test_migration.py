@@ -357,3 +357,75 @@ def test_shared_guid_keeps_its_own_uidl(make_instance, stage, workdir):
     conn.dele(1)
     conn.quit()
     assert pop_uidls(port) == before[1:]
+
+
+@pytest.mark.core
+def test_cyrus_passwords_and_uidls(make_instance, stage, workdir):
+    """Cyrus pop3d -> altpop with the users' passwords (issue 25): the new
+    Dovecot has no password of its own for the user. The cyrussasl passdb
+    reads a copy of the old server's sasldb2, with the sasl_* settings of
+    its imapd.conf (the prefix dropped) as pop.conf, as doc/migration.md
+    says. fetchmail and mpop keep their files and the old password and
+    fetch nothing twice; APOP works with the old password too."""
+    from test_cyrus_sasl import cyrussasl_passdb
+    why = oldservers.unavailable("cyrus")
+    if why:
+        if os.environ.get("ALTPOP_IT_REQUIRE") == "1":
+            pytest.fail("cyrus: %s" % why, pytrace=False)
+        pytest.skip(why)
+    if not stage.has_cyrussasl:
+        pytest.fail("libauthdb_cyrussasl.so was not staged (apt-get install "
+                    "libsasl2-dev, then ./configure)", pytrace=False)
+    old = oldservers.OldServer("cyrus", workdir)
+    for raw in oldservers.message_set():
+        old.add(raw)
+    clients = Clients(workdir)
+    with old:
+        old_uidls = pop_uidls(old.port)
+        fm, mp = clients.both(old.port)
+        assert len(fm) == len(old_uidls) and len(mp) == len(old_uidls)
+    legacy_path = Path(workdir) / "olduser.uidls"
+    legacy_path.write_bytes(cyrus_store(old))
+
+    # the passwords: the old sasldb2 and Cyrus's own SASL settings
+    sasl = Path(workdir) / "sasl2"
+    sasl.mkdir()
+    shutil.copy2(old.cyrus_dir / "sasldb2", sasl / "sasldb2")
+    conf = []
+    for line in (old.cyrus_dir / "imapd.conf").read_text().splitlines():
+        if line.startswith("sasl_sasldb_path:"):
+            line = "sasl_sasldb_path: %s" % (sasl / "sasldb2")
+        if line.startswith("sasl_"):
+            conf.append(line[len("sasl_"):])
+    (sasl / "pop.conf").write_text("\n".join(conf) + "\n")
+    new = make_instance(default_users=False,
+                        extra=cyrussasl_passdb(sasl, realm="oldhost"))
+    assert USER not in new.users
+    migrate(old, new, "copy-spool", workdir)
+    report = run_import(new, stage, legacy_path)
+    assert int(report["matched and imported"]) == len(set(old_uidls)), report
+
+    port = new.port("altpop", "pop3")
+    assert pop_uidls(port) == old_uidls
+    fm, mp = clients.both(port)
+    assert fm == [] and mp == [], "downloaded again: %d (fetchmail), %d (mpop)" \
+        % (len(fm), len(mp))
+    conn = poplib.POP3("127.0.0.1", port, timeout=30)
+    try:
+        assert conn.apop(USER, PASSWORD).startswith(b"+OK")
+        assert len(conn.list()[1]) == len(old_uidls)
+    finally:
+        conn.quit()
+    conn = poplib.POP3("127.0.0.1", port, timeout=30)
+    try:
+        conn.user(USER)
+        with pytest.raises(poplib.error_proto) as e:
+            conn.pass_("not-" + PASSWORD)
+        assert e.value.args[0].startswith(b"-ERR [AUTH]")
+    finally:
+        conn.close()
+    news = oldservers.new_messages()
+    for raw in news:
+        new.deliver(USER, raw)
+    fm, mp = clients.both(port)
+    assert len(fm) == len(news) and len(mp) == len(news)

@@ -40,8 +40,8 @@ MECHS = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-2
 
 
 def pop3test(workdir, port, mech, password="alicepw", mode="plain",
-             commands=b"STAT\r\n"):
-    argv = [POP3TEST, "-p", str(port), "-a", "alice", "-w", password, "-m", mech]
+             commands=b"STAT\r\n", user="alice"):
+    argv = [POP3TEST, "-p", str(port), "-a", user, "-w", password, "-m", mech]
     if mode == "stls":
         argv += ["-t", ""]
     elif mode == "pop3s":
