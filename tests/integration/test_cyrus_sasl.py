@@ -43,6 +43,7 @@ USERS = {("sasluser", REALM): "sasl-pw-1", ("faruser", OTHER_REALM): "far-pw-2"}
 SASLAUTHD_START_TIMEOUT = 20.0
 LOG_TIMEOUT = 20.0
 CLIENT_TIMEOUT = 30
+AUTH_FAILURE_DELAY = 2.0     # Dovecot's default auth_failure_delay
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +174,14 @@ def test_auth_plain_curl(auxprop_inst, workdir):
 
 
 def test_wrong_password_refused_and_logged(auxprop_inst):
+    """Refused after Dovecot's usual delay (auth_failure_delay, 2 s by
+    default; auth flushes the delayed failures on a timer, so a reply
+    comes up to a second early)."""
+    started = time.monotonic()
     reply = poplib_refused(auxprop_inst, "sasluser", "not-the-password")
+    delay = time.monotonic() - started
     assert reply.startswith(b"-ERR [AUTH]"), reply
+    assert delay >= AUTH_FAILURE_DELAY / 2, delay
     auxprop_inst.wait_log(worker_line("sasluser", "Password mismatch"),
                           timeout=LOG_TIMEOUT)
 
