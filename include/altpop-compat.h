@@ -155,8 +155,30 @@
    it is cached) before the module pointer */
 #  define ALTPOP_PASSDB_PREINIT_PARAMS \
 	const struct passdb_parameters *passdb_params ATTR_UNUSED,
+#  define ALTPOP_PASSDB_PARAMS_ARG passdb_params,
 #else
 #  define ALTPOP_PASSDB_PREINIT_PARAMS
+#  define ALTPOP_PASSDB_PARAMS_ARG
+#endif
+/* a passdb's auth cache key that names the user */
+#ifdef ALTPOP_HAVE_AUTH_CACHE_KEY_USER
+#  define ALTPOP_CACHE_KEY_USER AUTH_CACHE_KEY_USER
+#else
+#  define ALTPOP_CACHE_KEY_USER "%u"
+#endif
+/* 2.4: the passdb's default cache key (used when auth_cache_size is set),
+   with the variables of its fields; 2.4.3+ parse it only for a cached
+   passdb and return errors */
+#ifdef ALTPOP_HAVE_PASSDB_PARAMETERS
+#  define altpop_passdb_set_cache_key(module, params, pool, query, fields, \
+				      driver, error_r) \
+	passdb_set_cache_key(module, params, pool, query, fields, driver, \
+			     error_r)
+#else
+#  define altpop_passdb_set_cache_key(module, params, pool, query, fields, \
+				      driver, error_r) \
+	((module)->default_cache_key = \
+	 auth_cache_parse_key_and_fields(pool, query, fields, driver), 0)
 #endif
 
 #endif

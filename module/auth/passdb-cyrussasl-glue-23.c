@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /* cyrussasl passdb glue for Dovecot 2.3: settings from the passdb's
-   args ("app=pop conf_path=DIR realm=REALM"), in the passdb's
+   args ("app=pop conf_path=DIR realm=REALM cache_key=%u"), in the passdb's
    interface passdb_cyrussasl. */
 
 #include "auth-common.h"
+#include "auth-cache.h"
 #include "passdb.h"
 #include "passdb-cyrussasl.h"
 
@@ -19,12 +20,18 @@ cyrussasl_preinit(pool_t pool, const char *args)
 		value = strchr(*arg, '=');
 		if (value == NULL) {
 			i_fatal("passdb cyrussasl: %s: not key=value "
-				"(args = app=NAME conf_path=DIR realm=REALM)",
+				"(args = app=NAME conf_path=DIR realm=REALM "
+				"cache_key=%%u)",
 				*arg);
 		}
 		key = t_strdup_until(*arg, value++);
-		if (!cyrussasl_settings_parse(pool, &module->set, key, value,
-					      &error))
+		if (strcmp(key, "cache_key") == 0) {
+			/* the auth cache (auth_cache_size), as a PAM passdb's
+			   cache_key: the variables that change the answer */
+			module->module.default_cache_key =
+				auth_cache_parse_key(pool, value);
+		} else if (!cyrussasl_settings_parse(pool, &module->set, key,
+						     value, &error))
 			i_fatal("passdb cyrussasl: %s", error);
 	}
 	if (!cyrussasl_settings_check(&module->set, &error))

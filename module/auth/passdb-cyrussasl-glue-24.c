@@ -8,6 +8,8 @@
 #include "auth-common.h"
 #include "altpop-compat.h"
 #include "settings.h"
+#include "auth-cache.h"
+#include "auth-settings.h"
 #include "passdb.h"
 #include "cyrussasl-settings-24.h"
 #include "passdb-cyrussasl.h"
@@ -15,6 +17,29 @@
 static const char *empty_to_null(pool_t pool, const char *value)
 {
 	return *value == '\0' ? NULL : p_strdup(pool, value);
+}
+
+/* The auth cache (auth_cache_size) keys the passdb's answers by the user
+   name and the variables of its fields: libsasl2 reads one configuration
+   per process, so nothing else can change the answer. */
+static int
+cyrussasl_set_cache_key(pool_t pool, struct event *event,
+			struct passdb_module *module,
+			ALTPOP_PASSDB_PREINIT_PARAMS const char **error_r)
+{
+	const struct auth_passdb_post_settings *post_set;
+	int ret;
+
+	if (settings_get(event, &auth_passdb_post_setting_parser_info,
+			 SETTINGS_GET_FLAG_NO_CHECK |
+			 SETTINGS_GET_FLAG_NO_EXPAND, &post_set, error_r) < 0)
+		return -1;
+	ret = altpop_passdb_set_cache_key(module, passdb_params, pool,
+					  ALTPOP_CACHE_KEY_USER,
+					  &post_set->fields, "cyrussasl",
+					  error_r);
+	settings_free(post_set);
+	return ret;
 }
 
 static int
@@ -40,7 +65,9 @@ cyrussasl_preinit(pool_t pool, struct event *event,
 	module->set.realm = empty_to_null(pool, set->realm);
 	settings_free(set);
 
-	if (!cyrussasl_settings_check(&module->set, error_r))
+	if (!cyrussasl_settings_check(&module->set, error_r) ||
+	    cyrussasl_set_cache_key(pool, event, &module->module,
+				    ALTPOP_PASSDB_PARAMS_ARG error_r) < 0)
 		return -1;
 	*module_r = &module->module;
 	return 0;

@@ -80,21 +80,27 @@ def sasl_conf_dir(parent, text):
     return d
 
 
-def cyrussasl_passdb(conf_dir, realm=REALM):
+def cyrussasl_passdb(conf_dir, realm=REALM, cached=False):
+    """The passdb block; cached: with Dovecot's auth cache (2.4: the
+    passdb's own cache key; 2.3: cache_key=%u in args, as for PAM)."""
+    cache = "auth_cache_size = 1M\n" if cached else ""
     if harness.IS_24:
-        return ("passdb cyrussasl {\n  driver = cyrussasl\n"
-                "  passdb_cyrussasl_conf_path = %s\n"
-                "  passdb_cyrussasl_realm = %s\n}\n" % (conf_dir, realm))
-    return ("passdb {\n  driver = cyrussasl\n"
-            "  args = conf_path=%s realm=%s\n}\n" % (conf_dir, realm))
+        return cache + ("passdb cyrussasl {\n  driver = cyrussasl\n"
+                        "  passdb_cyrussasl_conf_path = %s\n"
+                        "  passdb_cyrussasl_realm = %s\n}\n"
+                        % (conf_dir, realm))
+    return cache + ("passdb {\n  driver = cyrussasl\n"
+                    "  args = conf_path=%s realm=%s%s\n}\n"
+                    % (conf_dir, realm, " cache_key=%u" if cached else ""))
 
 
 def saslauthd_inst_conf(inst):
     return inst.sasl_conf_dir / ("%s.conf" % APP)
 
 
-def start_instance(make_instance, conf_dir):
-    inst = make_instance(["altpop"], extra=cyrussasl_passdb(conf_dir))
+def start_instance(make_instance, conf_dir, cached=False):
+    inst = make_instance(["altpop"],
+                         extra=cyrussasl_passdb(conf_dir, cached=cached))
     inst.sasl_conf_dir = conf_dir
     # maildrops of the users only the cyrussasl passdb knows
     for name in ("sasluser", "faruser@" + OTHER_REALM):
@@ -360,3 +366,20 @@ def test_saslauthd_stopped(saslauthd, saslauthd_inst):
                     r"saslauthd_path.* in %s" % re.escape(
                         str(saslauthd_inst_conf(saslauthd_inst)))),
         timeout=LOG_TIMEOUT)
+
+
+def test_auth_cache_while_saslauthd_is_down(saslauthd, make_instance,
+                                           tmp_path):
+    """With Dovecot's auth cache (auth_cache_size), a user who logged in
+    is let in from the cache while saslauthd is down (without the cache
+    the same login fails: test_saslauthd_stopped); a wrong password is
+    still refused."""
+    conf = sasl_conf_dir(tmp_path, "pwcheck_method: saslauthd\n"
+                         "saslauthd_path: %s\n" % saslauthd.socket)
+    inst = start_instance(make_instance, conf, cached=True)
+    password = USERS[("sasluser", REALM)]
+    assert poplib_login(inst, "sasluser", password).startswith(b"+OK")
+    saslauthd.stop()
+    assert poplib_login(inst, "sasluser", password).startswith(b"+OK")
+    assert poplib_refused(inst, "sasluser", "not-the-password").startswith(
+        b"-ERR")
