@@ -25,6 +25,13 @@ SMALL_DISK_SIZE = "2m"
 FILL_CHUNK = 64 * 1024
 
 
+def in_instance_ns(inst, argv):
+    """argv to run in inst's mount namespace, with the root directory of
+    its master (entering a mount namespace resets the root to the
+    namespace's: inside a chroot that would be the host's)."""
+    return ["nsenter", "-t", str(inst.pid), "-m", "-r", "--"] + list(argv)
+
+
 class SmallDisk:
     def __init__(self, inst, user, size=SMALL_DISK_SIZE):
         self.inst = inst
@@ -41,12 +48,11 @@ class SmallDisk:
             os.chown(p, inst.uid, inst.gid)
             os.chmod(p, 0o700)
 
-    def nsenter(self, argv, **kwargs):
+    def nsenter(self, argv):
         """argv run in the instance's mount namespace."""
-        return subprocess.run(["nsenter", "--mount=/proc/%d/ns/mnt" % self.inst.pid,
-                               "--"] + list(argv), check=True,
+        return subprocess.run(in_instance_ns(self.inst, argv), check=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=60, **kwargs)
+                              timeout=60)
 
     def path(self, rel=""):
         """A path under the user's home as the instance sees it."""

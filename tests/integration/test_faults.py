@@ -20,8 +20,8 @@ import pytest
 import harness
 import mailgen
 import popclient
-from faultfs import SmallDisk, allow_writes, deny_writes
-from servercheck import is_closed, wait_until
+from faultfs import SmallDisk, allow_writes, deny_writes, in_instance_ns
+from servercheck import is_closed
 
 pytestmark = pytest.mark.core
 
@@ -197,9 +197,9 @@ def test_expire_on_full_disk(make_instance, stage):
     assert body_of(msgs[0]) in c.retr(1)
     assert c.cmd("NOOP").startswith(b"+OK")
     assert c.quit().startswith(b"+OK")
-    log = inst.log_text()[log_start:]
-    assert re.search(r"EXPIRE: .*dovecot-altpop-retrieved.*%s" % ENOSPC_TEXT,
-                     log), log
+    # (written as the session ends, after the reply)
+    inst.wait_log(r"EXPIRE: .*dovecot-altpop-retrieved.*%s" % ENOSPC_TEXT,
+                  start=log_start)
     assert not (disk.maildir() / "dovecot-altpop-retrieved").exists()
     assert len(disk.messages()) == 3
     no_temp_files(disk)
@@ -214,8 +214,8 @@ def run_import(inst, stage, legacy):
     """altpop -I in the instance's mount namespace (where the small disk
     is)."""
     res = subprocess.run(
-        ["nsenter", "--mount=/proc/%d/ns/mnt" % inst.pid, "--",
-         str(stage.mail), "-c", str(inst.conf), "-u", USER, "-I", str(legacy)],
+        in_instance_ns(inst, [str(stage.mail), "-c", str(inst.conf), "-u", USER,
+                              "-I", str(legacy)]),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     return res.returncode, res.stdout.decode()
 
