@@ -27,9 +27,9 @@ FILL_CHUNK = 64 * 1024
 
 def in_instance_ns(inst, argv):
     """argv to run in inst's mount namespace, with the root directory of
-    its master (entering a mount namespace resets the root to the
-    namespace's: inside a chroot that would be the host's)."""
-    return ["nsenter", "-t", str(inst.pid), "-m", "-r", "--"] + list(argv)
+    its master and its working directory (entering a mount namespace
+    resets both to the namespace's: inside a chroot, the host's)."""
+    return ["nsenter", "-t", str(inst.pid), "-m", "-r", "-w", "--"] + list(argv)
 
 
 class SmallDisk:
