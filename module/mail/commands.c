@@ -243,6 +243,25 @@ static int cmd_last(struct altpop_client *client, const char *args ATTR_UNUSED)
 	return 1;
 }
 
+/* QUIT's update of the mailbox failed (RFC 1939 section 6 allows -ERR
+   in the UPDATE state): say so, never +OK, and log what failed. */
+static void cmd_quit_update_failed(struct altpop_client *client,
+				   const char *what)
+{
+	if (mailbox_is_inconsistent(client->mailbox)) {
+		/* its own reply and log line */
+		altpop_client_send_storage_error(client);
+		return;
+	}
+	e_error(client->event, "QUIT: %s in the mailbox failed, %u messages "
+		"marked deleted were not removed: %s", what,
+		client->deleted_count,
+		mailbox_get_last_internal_error(client->mailbox, NULL));
+	altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+			       POP3_MSG_QUIT_UPDATE_FAILED);
+	altpop_client_disconnect(client, "Storage error during logout.");
+}
+
 static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 {
 	unsigned int left_count;
@@ -254,22 +273,18 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 	altpop_expire_quit(client);
 	if (client->deleted_count > 0 || client->seen_change_count > 0) {
 		if (!altpop_mailbox_update(client)) {
-			altpop_client_send_storage_error(client);
-			altpop_client_disconnect(client,
-						 "Storage error during logout.");
+			cmd_quit_update_failed(client, "marking the changes");
 			return 1;
 		}
 	}
 	if (!altpop_mailbox_commit_all(client, FALSE) ||
 	    !altpop_mailbox_sync_all(client)) {
-		altpop_client_send_storage_error(client);
-		altpop_client_disconnect(client, "Storage error during logout.");
+		cmd_quit_update_failed(client, "committing the changes");
 		return 1;
 	}
 	if (altpop_mailbox_expunge_check(client, &left_count, &left_size) < 0) {
 		/* whether they went is unknown: claim no deletions */
-		altpop_client_send_storage_error(client);
-		altpop_client_disconnect(client, "Storage error during logout.");
+		cmd_quit_update_failed(client, "checking the expunges");
 		return 1;
 	}
 	client->update_success = TRUE;
@@ -284,8 +299,10 @@ static int cmd_quit(struct altpop_client *client, const char *args ATTR_UNUSED)
 		client->deleted_count -= I_MIN(left_count,
 					       client->deleted_count);
 		client->deleted_size -= I_MIN(left_size, client->deleted_size);
-		altpop_client_send_msg(client, "-ERR [SYS/PERM]",
-				       POP3_MSG_NOT_ALL_DELETED);
+		/* the cause (permissions, a full or failing disk) is the
+		   server's, and the messages are there to delete again */
+		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
+				       POP3_MSG_QUIT_UPDATE_FAILED);
 		altpop_client_disconnect(client,
 			"Logged out, some deleted messages not removed");
 		return 1;

@@ -46,6 +46,7 @@ int altpop_login_delay_check(struct altpop_client *client,
 	const char *error;
 	string_t *str;
 	time_t last, elapsed;
+	int ret;
 
 	if (delay == 0)
 		return 1;
@@ -80,7 +81,13 @@ int altpop_login_delay_check(struct altpop_client *client,
 	}
 	str = t_str_new(64);
 	last_login_file_write(str, ioloop_time);
-	if (altpop_state_file_replace(&file, str, &error) < 0) {
+	ret = altpop_state_file_replace(&file, str, &error);
+	if (ret == ALTPOP_STATE_FILE_UNWRITTEN) {
+		/* a full or failing disk: refusing would keep the user from
+		   the mail; the last login recorded before still counts */
+		e_error(client->event, "LOGIN-DELAY: %s; letting the login "
+			"in without recording it", error);
+	} else if (ret < 0) {
 		e_error(client->event, "LOGIN-DELAY: %s", error);
 		altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
 				       POP3_MSG_LOGIN_DELAY_RECORD_FAILED);

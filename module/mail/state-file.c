@@ -126,24 +126,32 @@ static void altpop_state_file_free(struct altpop_state_file **_file)
 	i_free(file);
 }
 
+bool altpop_errno_storage_refused(int err)
+{
+	return ENOSPACE(err) || err == EIO || err == EROFS;
+}
+
 int altpop_state_file_replace(struct altpop_state_file **_file,
 			      const string_t *content, const char **error_r)
 {
 	struct altpop_state_file *file = *_file;
-	int ret = 0;
+	const char *func = NULL;
+	int ret = 0, err = 0;
 
-	if (write_full(file->fd, str_data(content), str_len(content)) < 0) {
-		*error_r = t_strdup_printf("write(%s) failed: %m", file->path);
-		ret = -1;
-	} else if (fdatasync(file->fd) < 0) {
-		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
-					   file->path);
-		ret = -1;
-	} else if (file_dotlock_replace(&file->dotlock, 0) < 0) {
-		*error_r = t_strdup_printf("rename() to %s failed: %m",
-					   file->path);
-		ret = -1;
+	if (write_full(file->fd, str_data(content), str_len(content)) < 0)
+		func = "write";
+	else if (fdatasync(file->fd) < 0)
+		func = "fdatasync";
+	else if (file_dotlock_replace(&file->dotlock, 0) < 0)
+		func = "rename";
+	if (func != NULL) {
+		err = errno;
+		*error_r = t_strdup_printf("%s(%s) failed: %s", func,
+					   file->path, strerror(err));
+		ret = altpop_errno_storage_refused(err) ?
+			ALTPOP_STATE_FILE_UNWRITTEN : -1;
 	}
+	/* on failure this deletes the new file: the old one stays whole */
 	altpop_state_file_free(_file);
 	return ret;
 }

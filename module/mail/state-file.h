@@ -37,8 +37,15 @@ int altpop_maildrop_dir(struct mailbox_list *list,
 int altpop_state_file_lock(struct mail_namespace *ns, const char *fname,
 			   struct altpop_state_file **file_r,
 			   const buffer_t **content_r, const char **error_r);
+/* TRUE for an errno of a write the storage refused: out of space or
+   quota, an I/O error, a read-only file system (a full or failing disk,
+   not a mistake in the setup). */
+bool altpop_errno_storage_refused(int err);
 /* Replace the file's content and unlock it. Returns 0, or -1 with *error_r
-   (the file then keeps its old content). */
+   (the file then keeps its old content); ALTPOP_STATE_FILE_UNWRITTEN
+   instead of -1 when the storage refused the write
+   (altpop_errno_storage_refused()). */
+#define ALTPOP_STATE_FILE_UNWRITTEN (-2)
 int altpop_state_file_replace(struct altpop_state_file **file,
 			      const string_t *content, const char **error_r);
 /* Unlock without changing the file. */

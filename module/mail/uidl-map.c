@@ -23,6 +23,7 @@
 #include "mail-storage-private.h"
 #include "uidl-map-file.h"
 #include "uidl-map.h"
+#include "state-file.h"
 #include "altpop-events.h"
 
 #include <unistd.h>
@@ -246,9 +247,12 @@ int uidl_map_commit(struct uidl_map *map, unsigned int *dropped_r,
 	set.stale_timeout = UIDL_MAP_LOCK_STALE_SECS;
 	fd = file_dotlock_open(&set, map->path, 0, &dotlock);
 	if (fd == -1) {
+		int err = errno;
+
 		*error_r = t_strdup_printf("file_dotlock_open(%s) failed: %m",
 					   map->path);
-		return -1;
+		return altpop_errno_storage_refused(err) ?
+			UIDL_MAP_COMMIT_UNWRITTEN : -1;
 	}
 	/* others may have written the file since we read it */
 	if (uidl_map_merge(map, dropped_r, error_r) < 0) {
@@ -277,23 +281,35 @@ int uidl_map_commit(struct uidl_map *map, unsigned int *dropped_r,
 		o_stream_nsend(output, str_data(line), str_len(line));
 	}
 	hash_table_iterate_deinit(&iter);
+	/* the new file is written beside the old one (the lock file) and
+	   renamed over it only when complete: a failure anywhere leaves the
+	   old map as it was */
 	if (o_stream_finish(output) < 0) {
+		int err = output->stream_errno;
+
 		*error_r = t_strdup_printf("write(%s) failed: %s", map->path,
 					   o_stream_get_error(output));
 		o_stream_destroy(&output);
 		file_dotlock_delete(&dotlock);
-		return -1;
+		return altpop_errno_storage_refused(err) ?
+			UIDL_MAP_COMMIT_UNWRITTEN : -1;
 	}
 	o_stream_destroy(&output);
 	if (fdatasync(fd) < 0) {
+		int err = errno;
+
 		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
 					   map->path);
 		file_dotlock_delete(&dotlock);
-		return -1;
+		return altpop_errno_storage_refused(err) ?
+			UIDL_MAP_COMMIT_UNWRITTEN : -1;
 	}
 	if (file_dotlock_replace(&dotlock, 0) < 0) {
+		int err = errno;
+
 		*error_r = t_strdup_printf("rename(%s) failed: %m", map->path);
-		return -1;
+		return altpop_errno_storage_refused(err) ?
+			UIDL_MAP_COMMIT_UNWRITTEN : -1;
 	}
 	array_clear(&map->added);
 	return 0;

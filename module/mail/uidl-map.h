@@ -34,7 +34,11 @@ bool uidl_map_add(struct uidl_map *map, const char *key, const char *uidl);
    and our additions merged into it. Entries already in the file win; the
    number of ours that lost (their GUID has another UIDL in the file, or
    their UIDL is another GUID's) is *dropped_r. Afterwards the map is what
-   the file holds. */
+   the file holds. -1 on error; UIDL_MAP_COMMIT_UNWRITTEN when the storage
+   refused the write (out of space or quota, an I/O error, a read-only
+   file system). On either the file is left as it was (the new one is
+   written beside it and renamed over it) and *error_r says why. */
+#define UIDL_MAP_COMMIT_UNWRITTEN (-2)
 int uidl_map_commit(struct uidl_map *map, unsigned int *dropped_r,
 		    const char **error_r);
 

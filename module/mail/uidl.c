@@ -387,7 +387,8 @@ static int altpop_uidls_compute(struct altpop_client *client,
 	int ret = 0;
 
 	for (unsigned int attempt = 1;; attempt++) {
-		unsigned int dropped;
+		unsigned int dropped = 0;
+		int commit_ret = 0;
 
 		if (uidl_map_open(client->mailbox, &map, &error) < 0) {
 			e_error(client->event, "UIDL: %s", error);
@@ -398,9 +399,23 @@ static int altpop_uidls_compute(struct altpop_client *client,
 		if (altpop_uidl_items_read(client, map, last_seq, items) < 0 ||
 		    altpop_uidl_items_resolve(client, map, items) < 0)
 			ret = -1;
-		if (ret == 0 && uidl_map_commit(map, &dropped, &error) < 0) {
-			/* UIDLs that were not saved must not be shown: they
-			   could change later */
+		if (ret == 0)
+			commit_ret = uidl_map_commit(map, &dropped, &error);
+		if (commit_ret == UIDL_MAP_COMMIT_UNWRITTEN) {
+			/* The disk is full or failing: show the UIDLs
+			   unsaved rather than leave the user without mail
+			   (see "Full disk" in doc/reliability.md). They are
+			   what the rules give with the map as it is, and the
+			   map can't change while nothing can write it, so
+			   the next session that can write it works out and
+			   saves the same values. */
+			e_error(client->event, "UIDL: altpop_save_uidl: %s; "
+				"listing the UIDLs unsaved (a later session "
+				"saves them)", error);
+		} else if (commit_ret < 0) {
+			/* UIDLs that were not saved for another reason
+			   (the map's lock, a racing writer) must not be
+			   shown: they could change later */
 			e_error(client->event, "UIDL: altpop_save_uidl: %s",
 				error);
 			ret = -1;
