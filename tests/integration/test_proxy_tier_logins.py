@@ -98,56 +98,53 @@ def _kpop_port(topo):
     return topo.front.port("altpop", "kpop")
 
 
-def test_kpop_through_the_front_as_master_user(topo, realm, ccache):
-    b = topo.backend_of("alice")
+def _kpop_through_the_front(topo, realm, ccache, user, service, *commands):
+    """user's KPOP session (alice@REALM's ticket) at the front, proxied
+    through the master user to user's backend (whose login service is
+    service), over small_set(): (backend, messages, kpop-client result)."""
+    b = topo.backend_of(user)
     msgs = mailgen.small_set()
     for _, raw in msgs:
-        b.deliver("alice", raw)
+        b.deliver(user, raw)
+    with topo.front_ns.inside():
+        res = test_kpop.kpop_client(realm, ccache, _kpop_port(topo),
+                                    "-u", user, "-c", "STAT", *commands)
+    assert res.returncode == 0, res
+    assert "S: +OK Logged in." in res.lines, res
+    assert "S: +OK %d " % len(msgs) in "\n".join(res.lines), res
+    # the front checked the ticket; the backend saw the master user
+    i = topo.users[user][0]
+    topo.front.wait_log(r"proxy\(%s,%s:\d+\): Started proxying.*"
+                        r"\(master mu\).*method=KPOP"
+                        % (user, topology.Topology.backend_address(i)
+                           .replace(".", r"\.")))
+    b.wait_log(r"%s: Info: Log(?:in|ged in): user=<%s>, method=PLAIN, "
+               r"rip=127\." % (service, user))
+    return b, msgs, res
+
+
+def test_kpop_through_the_front_as_master_user(topo, realm, ccache):
     try:
-        with topo.front_ns.inside():
-            res = test_kpop.kpop_client(realm, ccache, _kpop_port(topo),
-                                        "-c", "STAT", "-c", "RETR 1")
-        assert res.returncode == 0, res
-        assert "S: +OK Logged in." in res.lines, res
-        assert "S: +OK %d " % len(msgs) in "\n".join(res.lines), res
-        # the front checked the ticket; the backend saw the master user
-        topo.front.wait_log(r"proxy\(alice,%s:\d+\): Started proxying.*"
-                            r"\(master mu\).*method=KPOP"
-                            % topology.Topology.backend_address(1)
-                            .replace(".", r"\."))
-        b.wait_log(r"pop3-login: Info: Log(?:in|ged in): user=<alice>, "
-                   r"method=PLAIN, rip=127\.")
+        _kpop_through_the_front(topo, realm, ccache, "alice", "pop3-login",
+                                "-c", "RETR 1")
     finally:
-        for p in b.messages("alice"):
+        for p in topo.backend_of("alice").messages("alice"):
             p.unlink()
 
 
 def test_kpop_through_the_front_to_an_altpop_backend(topo, realm, ccache):
-    b = topo.backend_of("dave")
-    msgs = mailgen.small_set()
-    for _, raw in msgs:
-        b.deliver("dave", raw)
     try:
-        with topo.front_ns.inside():
-            res = test_kpop.kpop_client(realm, ccache, _kpop_port(topo),
-                                        "-u", "dave", "-c", "STAT",
-                                        "-c", "RETR 1", "-c", "DELE 1")
-        assert res.returncode == 0, res
-        assert "S: +OK %d " % len(msgs) in "\n".join(res.lines), res
+        b, msgs, res = _kpop_through_the_front(
+            topo, realm, ccache, "dave", "altpop-login",
+            "-c", "RETR 1", "-c", "DELE 1")
         # the backend's session (it has SDPS on: a Return-Path first)
         got = "\r\n".join(test_kpop.retr_lines(res)) + "\r\n"
         assert got.endswith(mailgen.expected_pop3_bytes(msgs[0][1]).decode())
-        topo.front.wait_log(r"proxy\(dave,%s:\d+\): Started proxying.*"
-                            r"\(master mu\).*method=KPOP"
-                            % topology.Topology.backend_address(SDPS_BACKEND)
-                            .replace(".", r"\."))
-        b.wait_log(r"altpop-login: Info: Log(?:in|ged in): user=<dave>, "
-                   r"method=PLAIN, rip=127\.")
         # DELE and QUIT took effect at the backend
         b.wait_log(r"altpop\(dave\).*Disconnected: .*del=1/%d" % len(msgs))
         assert b.message_count("dave") == len(msgs) - 1
     finally:
-        for p in b.messages("dave"):
+        for p in topo.backend_of("dave").messages("dave"):
             p.unlink()
 
 
