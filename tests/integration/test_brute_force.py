@@ -42,6 +42,11 @@ MIN_DELAY = 1.4
 # how far the two protocols' reply times for the same step may differ
 SAME_WITHIN = 0.75
 FILTER = "etc/fail2ban/filter.d/dovecot.conf"
+# found on Debian 13: its fail2ban's dovecot filter matches none of Dovecot
+# 2.4's failure lines ("Login aborted: ... (auth_failed): ..."), not even
+# pop3-login's; a filter for 2.4 is still to be shipped
+NO_FILTER_24 = ("the fail2ban dovecot filter of this release matches no "
+                "Dovecot 2.4 login failure line, pop3-login's neither")
 
 
 @pytest.fixture(scope="module")
@@ -252,9 +257,11 @@ def test_fail2ban_filter_matches_altpop(inst, fail2ban, workdir):
             ours = ours.replace("user=<%s>" % test_sdps.HOST,
                                 "user=<%s>" % SDPS_NAME)
         assert normalized(stock) == normalized(ours), method
+    found = {p: fail2ban_ips(fail2ban, lines[p], workdir) for p in PROTOS}
+    if harness.IS_24 and not found["pop3"]:
+        pytest.xfail(NO_FILTER_24)
     for proto in PROTOS:
-        found = fail2ban_ips(fail2ban, lines[proto], workdir)
-        assert found == [ips[proto, m] for m in METHODS], (proto, lines[proto])
+        assert found[proto] == [ips[proto, m] for m in METHODS], (proto, lines)
 
 
 def forged_ticket(port, source):
@@ -311,4 +318,7 @@ def test_kpop_forged_tickets(kinst, fail2ban, workdir):
                            % re.escape(ips["altpop"]), timeout=20, start=start)
         lines.append(m.group(0))
         start = m.end()
-    assert fail2ban_ips(fail2ban, lines, workdir) == [ips["altpop"]] * 3
+    found = fail2ban_ips(fail2ban, lines, workdir)
+    if harness.IS_24 and not found:
+        pytest.xfail(NO_FILTER_24)
+    assert found == [ips["altpop"]] * 3
