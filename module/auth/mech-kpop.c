@@ -533,6 +533,30 @@ static bool kpop_authorized(struct kpop_request *request,
 	return kpop_virtual_user_matches(request, login_user);
 }
 
+/* A passdb reply that proxies the login needs a password to log in at the
+   backend: a KPOP login has none of its own (the user's password is
+   forwarded for USER/PASS and SASL PLAIN), so the reply must carry pass=
+   (with master=, the front's master user). Without it login-common has
+   nothing to log in with (Dovecot 2.3.19's login process even crashes
+   on that path): refuse here, saying what the reply lacks. */
+static bool kpop_proxy_without_password(struct kpop_request *request,
+					const char *user)
+{
+	struct auth_request *auth_request = kpop_glue_auth_request(request);
+	struct auth_fields *fields = auth_request->fields.extra_fields;
+
+	if (fields == NULL || !auth_fields_exists(fields, "proxy") ||
+	    auth_fields_exists(fields, "pass"))
+		return FALSE;
+	e_error(kpop_glue_event(request),
+		"KPOP login of %s cannot be proxied: the passdb reply says "
+		"proxy but gives no pass (a KPOP login has no password to "
+		"forward): add master=<master user> pass=<its password> to "
+		"the passdb reply of KPOP users", user);
+	kpop_login_event(request, "proxy without pass");
+	return TRUE;
+}
+
 void kpop_request_passdb_done(struct kpop_request *request,
 			      enum kpop_passdb_status status)
 {
@@ -554,6 +578,10 @@ void kpop_request_passdb_done(struct kpop_request *request,
 	}
 
 	if (kpop_authorized(request, user)) {
+		if (kpop_proxy_without_password(request, user)) {
+			kpop_glue_internal_failure(request);
+			return;
+		}
 		e_debug(kpop_glue_event(request),
 			"KPOP: principal %s may log in as %s",
 			request->principal_name, user);

@@ -35,6 +35,8 @@ struct kpop_session {
 
 	struct kpop_fsm fsm;
 	struct timeout *to;
+	/* the KRB-ERROR of a rejected ticket, held back until the end */
+	buffer_t *reject_frame;
 	bool started:1;
 };
 
@@ -76,8 +78,14 @@ static enum altpop_reply kpop_session_reply_kind(enum kpop_reply reply)
 static void kpop_session_destroy_reason(struct kpop_session *session,
 					const char *reason)
 {
-	client_destroy(&session->aclient.common,
-		       t_strconcat("KPOP: ", reason, NULL));
+	struct client *client = &session->aclient.common;
+
+	if (session->reject_frame != NULL) {
+		client_send_raw_data(client, session->reject_frame->data,
+				     session->reject_frame->used);
+		session->reject_frame = NULL;
+	}
+	client_destroy(client, t_strconcat("KPOP: ", reason, NULL));
 }
 
 /* Starts the private mechanism (data: services list and the first
@@ -126,17 +134,22 @@ static void kpop_session_greet(struct kpop_session *session,
 	client->banner_sent = TRUE;
 }
 
+/* The KRB-ERROR of a rejected ticket goes out with the end of the
+   connection, which follows the auth process's final failure: that comes
+   after auth_failure_delay (and the auth penalty), as pop3-login's
+   -ERR does. Sent at once, it would tell a guessing client the verdict
+   before the delay. */
 static void kpop_session_reject(struct kpop_session *session,
 				const struct kpop_action *action)
 {
 	struct client *client = &session->aclient.common;
-	buffer_t *frame;
 
 	if (action->data_size == 0)
 		return;
-	frame = t_buffer_create(action->data_size + 4);
-	sendauth_frame_append(frame, action->data, action->data_size);
-	client_send_raw_data(client, frame->data, frame->used);
+	session->reject_frame = buffer_create_dynamic(client->pool,
+						      action->data_size + 4);
+	sendauth_frame_append(session->reject_frame, action->data,
+			      action->data_size);
 }
 
 /* Carry out an action of the machine. TRUE: feed the buffered input

@@ -18,6 +18,9 @@ DOVECOT_CONFIG_H = "/usr/include/dovecot/config.h"
 
 DEFAULT_USERS = {"alice": "alicepw", "bob": "bobpw"}
 START_TIMEOUT = 20.0
+# start-ups tried, each on new ports, when a listener's port was taken by
+# another program between the harness's check and Dovecot's bind
+START_PORT_ATTEMPTS = 3
 STOP_TIMEOUT = 10.0
 
 

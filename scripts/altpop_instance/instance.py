@@ -17,9 +17,9 @@ from pathlib import Path
 from .certs import make_cert
 from .config import InstanceConfig
 from .delivery import Maildrops, ensure_vmail
-from .dovecot import (DEFAULT_USERS, DOVECONF, DOVECOT, START_TIMEOUT,
-                             STOP_TIMEOUT, SYS_MODULEDIR, HarnessError)
-from .ports import listening_tcp_ports
+from .dovecot import (DEFAULT_USERS, DOVECONF, DOVECOT, START_PORT_ATTEMPTS,
+                             START_TIMEOUT, STOP_TIMEOUT, SYS_MODULEDIR, HarnessError)
+from .ports import listening_tcp_sockets, socket_inodes
 from .processes import (INSTANCE_PREFIX, _die_with_parent, _is_zombie,
                                _mnt_ns, _pids_in_mnt_ns, _session_id,
                                StartStopContext, _start_time, _write_pid_file,
@@ -170,8 +170,29 @@ class DovecotInstance(InstanceConfig, Maildrops, StartStopContext):
     # ---- start / stop ---------------------------------------------------
 
     def start(self, timeout=START_TIMEOUT):
+        """Start Dovecot and wait until its listeners are up.  When a port
+        was taken between picking it and Dovecot's bind, start again on
+        new ports (START_PORT_ATTEMPTS in all); the log and output of a
+        failed start are kept as dovecot.log.failed-N and
+        dovecot.stdout.failed-N."""
         if self.tmp is None:
             self.setup()
+        for attempt in range(1, START_PORT_ATTEMPTS + 1):
+            try:
+                return self._start_once(timeout)
+            except HarnessError as e:
+                if (attempt == START_PORT_ATTEMPTS
+                        or "Address already in use" not in str(e)):
+                    raise
+            for name in ("dovecot.log", "dovecot.stdout"):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.tmp / name).rename(
+                        self.tmp / ("%s.failed-%d" % (name, attempt)))
+            self.ports = {}
+            self._write_conf()
+        raise AssertionError("not reached")
+
+    def _start_once(self, timeout):
         self._out = open(self.tmp / "dovecot.stdout", "wb")
         argv = self.ns_command([DOVECOT, "-F", "-c", str(self.conf)])
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
@@ -196,7 +217,7 @@ class DovecotInstance(InstanceConfig, Maildrops, StartStopContext):
                                    % (self.proc.returncode, self.diagnostics()))
             ns = _mnt_ns(self.proc.pid)
             ready = ns is not None and ns != _mnt_ns("self")
-            ready = ready and wanted <= self._listening()
+            ready = ready and self._ours_listening(wanted)
             if "lmtp" in self.protocols:
                 ready = ready and lmtp_sock.exists()
             if ready:
@@ -209,8 +230,18 @@ class DovecotInstance(InstanceConfig, Maildrops, StartStopContext):
             time.sleep(0.05)
 
     def _listening(self):
-        """(ip, port) pairs listening where this instance's listeners are."""
-        return listening_tcp_ports()
+        """{(ip, port): socket inode} of what listens where this instance's
+        listeners are."""
+        return listening_tcp_sockets()
+
+    def _ours_listening(self, wanted):
+        """Every (ip, port) in wanted listens, on a socket of our master
+        (not one of another program that took the port first)."""
+        listening = self._listening()
+        if not wanted <= set(listening):
+            return False
+        ours = socket_inodes(self.proc.pid)
+        return all(listening[w] in ours for w in wanted)
 
     def stop(self):
         proc, self.proc = self.proc, None

@@ -69,9 +69,10 @@ def port_is_free(port, host="127.0.0.1"):
         s.close()
 
 
-def listening_tcp_ports():
-    """Set of (ip, port) in LISTEN state, read from /proc (no connection made)."""
-    result = set()
+def listening_tcp_sockets():
+    """{(ip, port): socket inode} of the TCP sockets in LISTEN state, read
+    from /proc (no connection made)."""
+    result = {}
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(path) as f:
@@ -85,7 +86,30 @@ def listening_tcp_ports():
                         ip = socket.inet_ntoa(bytes.fromhex(addr)[::-1])
                     else:
                         ip = addr
-                    result.add((ip, int(port, 16)))
+                    result[(ip, int(port, 16))] = int(parts[9])
         except FileNotFoundError:
             pass
     return result
+
+
+def listening_tcp_ports():
+    """Set of (ip, port) in LISTEN state."""
+    return set(listening_tcp_sockets())
+
+
+def socket_inodes(pid):
+    """Inodes of the sockets process pid holds open (empty when it is
+    gone)."""
+    inodes = set()
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes

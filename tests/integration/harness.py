@@ -36,12 +36,14 @@ from altpop_instance.config import LISTENERS, InstanceConfig  # noqa: E402
 from altpop_instance.delivery import Maildrops, ensure_vmail  # noqa: E402
 from altpop_instance.dovecot import (  # noqa: E402
     DEFAULT_USERS, DOVECONF, DOVECOT, DOVECOT_CONFIG_H, DOVECOT_LIBEXECDIR,
-    DOVECOT_MAJOR, DOVECOT_VERSION, IS_24, REPO_ROOT, START_TIMEOUT,
+    DOVECOT_MAJOR, DOVECOT_VERSION, IS_24, REPO_ROOT, START_PORT_ATTEMPTS,
+    START_TIMEOUT,
     STOP_TIMEOUT, SUPPORTED_MAJORS, SYS_MODULEDIR, TEMPLATES, HarnessError,
     config_header, template_dir)
 from altpop_instance.instance import DovecotInstance  # noqa: E402
 from altpop_instance.ports import (  # noqa: E402
-    PORT_RANGE_LOW, free_ports, listening_tcp_ports, port_is_free)
+    PORT_RANGE_LOW, free_ports, listening_tcp_ports, listening_tcp_sockets,
+    port_is_free)
 from altpop_instance.processes import (  # noqa: E402
     INSTANCE_PREFIX, StartStopContext, _die_with_parent, _is_zombie, _mnt_ns, _pid_file_alive,
     _pids_in_mnt_ns, _session_id, _start_time, _stat_fields, _write_pid_file,
@@ -62,12 +64,13 @@ __all__ = [
     "Maildrops", "PORT_RANGE_LOW", "REPO_ROOT", "SANITIZER_DIR",
     "SANITIZER_LOG_RX", "SANITIZER_SUPPRESSIONS", "SETTINGS_24",
     "StartStopContext",
-    "START_TIMEOUT", "STAGE_LOCK", "STOP_TIMEOUT", "SUPPORTED_MAJORS",
+    "START_PORT_ATTEMPTS", "START_TIMEOUT", "STAGE_LOCK", "STOP_TIMEOUT", "SUPPORTED_MAJORS",
     "SYS_MODULEDIR", "Stage", "TEMPLATES", "_die_with_parent", "_is_zombie",
     "_mnt_ns", "_pid_file_alive", "_pids_in_mnt_ns", "_session_id",
     "_start_time", "_stat_fields", "_write_pid_file", "auth_log_rx",
     "check_stage", "config_header", "ensure_vmail", "free_ports",
-    "kdc", "listening_tcp_ports", "make_cert", "metric", "next_source_ip",
+    "kdc", "listening_tcp_ports", "listening_tcp_sockets", "make_cert",
+    "metric", "next_source_ip",
     "port_is_free", "reap_stale_instances", "sanitizer_environment",
     "sanitizer_reports", "sanitizer_runtimes", "setting", "settings",
     "stage_altpop", "stats_http_listener", "stop_child", "template_dir",

@@ -70,6 +70,10 @@ PACKAGES = {
     },
     # not a server: the mbox to Maildir converter admins use
     "mb2md": {"bookworm": ["mb2md"], "trixie": ["mb2md"], "forky": ["mb2md"]},
+    # not a server either: fail2ban's filters and fail2ban-regex (pure
+    # Python), unpacked so that no fail2ban daemon starts on the machine
+    "fail2ban": {"bookworm": ["fail2ban"], "trixie": ["fail2ban"],
+                 "forky": ["fail2ban"]},
 }
 
 # authdaemond itself (/usr/sbin/authdaemond is its start/stop script):

@@ -2,6 +2,7 @@
 """Self-tests of the harness (run against stock Dovecot; altpop parts skip)."""
 
 import os
+import socket
 
 import pytest
 
@@ -92,6 +93,73 @@ def test_start_failure_reports_log():
             pass
     assert "no_such_setting" in str(err.value)
     assert not inst.tmp.exists()
+
+
+@pytest.mark.parametrize("listens", [False, True],
+                         ids=["bound", "listening"])
+def test_start_retries_on_new_ports_when_one_is_taken(stage, listens):
+    """Another program takes a port the harness picked before Dovecot binds
+    it (bound only, or listening too): the instance starts again on new
+    ports instead of failing, and the readiness check never takes the
+    other program's listening socket for Dovecot's."""
+    protocols = ["pop3"] + (["altpop"] if stage.available else [])
+    inst = harness.DovecotInstance(protocols, stage=stage, lmtp=False)
+    inst.setup()
+    taken = inst.port(protocols[-1], "pop3")
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        blocker.bind(("127.0.0.1", taken))
+        if listens:
+            blocker.listen(1)
+        with inst:
+            assert inst.port(protocols[-1], "pop3") != taken
+            failed = (inst.tmp / "dovecot.log.failed-1").read_text()
+            failed += (inst.tmp / "dovecot.stdout.failed-1").read_text()
+            assert "Address already in use" in failed
+            assert not (inst.tmp / "dovecot.log.failed-2").exists()
+            # the readiness check tells Dovecot's listeners from the
+            # blocker's (Dovecot 2.4 may not have exited yet when the
+            # blocker's port is seen listening)
+            mine = {("127.0.0.1", inst.port(p, "pop3")) for p in protocols}
+            assert inst._ours_listening(mine)
+            assert inst._ours_listening({("127.0.0.1", taken)}) is False
+            for proto in protocols:
+                c = popclient.RawPop3(inst.port(proto, "pop3"))
+                c.login("alice", "alicepw")
+                c.quit()
+    finally:
+        blocker.close()
+
+
+def test_start_gives_up_after_the_last_attempt(stage, monkeypatch):
+    """A port taken again at every attempt: the start fails with the
+    reason after harness.START_PORT_ATTEMPTS tries, no more."""
+    inst = harness.DovecotInstance(["pop3"], stage=stage, lmtp=False)
+    inst.setup()
+    blockers = []
+    write_conf = inst._write_conf
+
+    def block_first_port():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", inst.port("pop3", "pop3")))
+        blockers.append(s)
+
+    def write_conf_and_block():
+        write_conf()
+        block_first_port()
+
+    block_first_port()
+    monkeypatch.setattr(inst, "_write_conf", write_conf_and_block)
+    try:
+        with pytest.raises(harness.HarnessError,
+                           match="Address already in use"):
+            inst.start()
+        assert len(blockers) == harness.START_PORT_ATTEMPTS
+    finally:
+        for s in blockers:
+            s.close()
+        inst.stop()
+        inst.cleanup()
 
 
 @pytest.mark.altpop_only

@@ -33,6 +33,14 @@ USERS = {
     # SDPS host account on the altpop backend
     test_sdps.HOST: (SDPS_BACKEND, test_sdps.HOST_PW, ""),
 }
+# KPOP users whose principal is alice@REALM (k5principals, added with the
+# realm's name): dave on the altpop backend through the master user, erin
+# proxied without one (KPOP has no password to forward)
+KPOP_USERS = {
+    "dave": (SDPS_BACKEND, "davepw", "master=mu pass=mu-secret",
+             "dave-backend-pw"),
+    "erin": (1, "erinpw", "", "erin-backend-pw"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +68,12 @@ def ccache(realm):
 @pytest.fixture(scope="module")
 def topo(stage, realm):
     sdps_on = harness.setting("altpop_sdps_listeners", "pop3")
+    users = dict(USERS)
+    for name, (i, pw, extra, backend_pw) in KPOP_USERS.items():
+        users[name] = (i, pw, ("k5principals=alice@%s %s" % (realm.realm, extra))
+                       .strip(), backend_pw)
     t = topology.Topology(
-        stage, backends=("altpop", "pop3"), users=USERS, masters=MASTERS,
+        stage, backends=("altpop", "pop3"), users=users, masters=MASTERS,
         front_extra=test_kpop.kpop_settings(realm),
         front_kwargs={"extra_altpop": sdps_on},
         backend_extra=harness.setting("lmtp_hdr_delivery_address", "original"),
@@ -86,28 +98,80 @@ def _kpop_port(topo):
     return topo.front.port("altpop", "kpop")
 
 
-def test_kpop_through_the_front_as_master_user(topo, realm, ccache):
-    b = topo.backend_of("alice")
+def _kpop_through_the_front(topo, realm, ccache, user, service, *commands):
+    """user's KPOP session (alice@REALM's ticket) at the front, proxied
+    through the master user to user's backend (whose login service is
+    service), over small_set(): (backend, messages, kpop-client result)."""
+    b = topo.backend_of(user)
     msgs = mailgen.small_set()
     for _, raw in msgs:
-        b.deliver("alice", raw)
+        b.deliver(user, raw)
+    with topo.front_ns.inside():
+        res = test_kpop.kpop_client(realm, ccache, _kpop_port(topo),
+                                    "-u", user, "-c", "STAT", *commands)
+    assert res.returncode == 0, res
+    assert "S: +OK Logged in." in res.lines, res
+    assert "S: +OK %d " % len(msgs) in "\n".join(res.lines), res
+    # the front checked the ticket; the backend saw the master user
+    i = topo.users[user][0]
+    topo.front.wait_log(r"proxy\(%s,%s:\d+\): Started proxying.*"
+                        r"\(master mu\).*method=KPOP"
+                        % (user, topology.Topology.backend_address(i)
+                           .replace(".", r"\.")))
+    b.wait_log(r"%s: Info: Log(?:in|ged in): user=<%s>, method=PLAIN, "
+               r"rip=127\." % (service, user))
+    return b, msgs, res
+
+
+def test_kpop_through_the_front_as_master_user(topo, realm, ccache):
     try:
-        with topo.front_ns.inside():
-            res = test_kpop.kpop_client(realm, ccache, _kpop_port(topo),
-                                        "-c", "STAT", "-c", "RETR 1")
-        assert res.returncode == 0, res
-        assert "S: +OK Logged in." in res.lines, res
-        assert "S: +OK %d " % len(msgs) in "\n".join(res.lines), res
-        # the front checked the ticket; the backend saw the master user
-        topo.front.wait_log(r"proxy\(alice,%s:\d+\): Started proxying.*"
-                            r"\(master mu\).*method=KPOP"
-                            % topology.Topology.backend_address(1)
-                            .replace(".", r"\."))
-        b.wait_log(r"pop3-login: Info: Log(?:in|ged in): user=<alice>, "
-                   r"method=PLAIN, rip=127\.")
+        _kpop_through_the_front(topo, realm, ccache, "alice", "pop3-login",
+                                "-c", "RETR 1")
     finally:
-        for p in b.messages("alice"):
+        for p in topo.backend_of("alice").messages("alice"):
             p.unlink()
+
+
+def test_kpop_through_the_front_to_an_altpop_backend(topo, realm, ccache):
+    try:
+        b, msgs, res = _kpop_through_the_front(
+            topo, realm, ccache, "dave", "altpop-login",
+            "-c", "RETR 1", "-c", "DELE 1")
+        # the backend's session (it has SDPS on: a Return-Path first)
+        got = "\r\n".join(test_kpop.retr_lines(res)) + "\r\n"
+        assert got.endswith(mailgen.expected_pop3_bytes(msgs[0][1]).decode())
+        # DELE and QUIT took effect at the backend
+        b.wait_log(r"altpop\(dave\).*Disconnected: .*del=1/%d" % len(msgs))
+        assert b.message_count("dave") == len(msgs) - 1
+    finally:
+        for p in topo.backend_of("dave").messages("dave"):
+            p.unlink()
+
+
+def test_kpop_proxy_without_master_user_refused(topo, realm, ccache):
+    """A KPOP user whose passdb reply says proxy without master= and pass=:
+    the ticket is good, but there is no password to log in with at the
+    backend. The client gets -ERR [SYS/TEMP], the front's log says what
+    the passdb reply lacks, the front keeps serving, and nothing reaches
+    the backend."""
+    b = topo.backend_of("erin")
+    mark = len(topo.front.log_text())
+    with topo.front_ns.inside():
+        res = test_kpop.kpop_client(realm, ccache, _kpop_port(topo),
+                                    "-u", "erin", "-c", "STAT")
+    assert res.returncode == 1, res
+    errs = [l for l in res.lines if l.startswith("S: -ERR")]
+    assert len(errs) == 1 and errs[0].startswith("S: -ERR [SYS/TEMP]"), res
+    assert res.lines[-1] == "CLOSED", res
+    topo.front.wait_log(r"Error: .*KPOP login of erin cannot be proxied: "
+                        r".*add master=.* pass=", start=mark)
+    assert "killed with signal" not in topo.front.log_text()[mark:]
+    assert "user=<erin>" not in b.log_text()
+    # the same principal still logs in where the reply is complete
+    with topo.front_ns.inside():
+        res = test_kpop.kpop_client(realm, ccache, _kpop_port(topo),
+                                    "-u", "dave", "-c", "STAT")
+    assert "S: +OK Logged in." in res.lines, res
 
 
 def test_fetchmail_kpop_through_the_front(topo, realm, ccache, workdir):

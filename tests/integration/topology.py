@@ -99,9 +99,9 @@ class Netns:
             os.close(own)
 
     def listening(self):
-        """(ip, port) pairs in LISTEN state in this namespace."""
+        """{(ip, port): socket inode} in LISTEN state in this namespace."""
         with self.inside():
-            return harness.listening_tcp_ports()
+            return harness.listening_tcp_sockets()
 
     def stop(self):
         proc, self.proc = self.proc, None
@@ -134,7 +134,8 @@ class NsInstance(harness.DovecotInstance):
 
     def _listening(self):
         # listening on "*": the wanted 127.0.0.1 is among them
-        return {("127.0.0.1", p) for _, p in self.netns.listening()}
+        return {("127.0.0.1", p): inode
+                for (_, p), inode in self.netns.listening().items()}
 
     def kill(self):
         """SIGKILL to every process of this Dovecot at once (a crash, or
