@@ -82,7 +82,7 @@ class BulkWorkloads:
         self.info["%s_retr_bytes" % workload] = sorted(body.get("altpop", []))
         how = "over TLS (pop3s)" if tls else "plain TCP"
         self.results.add(workload, "RETR all, 1 session, %s" % how, "MB/s", "higher",
-                         ">=2.0" if tls else ">=2.5", mbps["pop3"], mbps["altpop"])
+                         ">=3.0" if tls else ">=2.5", mbps["pop3"], mbps["altpop"])
         self.results.add(workload, "server CPU per GB sent, %s" % how, "s/GB", "lower",
                          None, cpu["pop3"], cpu["altpop"])
         if not tls:
