@@ -45,6 +45,10 @@ struct altpop_login_client {
 	/* SDPS login of the pending/finished USER (see login-sdps.c) */
 	char *sdps_user, *sdps_host;
 
+	/* after a TLS login: altpop's relay to the post-login process
+	   (tls-relay.c) */
+	struct altpop_tls_relay *tls_relay;
+
 	enum altpop_proxy_state proxy_state;
 	bool proxy_xclient:1;
 	bool auth_mech_name_parsed:1;
@@ -81,8 +85,11 @@ const char *altpop_login_text(struct altpop_login_client *client,
 bool altpop_login_listener_listed(struct client *client,
 				  const char *listeners);
 struct client *altpop_login_client_alloc(pool_t pool);
-/* releases what struct altpop_login_client holds */
+/* releases what struct altpop_login_client holds; after a TLS login
+   the TLS relay takes the session over */
 void altpop_login_client_destroy(struct client *client);
+/* the last reference went */
+void altpop_login_client_free(struct client *client);
 void altpop_login_reply(struct client *client, enum altpop_reply reply,
 			const char *text);
 void altpop_login_notify_disconnect(struct client *client,
@@ -105,7 +112,7 @@ void altpop_login_deinit(void);
 	.proxy_failed = altpop_proxy_failed, \
 	.proxy_get_state = altpop_proxy_get_state, \
 	.send_raw_data = client_common_send_raw_data, \
-	.free = client_common_default_free
+	.free = altpop_login_client_free
 
 /* A login binary of protocol altpop (both binaries: the same settings,
    auth service name and post-login socket login/altpop), in

@@ -8,6 +8,7 @@
 #include "master-service.h"
 #include "altpop-login.h"
 #include "login-glue.h"
+#include "tls-relay.h"
 
 struct client *altpop_login_client_alloc(pool_t pool)
 {
@@ -22,11 +23,18 @@ void altpop_login_client_destroy(struct client *client)
 	struct altpop_login_client *aclient =
 		container_of(client, struct altpop_login_client, common);
 
+	altpop_tls_relay_takeover(client);
 	i_free_and_null(aclient->current_cmd);
 	i_free_and_null(aclient->last_user);
 	i_free_and_null(aclient->apop_challenge);
 	altpop_sdps_reset(aclient);
 	altpop_login_glue_settings_free(aclient);
+}
+
+void altpop_login_client_free(struct client *client)
+{
+	altpop_tls_relay_free(client);
+	client_common_default_free(client);
 }
 
 bool altpop_login_listener_listed(struct client *client,

@@ -77,3 +77,9 @@ void altpop_login_glue_auth_abort(struct client *client)
 {
 	client_auth_abort(client);
 }
+
+bool altpop_login_glue_tls_relay_possible(struct client *client ATTR_UNUSED)
+{
+	/* 2.3 has no multiplexed client output */
+	return TRUE;
+}

@@ -110,3 +110,8 @@ void altpop_login_glue_auth_abort(struct client *client)
 {
 	client_auth_respond(client, "*");
 }
+
+bool altpop_login_glue_tls_relay_possible(struct client *client)
+{
+	return client->multiplex_output == NULL;
+}

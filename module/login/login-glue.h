@@ -58,4 +58,9 @@ void altpop_login_glue_set_auth_input(struct client_vfuncs *v,
    treats "*" so). */
 void altpop_login_glue_auth_abort(struct client *client);
 
+/* TRUE if altpop's TLS relay may take the session over from
+   login-common's proxy (2.4: not when the client output is multiplexed,
+   which the post-login process then handles). */
+bool altpop_login_glue_tls_relay_possible(struct client *client);
+
 #endif

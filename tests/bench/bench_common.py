@@ -40,7 +40,9 @@ PROFILES = {
     ),
 }
 
-WORKLOADS = ("login", "loginhp", "bulk", "bulktls", "big", "idle", "kpop")
+WORKLOADS = ("login", "loginhp", "bulk", "bulktls", "logintls", "big", "idle", "kpop")
+# the workloads that need popbench built with TLS
+TLS_WORKLOADS = ("bulktls", "logintls")
 # A ratio this close to its target is reported as "par", not "BEHIND".
 PAR = 0.005
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import PROTOS, REPO, WORKLOADS, WorkloadError, harness, log
+from bench_common import PROTOS, REPO, TLS_WORKLOADS, WORKLOADS, WorkloadError, harness, log
 from bench_maildrops import MailFactory, Maildrops, lognormal_sizes
 from bench_popbench import Popbench, build_popbench
 from bench_results import Results
@@ -53,7 +53,7 @@ class BenchCore:
             raise WorkloadError("altpop not staged: %s" % self.stage.reason)
         self.pb = Popbench(self.popbench_bin, self.work)
         self.pb_tls = None
-        if "bulktls" in self.args.only:
+        if any(w in self.args.only for w in TLS_WORKLOADS):
             self.pb_tls = Popbench(build_popbench(self.work, tls=True), self.work)
 
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -146,7 +146,7 @@ class BenchCore:
         mf = MailFactory(seed=6)
         md = Maildrops(self.inst, sizes_in_names=not self.args.no_sizes_in_names)
         want = set(self.args.only)
-        if "login" in want or "kpop" in want:
+        if "login" in want or "kpop" in want or "logintls" in want:
             self.login_maildrops(md, mf)
         if "bulk" in want or "bulktls" in want:
             sizes = lognormal_sizes(p["bulk_messages"], p["bulk_median"],

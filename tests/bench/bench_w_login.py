@@ -46,6 +46,31 @@ class LoginWorkloads:
                                  "sessions/s", "higher", None,
                                  got[(i, "pop3")], got[(i, "altpop")])
 
+    def w_logintls(self):
+        """The many-user login storms over pop3s: every session a full TLS
+        handshake (no session resumption: popbench starts each session
+        without a cached one), in the default process mode."""
+        p = self.p
+        runs = ((1, p["login_seq_sessions"]), (p["login_conc"], p["login_conc_sessions"]))
+        rate = {(i, x): [] for i in range(len(runs)) for x in PROTOS}
+        for proto in PROTOS:  # warm-up
+            self.pb_tls.run(self.inst.port(proto, "pop3s"), self.uf_login, 1, 10,
+                            "stat,quit", sources=50, extra=["-T"])
+        for rnd in range(p["rounds"]):
+            for proto in self.order(rnd):
+                desc = []
+                for i, (conc, n) in enumerate(runs):
+                    r = self.pb_tls.run(self.inst.port(proto, "pop3s"), self.uf_login,
+                                        conc, n, "stat,quit", sources=50, extra=["-T"])
+                    rate[(i, proto)].append(r["sessions_per_sec"])
+                    desc.append("%d at once: %.1f/s" % (conc, r["sessions_per_sec"]))
+                log("logintls round %d %-6s: %s" % (rnd + 1, proto, ", ".join(desc)))
+        for i, (conc, n) in enumerate(runs):
+            how = "sequential" if conc == 1 else "%d concurrent" % conc
+            self.results.add("logintls", "pop3s, many users, %s: answered" % how,
+                             "sessions/s", "higher", ">=1.0",
+                             rate[(i, "pop3")], rate[(i, "altpop")])
+
     def w_login(self):
         self.login_storms(self.inst, "login", "default")
 

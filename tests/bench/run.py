@@ -17,7 +17,10 @@ are printed:
             (1 KB .. 5 MB, lognormal), server CPU seconds per GB, and the
             raw loopback ceiling of the same round: the same files sent
             with read()+send() to the same receive path
-  bulktls   the same over pop3s (TLS from the first byte)
+  bulktls   the same over pop3s (TLS from the first byte), and altpop's
+            pop3s rate against its own plain-TCP rate of the same round
+  logintls  the many-user login storms over pop3s (TLS handshake, then
+            USER/PASS + STAT + QUIT), sequential and 50 concurrent
   big       100,000-message maildrop: UIDL-only and LIST-only sessions,
             time from connect to the complete listing and peak RSS
             (VmHWM) of the post-login process, cold (dovecot.index*

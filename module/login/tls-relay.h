@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+#ifndef ALTPOP_TLS_RELAY_H
+#define ALTPOP_TLS_RELAY_H
+
+/* altpop's relay of a TLS session after login. login-common hands the
+   post-login process one end of a socket pair and relays between it and
+   the client's TLS streams with its generic iostream proxy (8 KB passes,
+   every byte through OpenSSL's memory BIO pair and two stream buffers).
+   The relay takes that over once login-common is done with the client:
+   OpenSSL then reads and writes the client's socket itself, full-size
+   TLS records go out in one write() each, and the socket pair is read in
+   large blocks. Dovecot did the handshake, so its TLS settings (protocols,
+   ciphers, certificates, SNI, client certificates) all still apply; on
+   close the client's TLS session is shut down by login-common as before
+   (close_notify), and the post-login process sees EOF when the client
+   goes. */
+
+struct client;
+
+/* From the destroy vfunc: if login-common relays this client's TLS
+   session to the post-login process, the relay takes it over (and the
+   client reference login-common's proxy held). Otherwise, or if the
+   session is in a state the relay does not take over (output not yet
+   flushed), nothing changes. */
+void altpop_tls_relay_takeover(struct client *client);
+
+/* From the free vfunc (the last client reference went, e.g. at process
+   shutdown): releases the relay without touching the client. */
+void altpop_tls_relay_free(struct client *client);
+
+#endif
