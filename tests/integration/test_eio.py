@@ -2,8 +2,8 @@
 """I/O errors (EIO) under a running session (doc/reliability.md): the
 user's home behind tests/eiofs (tests/integration/eiofs.py), a FUSE layer
 that fails chosen operations on chosen files with EIO once the client has
-logged in.  altpop's own files (the UIDL map, the LOGIN-DELAY and EXPIRE
-state files), Dovecot's index writes during QUIT (the \\Seen flags of
+logged in.  altpop's own files (the UIDL map, also written by altpop -I,
+the LOGIN-DELAY and EXPIRE state files), Dovecot's index writes during QUIT (the \\Seen flags of
 RETR, the expunges of DELE) on maildir and mdbox, and a message read
 failing part way through RETR; stock pop3 beside where it does the same
 work.  Every case: every command answered or the session ended cleanly,
@@ -21,7 +21,7 @@ import harness
 import mailgen
 from eiofs import EioFs
 from servercheck import read_until_closed
-from test_faults import USER, body_of, login
+from test_faults import USER, body_of, legacy_uidls, login, run_import
 
 pytestmark = pytest.mark.core
 
@@ -174,6 +174,28 @@ def test_expire_state_eio(make_instance, eio, stage):
     c.quit()
     inst.wait_log(r"Disconnected: Logged out", start=len(inst.log_text()) - 400)
     assert read_bytes(state_file(inst, "dovecot-altpop-retrieved")) is not None
+
+
+def test_import_eio(make_instance, eio, stage, workdir):
+    """altpop -I whose map write fails with EIO: a non-zero exit naming
+    the file and the error, the map left as it was; then it imports."""
+    inst = eio_instance(make_instance)
+    fs = eio(inst)
+    deliver(inst)
+    legacy = legacy_uidls(inst, workdir)
+    mapfile = state_file(inst, UIDL_MAP)
+    before = read_bytes(mapfile)
+    fs.fail("write Maildir/%s*" % UIDL_MAP)
+    rc, out = run_import(inst, stage, legacy)
+    assert fs.faults()
+    fs.ok()
+    assert rc != 0, out
+    assert UIDL_MAP in out and EIO_TEXT in out, out
+    assert read_bytes(mapfile) == before
+    rc, out = run_import(inst, stage, legacy)
+    assert rc == 0, out
+    assert sorted(session_uidls(inst, "altpop").values()) == \
+        ["legacy-1", "legacy-2", "legacy-3"]
 
 
 # Dovecot's index writes: the transaction log, where a commit of flag
