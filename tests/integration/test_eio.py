@@ -1,16 +1,16 @@
 # SPDX-License-Identifier: LGPL-2.1-only
 """I/O errors (EIO) under a running session (doc/reliability.md): the
-user's home behind tests/eiofs (tests/integration/eiofs.py), a FUSE layer
-that fails chosen operations on chosen files with EIO once the client has
-logged in.  altpop's own files (the UIDL map, also written by altpop -I,
-the LOGIN-DELAY and EXPIRE state files), Dovecot's index writes during QUIT (the \\Seen flags of
-RETR, the expunges of DELE) on maildir and mdbox, and a message read
-failing part way through RETR; stock pop3 beside where it does the same
-work.  Every case: every command answered or the session ended cleanly,
-never +OK for a write that failed nor a truncated message ended with "."
-as if complete, a log line naming the step and the error, no crash,
-nothing lost, and the next session with the faults off showing the same
-UIDLs."""
+user's home behind tests/eiofs (tests/integration/eiofs.py), a FUSE
+layer that fails chosen operations on chosen files with EIO once the
+client has logged in.  altpop's own files (the UIDL map, also written by
+altpop -I, the LOGIN-DELAY and EXPIRE state files), Dovecot's index
+writes during QUIT (the \\Seen flags of RETR, the expunges of DELE) on
+maildir and mdbox, and a message read failing part way through RETR;
+stock pop3 beside where it does the same work.  Every case: every
+command answered or the session ended cleanly, never +OK for a write
+that failed nor a truncated message ended with "." as if complete, a log
+line naming the step and the error, no crash, nothing lost, and the next
+session with the faults off showing the same UIDLs."""
 
 import re
 import time
