@@ -10,7 +10,10 @@
    where they are and are seen unchanged when eiofs is unmounted.  Each
    operation runs with the file system uid and gid of the process that
    asked (setfsuid), so ownership and permission checks are the backing
-   file system's own; eiofs runs single-threaded for that.
+   file system's own (its supplementary groups are not passed on); eiofs
+   runs single-threaded for that.  An open file unlinked or renamed over
+   keeps a hidden name (.fuse_hidden*) until it is closed, as libfuse's
+   path API does by default.
 
    CONTROL is re-read whenever it changes (write a new one and rename it
    over the old).  One rule a line, '#' starts a comment:
