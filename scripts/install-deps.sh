@@ -28,8 +28,10 @@ FUZZ_PKGS="clang libclang-rt-dev"
 # fetch the legacy servers' .debs themselves with apt-get download and
 # never install them; libtimedate-perl is what mb2md needs to run;
 # sasl2-bin (saslpasswd2, saslauthd) and the sasldb plugin are for the
-# cyrussasl passdb tests, which run saslauthd themselves.)
+# cyrussasl passdb tests, which run saslauthd themselves; libfuse3-dev and
+# fuse3 build and mount tests/eiofs, the EIO fault layer.)
 TEST_PKGS="python3 python3-pytest python3-pytest-xdist openssl ca-certificates procps iproute2
+ libfuse3-dev fuse3
  util-linux krb5-kdc krb5-admin-server krb5-user fetchmail mpop curl
  getmail6 cyrus-clients libsasl2-modules libsasl2-modules-gssapi-mit
  libtimedate-perl sasl2-bin libsasl2-modules-db"

@@ -88,6 +88,8 @@ static const char *const pop3_texts_en[POP3_MSG_COUNT] = {
 	[POP3_MSG_LOGGING_OUT_DELETED] = "Logging out, messages deleted.",
 	[POP3_MSG_QUIT_UPDATE_FAILED] = "Mailbox couldn't be updated, "
 		"some deleted messages not removed: try again later.",
+	[POP3_MSG_QUIT_SEEN_FAILED] = "Mailbox couldn't be updated, "
+		"retrieved messages not marked as read.",
 	[POP3_MSG_UIDLS_FAILED] = "UIDLs couldn't be listed.",
 	[POP3_MSG_ALREADY_LOGGED_IN] = "Already logged in.",
 	[POP3_MSG_UNKNOWN_COMMAND_NAME] = "Unknown command: %s",
@@ -195,6 +197,8 @@ static const char *const pop3_texts_it[POP3_MSG_COUNT] = {
 	[POP3_MSG_QUIT_UPDATE_FAILED] = "Impossibile aggiornare la casella, "
 		"alcuni messaggi eliminati non sono stati rimossi: "
 		"riprovare più tardi.",
+	[POP3_MSG_QUIT_SEEN_FAILED] = "Impossibile aggiornare la casella, "
+		"i messaggi scaricati non sono stati segnati come letti.",
 	[POP3_MSG_UIDLS_FAILED] = "Impossibile elencare gli UIDL.",
 	[POP3_MSG_ALREADY_LOGGED_IN] = "Accesso già eseguito.",
 	[POP3_MSG_UNKNOWN_COMMAND_NAME] = "Comando sconosciuto: %s",

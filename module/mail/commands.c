@@ -248,17 +248,28 @@ static int cmd_last(struct altpop_client *client, const char *args ATTR_UNUSED)
 static void cmd_quit_update_failed(struct altpop_client *client,
 				   const char *what)
 {
+	enum pop3_msg msg = POP3_MSG_QUIT_UPDATE_FAILED;
+	const char *error;
+
 	if (mailbox_is_inconsistent(client->mailbox)) {
 		/* its own reply and log line */
 		altpop_client_send_storage_error(client);
 		return;
 	}
-	e_error(client->event, "QUIT: %s in the mailbox failed, %u messages "
-		"marked deleted were not removed: %s", what,
-		client->deleted_count,
-		mailbox_get_last_internal_error(client->mailbox, NULL));
-	altpop_client_send_msg(client, "-ERR [SYS/TEMP]",
-			       POP3_MSG_QUIT_UPDATE_FAILED);
+	error = mailbox_get_last_internal_error(client->mailbox, NULL);
+	if (client->deleted_count == 0) {
+		/* only RETR's \Seen flags: nothing the client deleted is
+		   left, but LAST (and IMAP) tell the difference */
+		e_error(client->event, "QUIT: %s in the mailbox failed, the "
+			"retrieved messages were not marked \\Seen: %s",
+			what, error);
+		msg = POP3_MSG_QUIT_SEEN_FAILED;
+	} else {
+		e_error(client->event, "QUIT: %s in the mailbox failed, %u "
+			"messages marked deleted were not removed: %s", what,
+			client->deleted_count, error);
+	}
+	altpop_client_send_msg(client, "-ERR [SYS/TEMP]", msg);
 	altpop_client_disconnect(client, "Storage error during logout.");
 }
 

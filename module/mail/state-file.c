@@ -131,6 +131,22 @@ bool altpop_errno_storage_refused(int err)
 	return ENOSPACE(err) || err == EIO || err == EROFS;
 }
 
+int altpop_dotlock_replace(struct dotlock **dotlock)
+{
+	const char *lock_path = t_strdup(file_dotlock_get_lock_path(*dotlock));
+	int ret, err;
+
+	if ((ret = file_dotlock_replace(dotlock, 0)) >= 0)
+		return ret;
+	err = errno;
+	/* ENOENT: the lock file was gone, and by now it may be another
+	   writer's */
+	if (err != ENOENT)
+		i_unlink_if_exists(lock_path);
+	errno = err;
+	return -1;
+}
+
 int altpop_state_file_replace(struct altpop_state_file **_file,
 			      const string_t *content, const char **error_r)
 {
@@ -142,7 +158,7 @@ int altpop_state_file_replace(struct altpop_state_file **_file,
 		func = "write";
 	else if (fdatasync(file->fd) < 0)
 		func = "fdatasync";
-	else if (file_dotlock_replace(&file->dotlock, 0) < 0)
+	else if (altpop_dotlock_replace(&file->dotlock) < 0)
 		func = "rename";
 	if (func != NULL) {
 		err = errno;

@@ -14,6 +14,7 @@
 
 #include "mailbox-list.h"
 
+struct dotlock;
 struct mail_namespace;
 struct altpop_state_file;
 
@@ -41,6 +42,11 @@ int altpop_state_file_lock(struct mail_namespace *ns, const char *fname,
    quota, an I/O error, a read-only file system (a full or failing disk,
    not a mistake in the setup). */
 bool altpop_errno_storage_refused(int err);
+/* file_dotlock_replace() that also removes the lock file when the rename
+   fails (Dovecot's leaves it behind, and the next writer then waits for
+   it to go stale). Returns what file_dotlock_replace() does; errno is the
+   rename's on failure. */
+int altpop_dotlock_replace(struct dotlock **dotlock);
 /* Replace the file's content and unlock it. Returns 0, or -1 with *error_r
    (the file then keeps its old content); ALTPOP_STATE_FILE_UNWRITTEN
    instead of -1 when the storage refused the write

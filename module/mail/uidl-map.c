@@ -304,7 +304,7 @@ int uidl_map_commit(struct uidl_map *map, unsigned int *dropped_r,
 		return altpop_errno_storage_refused(err) ?
 			UIDL_MAP_COMMIT_UNWRITTEN : -1;
 	}
-	if (file_dotlock_replace(&dotlock, 0) < 0) {
+	if (altpop_dotlock_replace(&dotlock) < 0) {
 		int err = errno;
 
 		*error_r = t_strdup_printf("rename(%s) failed: %m", map->path);

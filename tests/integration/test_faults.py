@@ -220,13 +220,10 @@ def run_import(inst, stage, legacy):
     return res.returncode, res.stdout.decode()
 
 
-def test_import_on_full_disk(make_instance, stage, workdir):
-    """altpop -I on a full disk fails with the file and the error, the map
-    is left as it was; with space it imports."""
-    inst = fault_instance(make_instance)
-    disk, _ = full_disk_with_mail(inst)
-    # a legacy line names a message by its size and header MD5, as
-    # delivered (with the headers LMTP added)
+def legacy_uidls(inst, workdir):
+    """A legacy UIDL list for altpop -I naming the maildrop's messages
+    legacy-1, legacy-2, ...: a line names a message by its size and
+    header MD5, as delivered (with the headers LMTP added)."""
     c = login(inst, "altpop")
     sizes = c.list()
     tops = {n: c.top(n, 0) for n in sizes}
@@ -237,6 +234,15 @@ def test_import_on_full_disk(make_instance, stage, workdir):
             header = tops[n].rstrip(b"\r\n") + b"\r\n"
             f.write("%d %s legacy-%d\n" % (sizes[n], hashlib.md5(header).hexdigest(), n))
     legacy.chmod(0o644)
+    return legacy
+
+
+def test_import_on_full_disk(make_instance, stage, workdir):
+    """altpop -I on a full disk fails with the file and the error, the map
+    is left as it was; with space it imports."""
+    inst = fault_instance(make_instance)
+    disk, _ = full_disk_with_mail(inst)
+    legacy = legacy_uidls(inst, workdir)
     before = map_text(disk)
     disk.fill()
     rc, out = run_import(inst, stage, legacy)
