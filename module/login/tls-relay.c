@@ -538,6 +538,11 @@ void altpop_tls_relay_takeover(struct client *client)
 	/* OpenSSL reads and writes the client socket itself from now on
 	   (takes over the BIO; frees its end of the memory BIO pair) */
 	SSL_set_bio(relay->ssl, bio, bio);
+	/* Dovecot's own side of the session reads nothing any more: its
+	   teardown (SSL_shutdown() and a last sync with the BIO pair, which
+	   has no peer now) must not wait for input, or it logs "SSL BIO
+	   buffer size too small" */
+	ssl_io->want_read = FALSE;
 	*altpop_tls_relay_ptr(client) = relay;
 	e_debug(client->event, "TLS relay started");
 
