@@ -20,12 +20,15 @@
 #include "tls-relay.h"
 
 #include <unistd.h>
+#include <sys/socket.h>
 #include <openssl/err.h>
 
 /* How much of the post-login process's output one read() of the socket
    pair takes: four full TLS records (RFC 8446 section 5.1: at most
    2^14 bytes of plaintext each). */
 #define ALTPOP_TLS_RELAY_DOWN_SIZE (4 * 16384)
+/* The plaintext of one full TLS record */
+#define ALTPOP_TLS_RELAY_RECORD_SIZE 16384
 /* What one SSL_read() may return: one record's plaintext */
 #define ALTPOP_TLS_RELAY_UP_SIZE 16384
 /* Blocks one direction moves before it lets other clients of the
@@ -42,6 +45,7 @@ enum altpop_tls_relay_wait {
 struct altpop_tls_relay {
 	struct client *client;
 	SSL *ssl;
+	struct altpop_tls_bio *bio;
 	int client_fd, pair_fd;
 	/* login-common's streams of the socket pair: the input owns (and
 	   closes) pair_fd; the relay reads and writes the fd itself */
@@ -66,6 +70,9 @@ struct altpop_tls_bio {
 	int fd;
 	buffer_t *prefix;
 	size_t prefix_pos;
+	/* more records follow at once: the kernel may hold back a partly
+	   filled segment (MSG_MORE) until the last one is written */
+	bool more;
 };
 
 static BIO_METHOD *altpop_tls_bio_method;
@@ -76,7 +83,7 @@ static int altpop_tls_bio_write(BIO *bio, const char *data, int size)
 	ssize_t ret;
 
 	BIO_clear_retry_flags(bio);
-	ret = write(ctx->fd, data, size);
+	ret = send(ctx->fd, data, size, ctx->more ? MSG_MORE : 0);
 	if (ret < 0 && (errno == EAGAIN || errno == EINTR))
 		BIO_set_retry_write(bio);
 	return ret;
@@ -272,8 +279,13 @@ static bool altpop_tls_relay_down(struct altpop_tls_relay *relay)
 			relay->down_end = ret;
 		}
 		ERR_clear_error();
+		/* with SSL_MODE_ENABLE_PARTIAL_WRITE (Dovecot sets it) one
+		   SSL_write() writes one record */
+		relay->bio->more = relay->down_end - relay->down_pos >
+			ALTPOP_TLS_RELAY_RECORD_SIZE;
 		sret = SSL_write(relay->ssl, relay->down_buf + relay->down_pos,
 				 relay->down_end - relay->down_pos);
+		relay->bio->more = FALSE;
 		if (sret > 0) {
 			relay->down_pos += sret;
 			continue;
@@ -439,7 +451,12 @@ altpop_tls_relay_can_take_over(struct client *client,
 		*reason_r = "client output is multiplexed";
 		return FALSE;
 	}
+	/* the flush alone is not enough: Dovecot 2.4's TLS ostream reports
+	   a flush done while it waits for input (want_read), with plaintext
+	   still in its buffer; its used size counts that buffer, OpenSSL's
+	   unread output and the TCP stream's buffer */
 	if (o_stream_flush(client_output) <= 0 ||
+	    o_stream_get_buffer_used_size(client_output) > 0 ||
 	    o_stream_get_buffer_used_size(ssl_io->plain_output) > 0 ||
 	    BIO_ctrl_pending(ssl_io->bio_ext) > 0) {
 		*reason_r = "output to the client not flushed";
@@ -510,6 +527,7 @@ void altpop_tls_relay_takeover(struct client *client)
 	relay = i_new(struct altpop_tls_relay, 1);
 	relay->client = client;
 	relay->ssl = ssl_io->ssl;
+	relay->bio = BIO_get_data(bio);
 	relay->client_fd = client->fd;
 	relay->pair_input = pair_input;
 	relay->pair_output = pair_output;
