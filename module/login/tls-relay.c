@@ -23,14 +23,14 @@
 #include <sys/socket.h>
 #include <openssl/err.h>
 
-/* How much of the post-login process's output one read() of the socket
-   pair takes: four full TLS records (RFC 8446 section 5.1: at most
-   2^14 bytes of plaintext each). */
-#define ALTPOP_TLS_RELAY_DOWN_SIZE (4 * 16384)
-/* The plaintext of one full TLS record */
+/* The plaintext of one full TLS record (RFC 8446 section 5.1: at most
+   2^14 bytes) */
 #define ALTPOP_TLS_RELAY_RECORD_SIZE 16384
+/* How much of the post-login process's output one read() of the socket
+   pair takes: four full TLS records */
+#define ALTPOP_TLS_RELAY_DOWN_SIZE (4 * ALTPOP_TLS_RELAY_RECORD_SIZE)
 /* What one SSL_read() may return: one record's plaintext */
-#define ALTPOP_TLS_RELAY_UP_SIZE 16384
+#define ALTPOP_TLS_RELAY_UP_SIZE ALTPOP_TLS_RELAY_RECORD_SIZE
 /* Blocks one direction moves before it lets other clients of the
    process run (the socket it waits for is still ready then) */
 #define ALTPOP_TLS_RELAY_MAX_PASSES 16
