@@ -132,7 +132,9 @@ static int altpop_tls_bio_destroy(BIO *bio)
 	return 1;
 }
 
-static BIO *altpop_tls_bio_create(int fd, buffer_t *prefix)
+/* The BIO is made before anything is taken out of login-common's
+   streams: if it cannot be made, login-common keeps the session whole. */
+static BIO *altpop_tls_bio_create(int fd)
 {
 	struct altpop_tls_bio *ctx;
 	BIO *bio;
@@ -154,10 +156,6 @@ static BIO *altpop_tls_bio_create(int fd, buffer_t *prefix)
 		return NULL;
 	ctx = i_new(struct altpop_tls_bio, 1);
 	ctx->fd = fd;
-	if (prefix->used > 0)
-		ctx->prefix = prefix;
-	else
-		buffer_free(&prefix);
 	BIO_set_data(bio, ctx);
 	BIO_set_init(bio, 1);
 	return bio;
@@ -515,8 +513,7 @@ void altpop_tls_relay_takeover(struct client *client)
 			"login-common relays the session", reason);
 		return;
 	}
-	bio = altpop_tls_bio_create(client->fd,
-				    altpop_tls_relay_unread_input(ssl_io));
+	bio = altpop_tls_bio_create(client->fd);
 	if (bio == NULL) {
 		e_error(client->event, "TLS relay not used: %s: "
 			"login-common relays the session",
@@ -528,6 +525,11 @@ void altpop_tls_relay_takeover(struct client *client)
 	relay->client = client;
 	relay->ssl = ssl_io->ssl;
 	relay->bio = BIO_get_data(bio);
+	/* OpenSSL reads the TLS bytes login-common read but did not
+	   decrypt first */
+	relay->bio->prefix = altpop_tls_relay_unread_input(ssl_io);
+	if (relay->bio->prefix->used == 0)
+		buffer_free(&relay->bio->prefix);
 	relay->client_fd = client->fd;
 	relay->pair_input = pair_input;
 	relay->pair_output = pair_output;
