@@ -20,14 +20,17 @@
 #include "tls-relay.h"
 
 #include <unistd.h>
+#include <sys/socket.h>
 #include <openssl/err.h>
 
+/* The plaintext of one full TLS record (RFC 8446 section 5.1: at most
+   2^14 bytes) */
+#define ALTPOP_TLS_RELAY_RECORD_SIZE 16384
 /* How much of the post-login process's output one read() of the socket
-   pair takes: four full TLS records (RFC 8446 section 5.1: at most
-   2^14 bytes of plaintext each). */
-#define ALTPOP_TLS_RELAY_DOWN_SIZE (4 * 16384)
+   pair takes: four full TLS records */
+#define ALTPOP_TLS_RELAY_DOWN_SIZE (4 * ALTPOP_TLS_RELAY_RECORD_SIZE)
 /* What one SSL_read() may return: one record's plaintext */
-#define ALTPOP_TLS_RELAY_UP_SIZE 16384
+#define ALTPOP_TLS_RELAY_UP_SIZE ALTPOP_TLS_RELAY_RECORD_SIZE
 /* Blocks one direction moves before it lets other clients of the
    process run (the socket it waits for is still ready then) */
 #define ALTPOP_TLS_RELAY_MAX_PASSES 16
@@ -42,6 +45,7 @@ enum altpop_tls_relay_wait {
 struct altpop_tls_relay {
 	struct client *client;
 	SSL *ssl;
+	struct altpop_tls_bio *bio;
 	int client_fd, pair_fd;
 	/* login-common's streams of the socket pair: the input owns (and
 	   closes) pair_fd; the relay reads and writes the fd itself */
@@ -66,6 +70,9 @@ struct altpop_tls_bio {
 	int fd;
 	buffer_t *prefix;
 	size_t prefix_pos;
+	/* more records follow at once: the kernel may hold back a partly
+	   filled segment (MSG_MORE) until the last one is written */
+	bool more;
 };
 
 static BIO_METHOD *altpop_tls_bio_method;
@@ -76,7 +83,7 @@ static int altpop_tls_bio_write(BIO *bio, const char *data, int size)
 	ssize_t ret;
 
 	BIO_clear_retry_flags(bio);
-	ret = write(ctx->fd, data, size);
+	ret = send(ctx->fd, data, size, ctx->more ? MSG_MORE : 0);
 	if (ret < 0 && (errno == EAGAIN || errno == EINTR))
 		BIO_set_retry_write(bio);
 	return ret;
@@ -125,7 +132,9 @@ static int altpop_tls_bio_destroy(BIO *bio)
 	return 1;
 }
 
-static BIO *altpop_tls_bio_create(int fd, buffer_t *prefix)
+/* The BIO is made before anything is taken out of login-common's
+   streams: if it cannot be made, login-common keeps the session whole. */
+static BIO *altpop_tls_bio_create(int fd)
 {
 	struct altpop_tls_bio *ctx;
 	BIO *bio;
@@ -147,10 +156,6 @@ static BIO *altpop_tls_bio_create(int fd, buffer_t *prefix)
 		return NULL;
 	ctx = i_new(struct altpop_tls_bio, 1);
 	ctx->fd = fd;
-	if (prefix->used > 0)
-		ctx->prefix = prefix;
-	else
-		buffer_free(&prefix);
 	BIO_set_data(bio, ctx);
 	BIO_set_init(bio, 1);
 	return bio;
@@ -272,8 +277,13 @@ static bool altpop_tls_relay_down(struct altpop_tls_relay *relay)
 			relay->down_end = ret;
 		}
 		ERR_clear_error();
+		/* with SSL_MODE_ENABLE_PARTIAL_WRITE (Dovecot sets it) one
+		   SSL_write() writes one record */
+		relay->bio->more = relay->down_end - relay->down_pos >
+			ALTPOP_TLS_RELAY_RECORD_SIZE;
 		sret = SSL_write(relay->ssl, relay->down_buf + relay->down_pos,
 				 relay->down_end - relay->down_pos);
+		relay->bio->more = FALSE;
 		if (sret > 0) {
 			relay->down_pos += sret;
 			continue;
@@ -439,7 +449,12 @@ altpop_tls_relay_can_take_over(struct client *client,
 		*reason_r = "client output is multiplexed";
 		return FALSE;
 	}
+	/* the flush alone is not enough: Dovecot 2.4's TLS ostream reports
+	   a flush done while it waits for input (want_read), with plaintext
+	   still in its buffer; its used size counts that buffer, OpenSSL's
+	   unread output and the TCP stream's buffer */
 	if (o_stream_flush(client_output) <= 0 ||
+	    o_stream_get_buffer_used_size(client_output) > 0 ||
 	    o_stream_get_buffer_used_size(ssl_io->plain_output) > 0 ||
 	    BIO_ctrl_pending(ssl_io->bio_ext) > 0) {
 		*reason_r = "output to the client not flushed";
@@ -498,8 +513,7 @@ void altpop_tls_relay_takeover(struct client *client)
 			"login-common relays the session", reason);
 		return;
 	}
-	bio = altpop_tls_bio_create(client->fd,
-				    altpop_tls_relay_unread_input(ssl_io));
+	bio = altpop_tls_bio_create(client->fd);
 	if (bio == NULL) {
 		e_error(client->event, "TLS relay not used: %s: "
 			"login-common relays the session",
@@ -510,6 +524,12 @@ void altpop_tls_relay_takeover(struct client *client)
 	relay = i_new(struct altpop_tls_relay, 1);
 	relay->client = client;
 	relay->ssl = ssl_io->ssl;
+	relay->bio = BIO_get_data(bio);
+	/* OpenSSL reads the TLS bytes login-common read but did not
+	   decrypt first */
+	relay->bio->prefix = altpop_tls_relay_unread_input(ssl_io);
+	if (relay->bio->prefix->used == 0)
+		buffer_free(&relay->bio->prefix);
 	relay->client_fd = client->fd;
 	relay->pair_input = pair_input;
 	relay->pair_output = pair_output;
@@ -538,6 +558,11 @@ void altpop_tls_relay_takeover(struct client *client)
 	/* OpenSSL reads and writes the client socket itself from now on
 	   (takes over the BIO; frees its end of the memory BIO pair) */
 	SSL_set_bio(relay->ssl, bio, bio);
+	/* Dovecot's own side of the session reads nothing any more: its
+	   teardown (SSL_shutdown() and a last sync with the BIO pair, which
+	   has no peer now) must not wait for input, or it logs "SSL BIO
+	   buffer size too small" */
+	ssl_io->want_read = FALSE;
 	*altpop_tls_relay_ptr(client) = relay;
 	e_debug(client->event, "TLS relay started");
 

@@ -8,8 +8,9 @@
    every byte through OpenSSL's memory BIO pair and two stream buffers).
    The relay takes that over once login-common is done with the client:
    OpenSSL then reads and writes the client's socket itself, full-size
-   TLS records go out in one write() each, and the socket pair is read in
-   large blocks. Dovecot did the handshake, so its TLS settings (protocols,
+   TLS records go out in one send() each (with MSG_MORE while more of
+   the block follows, so the kernel sends full segments), and the socket
+   pair is read in large blocks. Dovecot did the handshake, so its TLS settings (protocols,
    ciphers, certificates, SNI, client certificates) all still apply; on
    close the client's TLS session is shut down by login-common as before
    (close_notify), and the post-login process sees EOF when the client
