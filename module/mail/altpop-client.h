@@ -18,6 +18,11 @@ struct altpop_mail_anvil;
 /* Stop reading commands while this much output is still unsent; start
    again when it drops to half. */
 #define ALTPOP_OUTBUF_THROTTLE_SIZE (64*1024)
+/* after the session ended (QUIT, an error), how long the output the
+   client has not read yet (the tail of the last RETR, QUIT's reply) may
+   take to go out before the connection is closed anyway: a 56k modem
+   takes about 10 s for what the throttle lets pile up */
+#define ALTPOP_CLIENT_LINGER_MSECS (60*1000)
 /* Longest command line accepted after login (RFC 1939 says 255 octets of
    arguments; allow more for odd clients but never unbounded). */
 #define ALTPOP_MAX_INBUF_SIZE 2048

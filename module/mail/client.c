@@ -245,6 +245,19 @@ static void altpop_client_destroy_timeout(struct altpop_client *client)
 	altpop_client_destroy(client, NULL);
 }
 
+static int altpop_client_linger_output(struct altpop_client *client)
+{
+	int ret = o_stream_flush(client->output);
+
+	if (ret == 0)
+		return 0;
+	/* all out, or the client went away: end now */
+	o_stream_close(client->output);
+	timeout_remove(&client->to_idle);
+	client->to_idle = timeout_add(0, altpop_client_destroy_timeout, client);
+	return 1;
+}
+
 void altpop_client_disconnect(struct altpop_client *client,
 			      const char *reason)
 {
@@ -254,11 +267,23 @@ void altpop_client_disconnect(struct altpop_client *client,
 	e_info(client->event, "Disconnected: %s %s", reason,
 	       altpop_logout_stats(client));
 
-	(void)o_stream_flush(client->output);
 	i_stream_close(client->input);
-	o_stream_close(client->output);
-
+	io_remove(&client->io);
 	timeout_remove(&client->to_idle);
+	if (o_stream_flush(client->output) == 0) {
+		/* the client has not read everything yet (commands sent in
+		   one go: RETR, RETR, QUIT): write the rest as it reads, and
+		   close when it is out or the client stops reading */
+		o_stream_set_flush_callback(client->output,
+					    altpop_client_linger_output,
+					    client);
+		o_stream_set_flush_pending(client->output, TRUE);
+		client->to_idle = timeout_add(ALTPOP_CLIENT_LINGER_MSECS,
+					      altpop_client_destroy_timeout,
+					      client);
+		return;
+	}
+	o_stream_close(client->output);
 	client->to_idle = timeout_add(0, altpop_client_destroy_timeout, client);
 }
 
