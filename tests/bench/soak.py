@@ -497,7 +497,53 @@ class Soak:
         return "lock %r, %.0fs old, pid %s: %s %s (post-login processes: %s)" % (
             text, age, pid, comm, cmd, self.backend_pids("altpop"))
 
+    def maildir_files(self, user):
+        md = self.backend.home(user["name"]) / "Maildir"
+        return [p for d in ("new", "cur") for p in (md / d).iterdir()]
+
+    def inject(self):
+        """--inject: faults behind the server's back, after the load, each
+        of which the reckoning must report (a check of the checks): a
+        message file removed (lost), a deleted message put back
+        (undeleted), a leave-on-server maildrop's uidlist and index
+        removed (its UIDLs change)."""
+        done = []
+        with self.t.lock:
+            fetched = set(self.t.fetches)
+            gone = {m for sid, ids in self.t.session_deletes.items()
+                    if self.t.session_end.get(sid) == "committed" for m in ids}
+        for u in self.users:
+            if u["mode"] != "delete" or "lost" in done:
+                continue
+            for p in self.maildir_files(u):
+                msgid = message_id(p.read_bytes().replace(b"\n", b"\r\n"))
+                if msgid in self.t.delivered and msgid not in fetched:
+                    p.unlink()
+                    done.append("lost")
+                    break
+        for msgid in sorted(gone):
+            mailbox = self.t.attempted[msgid][0]
+            u = next(u for u in self.users if u["mailbox"] == mailbox)
+            if u["mode"] == "delete":
+                self.backend.deliver(mailbox, "Message-ID: <%s>\n\nback\n" % msgid)
+                done.append("undeleted")
+                break
+        for u in self.users:
+            known = self.t.msg_to_uid[u["mailbox"]]
+            if u["mode"] == "keep" and any(
+                    message_id(p.read_bytes().replace(b"\n", b"\r\n")) in known
+                    for p in self.maildir_files(u)):
+                md = self.backend.home(u["name"]) / "Maildir"
+                for p in md.iterdir():
+                    if p.name.startswith(("dovecot-uidlist", "dovecot.index")):
+                        p.unlink()
+                done.append("uidl")
+                break
+        log("injected: %s" % ", ".join(done))
+
     def reckon(self):
+        if self.args.inject:
+            self.inject()
         remaining = {}
         with self.topo.front_ns.inside():
             for u in self.users:
@@ -615,6 +661,7 @@ class Soak:
         out["deliveries_unanswered"] = c.get("deliveries unanswered", 0)
         out["messages_fetched"] = c.get("messages fetched", 0)
         out["uidls_rechecked"] = c.get("UIDLs re-checked", 0)
+        out["uidls_rechecked_kpop"] = c.get("UIDLs re-checked over KPOP", 0)
         out["kills"] = kills
         out["restarts"] = self.restarts
         out["result"] = dict(s)
@@ -641,8 +688,8 @@ def print_summary(r):
                                        sorted(r["session_ends"].items())))
     print("  deliveries %d (refused while down %d, cut before the answer %d)"
           % (r["deliveries"], r["deliveries_refused"], r["deliveries_unanswered"]))
-    print("  fetched    %d messages; %d UIDLs re-checked" % (r["messages_fetched"],
-                                                             r["uidls_rechecked"]))
+    print("  fetched    %d messages; UIDLs re-checked: %d with TOP, %d over KPOP"
+          % (r["messages_fetched"], r["uidls_rechecked"], r["uidls_rechecked_kpop"]))
     print("  kills      %s; backend restarts %s" % (
         ", ".join("%s %d" % kv for kv in sorted(r["kills"].items())) or "none",
         ", ".join("%s at %.0fs" % (h, t) for t, h in r["restarts"])))
@@ -693,6 +740,11 @@ def main():
                     help="a client's pause after a session, up to this (default 0.3s)")
     ap.add_argument("--seed", type=int, default=27)
     ap.add_argument("--no-kpop", action="store_true", help="no KPOP clients")
+    ap.add_argument("--inject", action="store_true",
+                    help="check the checks: after the load, remove a message file, "
+                    "put a deleted message back and reset a maildrop's UIDLs behind "
+                    "the server's back (the run must then report lost 1, undeleted 1 "
+                    "and UIDL changes)")
     ap.add_argument("--json", metavar="FILE", help="write the summary as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()

@@ -208,7 +208,7 @@ class Clients:
         uidl, tops_seen, quit_reply = self.parse_kpop(lines[3:], tops)
         for n, msgid in tops_seen.items():
             if n in uidl and msgid:
-                self.t.count("UIDLs re-checked")
+                self.t.count("UIDLs re-checked over KPOP")
                 self.t.check_mapping(mailbox, uidl[n], msgid, where)
         quit_ok = quit_reply is not None and quit_reply.startswith("+OK")
         self.t.end_session(sid, "committed" if quit_ok else "uncommitted")
