@@ -3,7 +3,6 @@
 POP3 sessions over USER/PASS, AUTH PLAIN, STLS, pop3s, SDPS names and the
 front tier, and KPOP sessions (tests/kpop-client) that check UIDLs."""
 
-import random
 import socket
 import ssl
 import subprocess
