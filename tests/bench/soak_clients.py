@@ -203,7 +203,7 @@ class Clients:
         # greeting, USER, PASS: the session starts after PASS's +OK
         if len(lines) < 3 or not lines[2].startswith("+OK"):
             self.t.end_session(sid, "uncommitted")
-            return "refused: kpop" if len(lines) >= 3 else "cut"
+            return "refused: kpop %s" % lines[2][:40] if len(lines) >= 3 else "cut"
         uidl, tops_seen, quit_reply = self.parse_kpop(lines[3:], tops)
         for n, msgid in tops_seen.items():
             if n in uidl and msgid:
