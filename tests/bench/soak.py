@@ -518,7 +518,8 @@ class Soak:
         of which the reckoning must report (a check of the checks): a
         message file removed (lost), a deleted message put back
         (undeleted), a leave-on-server maildrop's uidlist and index
-        removed (its UIDLs change)."""
+        removed (its UIDLs change), an empty session lock (a stale lock,
+        the maildrop listed from its files)."""
         done = []
         with self.t.lock:
             fetched = set(self.t.fetches)
@@ -551,6 +552,13 @@ class Soak:
                         p.unlink()
                 done.append("uidl")
                 break
+        # an empty session lock, as a post-login process killed between
+        # creating it and writing its pid leaves (reported, not a violation)
+        u = next(u for u in reversed(self.users) if u["mode"] == "delete")
+        lock = self.backend.home(u["name"]) / "Maildir" / "dovecot-pop3-session.lock"
+        lock.write_bytes(b"")
+        os.chown(lock, self.backend.uid, self.backend.gid)
+        done.append("empty session lock")
         log("injected: %s" % ", ".join(done))
 
     def reckon(self):
@@ -757,9 +765,10 @@ def main():
     ap.add_argument("--no-kpop", action="store_true", help="no KPOP clients")
     ap.add_argument("--inject", action="store_true",
                     help="check the checks: after the load, remove a message file, "
-                    "put a deleted message back and reset a maildrop's UIDLs behind "
-                    "the server's back (the run must then report lost 1, undeleted 1 "
-                    "and UIDL changes)")
+                    "put a deleted message back, reset a maildrop's UIDLs and leave "
+                    "an empty session lock behind the server's back (the run must "
+                    "then report lost 1, undeleted 1, UIDL changes and the stale "
+                    "lock)")
     ap.add_argument("--json", metavar="FILE", help="write the summary as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
