@@ -84,6 +84,8 @@ MONITOR_INTERVAL = 5.0
 LONG_LIVED = ("dovecot", "altpop-login", "auth", "anvil", "log", "config",
               "stats", "lmtp")
 DRAIN_TIMEOUT = 30
+# sessions between the two idle fd counts of the front after the load
+FD_ROUND_SESSIONS = 40
 
 
 class Soak:
@@ -384,6 +386,22 @@ class Soak:
                     end_kib=sum(end[2][p][1] for p in pids))
         return out
 
+    def idle_fds(self, like=None):
+        """The front's processes once their fd counts stop changing (up to
+        DRAIN_TIMEOUT; with like, as soon as they are no more than there)."""
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        prev = None
+        while True:
+            time.sleep(1)
+            snap = self.snapshot(self.topo.front)
+            fds = {p: v[2] for p, v in snap.items()}
+            if like is not None and all(n <= like[p][2] for p, n in fds.items()
+                                        if p in like):
+                return snap
+            if (like is None and fds == prev) or time.monotonic() > deadline:
+                return snap
+            prev = fds
+
     # ---- the run ----------------------------------------------------------
 
     def warm_up(self):
@@ -583,18 +601,24 @@ class Soak:
         if left:
             self.t.violation("process left", "backend post-login processes with no "
                              "client: %s" % left)
-        while True:
-            idle = self.snapshot(self.topo.front)
-            grew = ["%s[%d] %d -> %d fds" % (v[0], pid, self.idle_before[pid][2], v[2])
-                    for pid, v in idle.items() if pid in self.idle_before
-                    and v[0] == self.idle_before[pid][0]
-                    and v[2] > self.idle_before[pid][2]]
-            if not grew or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        for g in grew:
-            self.t.violation("fd left", "front %s (idle before the load and after)" % g)
-        self.fd_checked = len([p for p in idle if p in self.idle_before])
+        # fds: the front's processes when idle after the load, then after
+        # another round of sessions (a connection a login process opens
+        # once, to ipc or auth, is there in both; a leak grows)
+        idle = self.idle_fds()
+        with self.topo.front_ns.inside():
+            for u in self.users[:FD_ROUND_SESSIONS]:
+                self.clients.run(u, self.rnd)
+        again = self.idle_fds(idle)
+        for pid, v in again.items():
+            if pid in idle and v[0] == idle[pid][0] and v[2] > idle[pid][2]:
+                self.t.violation("fd left", "front %s[%d] %d -> %d fds (idle after the "
+                                 "load, and after %d more sessions)"
+                                 % (v[0], pid, idle[pid][2], v[2], FD_ROUND_SESSIONS))
+        self.fd_opened_once = ["%s[%d] %d -> %d" % (v[0], pid, self.idle_before[pid][2],
+                                                    v[2])
+                               for pid, v in idle.items() if pid in self.idle_before
+                               and v[2] != self.idle_before[pid][2]]
+        self.fd_checked = len([p for p in again if p in idle])
 
     def server_log_findings(self):
         """Panics (violations) and the kinds of errors in the Dovecot logs."""
@@ -687,6 +711,7 @@ class Soak:
         out["result"] = dict(s)
         out["rss_kib"] = {"%s %s" % k: v for k, v in self.rss_report().items()}
         out["fd_checked_processes"] = getattr(self, "fd_checked", 0)
+        out["fds_opened_during_the_load"] = getattr(self, "fd_opened_once", [])
         for key, v in out["rss_kib"].items():
             growth = v["end_kib"] - v["start_kib"]
             if growth > RSS_SLACK_KIB and growth > RSS_SLACK_RATIO * v["start_kib"]:
@@ -723,8 +748,11 @@ def print_summary(r):
     print("             (delivered %d, fetched %d distinct, %d on the server at the end)"
           % (res.get("delivered", 0), res.get("fetched (distinct)", 0),
              res.get("on the server at the end", 0)))
-    print("  fds        %d long-lived front processes as idle before the load"
-          % r["fd_checked_processes"])
+    print("  fds        %d long-lived front processes as many after %d more sessions "
+          "as when idle after the load" % (r["fd_checked_processes"], FD_ROUND_SESSIONS))
+    if r["fds_opened_during_the_load"]:
+        print("             (opened during the load and kept: %s)"
+              % ", ".join(r["fds_opened_during_the_load"]))
     print("  RSS (KiB, processes alive from the baseline to the end):")
     for key, v in sorted(r["rss_kib"].items()):
         print("    %-22s %2d process(es)  %7d at %4ds -> %7d at %4ds"
