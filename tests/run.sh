@@ -27,6 +27,9 @@
 # and run the unit and integration tests with it (no benchmark smoke run),
 # then the tests marked plain_build in a plain build.
 # ALTPOP_SUITE=core: only the core integration tests, no benchmark smoke run.
+# ALTPOP_SUITE=soak: only the build and the soak (tests/bench/soak.py) for
+# ALTPOP_SOAK_MINUTES (default 2; the plain suite runs a 2-minute soak
+# after the benchmark smoke run), its JSON summary in ALTPOP_SOAK_JSON.
 # ALTPOP_CHROOT_BASE=DIR: where the other releases' chroots are kept
 # (default /var/cache/altpop; a second tree's runs can use their own).
 set -e
@@ -54,6 +57,14 @@ esac
 scripts/install-deps.sh
 have=$(dovecot --version | cut -c1-3)
 
+# The soak: mixed clients, deliveries, kill -9 and backend restarts for
+# ALTPOP_SOAK_MINUTES, then nothing lost, duplicated or leaked
+run_soak() {
+	echo "== Dovecot $(dovecot --version): soak, ${ALTPOP_SOAK_MINUTES:-2} minutes (kill -9, backend restarts; nothing lost or duplicated)"
+	/usr/bin/python3 tests/bench/soak.py --minutes "${ALTPOP_SOAK_MINUTES:-2}" \
+		${ALTPOP_SOAK_JSON:+--json "$ALTPOP_SOAK_JSON"}
+}
+
 # The suite against this machine's own Dovecot.
 run_here() {
 	# the build must be warning-free with Dovecot's own warning flags
@@ -61,6 +72,11 @@ run_here() {
 		scripts/build.sh
 	if [ "${ALTPOP_SANITIZE:-}" = 1 ]; then
 		echo "== Dovecot $(dovecot --version): sanitizer build (ASan + UBSan): any report fails a test"
+	fi
+
+	if [ "${ALTPOP_SUITE:-}" = soak ]; then
+		run_soak
+		return
 	fi
 
 	echo "== Dovecot $(dovecot --version): unit tests"
@@ -79,6 +95,7 @@ run_here() {
 	if [ "${ALTPOP_SANITIZE:-}" != 1 ]; then
 		echo "== Dovecot $(dovecot --version): benchmark smoke run (ratios are reported, not asserted)"
 		/usr/bin/python3 tests/bench/run.py --quick
+		run_soak
 	fi
 
 	echo "== Dovecot $(dovecot --version): integration tests"
@@ -132,6 +149,8 @@ run_in_chroot() {
 		ALTPOP_IT_REQUIRE="${ALTPOP_IT_REQUIRE:-}" CI="${CI:-}" \
 		ALTPOP_SANITIZE="${ALTPOP_SANITIZE:-}" \
 		ALTPOP_SUITE="${ALTPOP_SUITE:-}" \
+		ALTPOP_SOAK_MINUTES="${ALTPOP_SOAK_MINUTES:-}" \
+		ALTPOP_SOAK_JSON="${ALTPOP_SOAK_JSON:-}" \
 		ALTPOP_IT_JOBS="${ALTPOP_IT_JOBS:-}" \
 		EXTRA_CFLAGS="${EXTRA_CFLAGS:-}" \
 		sh -c 'cd /root/altpop && sh tests/run.sh "$@"' x "$@" || rc=$?
