@@ -237,6 +237,7 @@ def legacy_uidls(inst, workdir):
     return legacy
 
 
+@pytest.mark.plain_build(reason="altpop -I is run with nsenter in the instance's namespace, where the sanitizer build's runtime is not preloaded (ASan refuses to start)")
 def test_import_on_full_disk(make_instance, stage, workdir):
     """altpop -I on a full disk fails with the file and the error, the map
     is left as it was; with space it imports."""
