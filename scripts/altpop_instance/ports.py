@@ -3,6 +3,7 @@
 range (a slice of its own for each pytest-xdist worker), what listens
 now."""
 
+import collections
 import os
 import random
 import socket
@@ -38,21 +39,35 @@ def _port_range():
     return low + index * size, low + (index + 1) * size
 
 
+# Ports handed out lately by this process: a test that picks a port for a
+# server of its own (a stats listener, a KDC) and then starts an instance
+# must not get the same port twice, although the first is not bound yet.
+HANDED_OUT_MAX = 512
+_handed_out = collections.deque(maxlen=HANDED_OUT_MAX)
+
+
 def free_ports(count, host="127.0.0.1"):
     """Distinct ports that were free on host, picked at random below the
-    ephemeral range (all held at once while checking)."""
+    ephemeral range (all held at once while checking), none of them handed
+    out by an earlier call lately."""
     low, high = _port_range()
+    avoid = _handed_out if len(_handed_out) < (high - low) // 2 else ()
     socks = []
     try:
         while len(socks) < count:
+            port = random.randrange(low, high)
+            if port in avoid:
+                continue
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                s.bind((host, random.randrange(low, high)))
+                s.bind((host, port))
             except OSError:
                 s.close()
                 continue
             socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+        ports = [s.getsockname()[1] for s in socks]
+        _handed_out.extend(ports)
+        return ports
     finally:
         for s in socks:
             s.close()
