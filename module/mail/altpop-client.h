@@ -163,6 +163,8 @@ struct altpop_client {
 	unsigned int top_count, retr_count;
 
 	bool destroyed:1;
+	/* the mailboxes, session lock and anvil session are let go */
+	bool maildrop_released:1;
 	bool disconnected:1;
 	bool waiting_input:1;
 	bool quit_seen:1;

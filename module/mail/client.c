@@ -168,31 +168,18 @@ void altpop_client_add_input(struct altpop_client *client,
 	o_stream_unref(&output);
 }
 
-void altpop_client_destroy(struct altpop_client *client, const char *reason)
+/* The maildrop goes: \Seen changes written, the folders committed
+   without deletions, the mailboxes freed, the session lock and the anvil
+   session released. Once a session ended, with or without output left
+   for the client to read. */
+static void altpop_client_release_maildrop(struct altpop_client *client)
 {
-	i_assert(!client->destroyed);
-	client->destroyed = TRUE;
+	if (client->maildrop_released)
+		return;
+	client->maildrop_released = TRUE;
 
 	if (client->seen_change_count > 0 && client->mailbox != NULL)
 		(void)altpop_mailbox_update(client);
-
-	if (!client->disconnected) {
-		if (reason == NULL) {
-			reason = io_stream_get_disconnect_reason(client->input,
-								 client->output);
-		}
-		e_info(client->event, "Disconnected: %s %s", reason,
-		       altpop_logout_stats(client));
-	}
-	if (client->cmd != NULL) {
-		/* let the running command free its state */
-		i_stream_close(client->input);
-		o_stream_close(client->output);
-		client->cmd(client);
-		i_assert(client->cmd == NULL);
-	}
-	/* a command the session ended under counts as it went */
-	altpop_cmd_event_finish(client, 1);
 	altpop_expire_session_end(client);
 	if (array_is_created(&client->folders)) {
 		struct altpop_folder *folder;
@@ -212,6 +199,31 @@ void altpop_client_destroy(struct altpop_client *client, const char *reason)
 		mailbox_free(&client->mailbox);
 	altpop_mail_glue_anvil_disconnect(client);
 	altpop_session_unlock(client);
+}
+
+void altpop_client_destroy(struct altpop_client *client, const char *reason)
+{
+	i_assert(!client->destroyed);
+	client->destroyed = TRUE;
+
+	if (!client->disconnected) {
+		if (reason == NULL) {
+			reason = io_stream_get_disconnect_reason(client->input,
+								 client->output);
+		}
+		e_info(client->event, "Disconnected: %s %s", reason,
+		       altpop_logout_stats(client));
+	}
+	if (client->cmd != NULL) {
+		/* let the running command free its state */
+		i_stream_close(client->input);
+		o_stream_close(client->output);
+		client->cmd(client);
+		i_assert(client->cmd == NULL);
+	}
+	/* a command the session ended under counts as it went */
+	altpop_cmd_event_finish(client, 1);
+	altpop_client_release_maildrop(client);
 
 	pool_unref(&client->uidl_pool);
 	i_free(client->message_sizes);
@@ -270,18 +282,25 @@ void altpop_client_disconnect(struct altpop_client *client,
 	i_stream_close(client->input);
 	io_remove(&client->io);
 	timeout_remove(&client->to_idle);
-	if (o_stream_flush(client->output) == 0) {
-		/* the client has not read everything yet (commands sent in
-		   one go: RETR, RETR, QUIT): write the rest as it reads, and
-		   close when it is out or the client stops reading */
-		o_stream_set_flush_callback(client->output,
-					    altpop_client_linger_output,
-					    client);
-		o_stream_set_flush_pending(client->output, TRUE);
-		client->to_idle = timeout_add(ALTPOP_CLIENT_LINGER_MSECS,
-					      altpop_client_destroy_timeout,
-					      client);
-		return;
+	if (client->cmd == NULL) {
+		/* the session is over: the maildrop goes before the last
+		   replies (still corked) reach the client, so a client that
+		   reconnects as soon as it has QUIT's reply finds it free */
+		altpop_client_release_maildrop(client);
+		if (o_stream_flush(client->output) == 0) {
+			/* the client has not read everything yet (commands
+			   sent in one go: RETR, RETR, QUIT): write the rest as
+			   it reads, and close when it is out or the client
+			   stops reading */
+			o_stream_set_flush_callback(client->output,
+						    altpop_client_linger_output,
+						    client);
+			o_stream_set_flush_pending(client->output, TRUE);
+			client->to_idle =
+				timeout_add(ALTPOP_CLIENT_LINGER_MSECS,
+					    altpop_client_destroy_timeout, client);
+			return;
+		}
 	}
 	o_stream_close(client->output);
 	client->to_idle = timeout_add(0, altpop_client_destroy_timeout, client);

@@ -524,8 +524,34 @@ class Soak:
         except OSError:
             comm = cmd = "gone"
         alive = pid.isdigit() and int(pid) in self.backend_pids("altpop")
-        return ("lock %r, %.0fs old, pid %s: %s %s (post-login processes: %s)" % (
-            text, age, pid, comm, cmd, self.backend_pids("altpop")), alive)
+        info = ("lock %r, %.0fs old, pid %s: %s %s (post-login processes: %s)" % (
+            text, age, pid, comm, cmd, self.backend_pids("altpop")))
+        if alive:
+            info += self.holder_state(int(pid))
+        return info, alive
+
+    def holder_state(self, pid):
+        """What a live lock holder is doing: where it sleeps, what its fds
+        are, its lines in the backend's log."""
+        out = []
+        for name in ("wchan", "stack"):
+            try:
+                out.append("%s: %s" % (name, Path("/proc/%d/%s" % (pid, name))
+                                       .read_text().strip().replace("\n", " | ")))
+            except OSError:
+                pass
+        fds = []
+        try:
+            for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
+                with contextlib.suppress(OSError):
+                    fds.append("%s=%s" % (fd, os.readlink("/proc/%d/fd/%s" % (pid, fd))))
+        except OSError:
+            pass
+        out.append("fds: " + " ".join(fds))
+        lines = [line for line in self.backend.log_text().splitlines()
+                 if "<%d>" % pid in line or "mpid=%d," % pid in line]
+        out.append("log:\n      " + "\n      ".join(lines[-20:]))
+        return "\n    " + "\n    ".join(out)
 
     def maildir_files(self, user):
         md = self.backend.home(user["name"]) / "Maildir"
