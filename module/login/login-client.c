@@ -130,4 +130,5 @@ void altpop_login_init(void)
 void altpop_login_deinit(void)
 {
 	clients_destroy_all();
+	altpop_tls_relay_deinit();
 }

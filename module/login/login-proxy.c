@@ -14,6 +14,7 @@
 #include "dsasl-client.h"
 #include "login-proxy.h"
 #include "altpop-login.h"
+#include "tls-relay.h"
 
 /* how much of a backend's line goes into our log */
 #define PROXY_LOG_LINE_MAX 160
@@ -263,6 +264,9 @@ int altpop_proxy_parse_line(struct client *client, const char *line)
 		proxy_login_event(aclient, NULL, FALSE);
 		o_stream_nsend_str(client->output,
 				   t_strconcat(line, "\r\n", NULL));
+		/* a TLS client's session is relayed by altpop's TLS relay;
+		   login-common's proxy relays its plaintext */
+		(void)altpop_tls_relay_proxy_takeover(client);
 		client_proxy_finish_destroy_client(client);
 		return 1;
 	case ALTPOP_PROXY_STATE_COUNT:

@@ -13,6 +13,8 @@
 #include "istream.h"
 #include "ostream.h"
 #include "buffer.h"
+#include "fd-util.h"
+#include "llist.h"
 #include "iostream-proxy.h"
 #include "iostream-openssl.h"
 #include "altpop-login.h"
@@ -43,6 +45,8 @@ enum altpop_tls_relay_wait {
 };
 
 struct altpop_tls_relay {
+	/* proxied sessions' relays: altpop_tls_relay_proxies */
+	struct altpop_tls_relay *prev, *next;
 	struct client *client;
 	SSL *ssl;
 	struct altpop_tls_bio *bio;
@@ -51,6 +55,12 @@ struct altpop_tls_relay {
 	   closes) pair_fd; the relay reads and writes the fd itself */
 	struct istream *pair_input;
 	struct ostream *pair_output;
+	/* what the socket pair leads to, for the debug lines */
+	const char *peer;
+	/* a proxied session: the client's TLS streams, which login-common's
+	   proxy no longer holds (it relays the socket pair instead) */
+	struct istream *tls_input;
+	struct ostream *tls_output;
 
 	struct io *io_client_read, *io_client_write;
 	struct io *io_pair_read, *io_pair_write;
@@ -76,6 +86,9 @@ struct altpop_tls_bio {
 };
 
 static BIO_METHOD *altpop_tls_bio_method;
+/* the relays of proxied sessions, which hold a client reference of their
+   own: ended at process shutdown after login-common's proxies */
+static struct altpop_tls_relay *altpop_tls_relay_proxies;
 
 static int altpop_tls_bio_write(BIO *bio, const char *data, int size)
 {
@@ -175,6 +188,8 @@ static void altpop_tls_relay_destroy(struct altpop_tls_relay **_relay)
 	struct altpop_tls_relay *relay = *_relay;
 
 	*_relay = NULL;
+	if (relay->tls_input != NULL)
+		DLLIST_REMOVE(&altpop_tls_relay_proxies, relay);
 	io_remove(&relay->io_client_read);
 	io_remove(&relay->io_client_write);
 	io_remove(&relay->io_pair_read);
@@ -182,6 +197,8 @@ static void altpop_tls_relay_destroy(struct altpop_tls_relay **_relay)
 	/* closes the socket pair: the post-login process sees EOF */
 	o_stream_destroy(&relay->pair_output);
 	i_stream_destroy(&relay->pair_input);
+	i_stream_unref(&relay->tls_input);
+	o_stream_unref(&relay->tls_output);
 	i_free(relay->down_buf);
 	i_free(relay->up_buf);
 	i_free(relay);
@@ -257,8 +274,8 @@ static bool altpop_tls_relay_down(struct altpop_tls_relay *relay)
 			ret = read(relay->pair_fd, relay->down_buf,
 				   ALTPOP_TLS_RELAY_DOWN_SIZE);
 			if (ret == 0) {
-				altpop_tls_relay_finish(relay,
-					"post-login process closed the session");
+				altpop_tls_relay_finish(relay, t_strdup_printf(
+					"%s closed the session", relay->peer));
 				return FALSE;
 			}
 			if (ret < 0) {
@@ -345,7 +362,7 @@ static bool altpop_tls_relay_up(struct altpop_tls_relay *relay)
 			return TRUE;
 		}
 		altpop_tls_relay_finish(relay, ret < 0 && errno == EPIPE ?
-			"post-login process closed the session" :
+			t_strdup_printf("%s closed the session", relay->peer) :
 			t_strdup_printf("write(socket pair) failed: %m"));
 		return FALSE;
 	}
@@ -460,7 +477,7 @@ altpop_tls_relay_can_take_over(struct client *client,
 		*reason_r = "output to the client not flushed";
 		return FALSE;
 	}
-	if (o_stream_flush(pair_output) <= 0) {
+	if (pair_output != NULL && o_stream_flush(pair_output) <= 0) {
 		*reason_r = "output to the post-login process not flushed";
 		return FALSE;
 	}
@@ -489,40 +506,22 @@ static buffer_t *altpop_tls_relay_unread_input(struct ssl_iostream *ssl_io)
 	return buf;
 }
 
-void altpop_tls_relay_takeover(struct client *client)
+/* A relay for client's TLS session on its own socket BIO: OpenSSL's
+   unread TLS bytes, and the plaintext the streams of both sides read but
+   did not pass on yet, are moved into it. Nothing runs yet. */
+static struct altpop_tls_relay *
+altpop_tls_relay_new(struct client *client, struct ssl_iostream *ssl_io,
+		     BIO *bio, struct istream *client_input,
+		     struct istream *pair_input, struct ostream *pair_output,
+		     const char *peer)
 {
-	struct iostream_proxy *proxy = client->iostream_fd_proxy;
-	struct ssl_iostream *ssl_io = client->ssl_iostream;
 	struct altpop_tls_relay *relay;
-	struct istream *pair_input, *client_input;
-	struct ostream *pair_output, *client_output;
 	const unsigned char *data;
-	const char *reason;
 	size_t size;
-	BIO *bio;
-
-	if (!client->login_success || proxy == NULL || ssl_io == NULL)
-		return;
-	pair_input = iostream_proxy_get_istream(proxy, IOSTREAM_PROXY_SIDE_LEFT);
-	pair_output = iostream_proxy_get_ostream(proxy, IOSTREAM_PROXY_SIDE_LEFT);
-	client_input = iostream_proxy_get_istream(proxy, IOSTREAM_PROXY_SIDE_RIGHT);
-	client_output = iostream_proxy_get_ostream(proxy, IOSTREAM_PROXY_SIDE_RIGHT);
-	if (!altpop_tls_relay_can_take_over(client, ssl_io, client_output,
-					    pair_output, &reason)) {
-		e_debug(client->event, "TLS relay not used (%s): "
-			"login-common relays the session", reason);
-		return;
-	}
-	bio = altpop_tls_bio_create(client->fd);
-	if (bio == NULL) {
-		e_error(client->event, "TLS relay not used: %s: "
-			"login-common relays the session",
-			altpop_tls_relay_ssl_error("BIO_new()"));
-		return;
-	}
 
 	relay = i_new(struct altpop_tls_relay, 1);
 	relay->client = client;
+	relay->peer = peer;
 	relay->ssl = ssl_io->ssl;
 	relay->bio = BIO_get_data(bio);
 	/* OpenSSL reads the TLS bytes login-common read but did not
@@ -551,24 +550,132 @@ void altpop_tls_relay_takeover(struct client *client)
 	memcpy(relay->up_buf, data, size);
 	relay->up_end = size;
 	i_stream_skip(client_input, size);
+	return relay;
+}
 
-	/* the client reference of login-common's proxy is the relay's now */
-	iostream_proxy_stop(proxy);
-	iostream_proxy_unref(&client->iostream_fd_proxy);
-	/* OpenSSL reads and writes the client socket itself from now on
-	   (takes over the BIO; frees its end of the memory BIO pair) */
+/* OpenSSL reads and writes the client socket itself from now on */
+static void
+altpop_tls_relay_run(struct altpop_tls_relay *relay,
+		     struct ssl_iostream *ssl_io, BIO *bio)
+{
+	/* takes over the BIO; frees OpenSSL's end of the memory BIO pair */
 	SSL_set_bio(relay->ssl, bio, bio);
 	/* Dovecot's own side of the session reads nothing any more: its
 	   teardown (SSL_shutdown() and a last sync with the BIO pair, which
 	   has no peer now) must not wait for input, or it logs "SSL BIO
 	   buffer size too small" */
 	ssl_io->want_read = FALSE;
-	*altpop_tls_relay_ptr(client) = relay;
-	e_debug(client->event, "TLS relay started");
+	*altpop_tls_relay_ptr(relay->client) = relay;
+	e_debug(relay->client->event, "TLS relay started (to the %s)",
+		relay->peer);
 
 	if (!altpop_tls_relay_up(relay) || !altpop_tls_relay_down(relay))
 		return;
 	altpop_tls_relay_update_ios(relay);
+}
+
+void altpop_tls_relay_takeover(struct client *client)
+{
+	struct iostream_proxy *proxy = client->iostream_fd_proxy;
+	struct ssl_iostream *ssl_io = client->ssl_iostream;
+	struct altpop_tls_relay *relay;
+	struct istream *pair_input, *client_input;
+	struct ostream *pair_output, *client_output;
+	const char *reason;
+	BIO *bio;
+
+	if (!client->login_success || proxy == NULL || ssl_io == NULL)
+		return;
+	pair_input = iostream_proxy_get_istream(proxy, IOSTREAM_PROXY_SIDE_LEFT);
+	pair_output = iostream_proxy_get_ostream(proxy, IOSTREAM_PROXY_SIDE_LEFT);
+	client_input = iostream_proxy_get_istream(proxy, IOSTREAM_PROXY_SIDE_RIGHT);
+	client_output = iostream_proxy_get_ostream(proxy, IOSTREAM_PROXY_SIDE_RIGHT);
+	if (!altpop_tls_relay_can_take_over(client, ssl_io, client_output,
+					    pair_output, &reason)) {
+		e_debug(client->event, "TLS relay not used (%s): "
+			"login-common relays the session", reason);
+		return;
+	}
+	bio = altpop_tls_bio_create(client->fd);
+	if (bio == NULL) {
+		e_error(client->event, "TLS relay not used: %s: "
+			"login-common relays the session",
+			altpop_tls_relay_ssl_error("BIO_new()"));
+		return;
+	}
+	relay = altpop_tls_relay_new(client, ssl_io, bio, client_input,
+				     pair_input, pair_output,
+				     "post-login process");
+	/* the client reference of login-common's proxy is the relay's now */
+	iostream_proxy_stop(proxy);
+	iostream_proxy_unref(&client->iostream_fd_proxy);
+	altpop_tls_relay_run(relay, ssl_io, bio);
+}
+
+bool altpop_tls_relay_proxy_takeover(struct client *client)
+{
+	struct ssl_iostream *ssl_io = client->ssl_iostream;
+	struct altpop_tls_relay *relay;
+	struct istream *pair_input;
+	struct ostream *pair_output;
+	const char *reason;
+	int fds[2], proxy_fd;
+	BIO *bio;
+
+	if (ssl_io == NULL)
+		return FALSE;
+	if (!altpop_tls_relay_can_take_over(client, ssl_io, client->output,
+					    NULL, &reason)) {
+		e_debug(client->event, "TLS relay not used (%s): "
+			"login-common's proxy relays the session", reason);
+		return FALSE;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0) {
+		e_error(client->event, "TLS relay not used: "
+			"socketpair() failed: %m");
+		return FALSE;
+	}
+	fd_set_nonblock(fds[0], TRUE);
+	fd_set_nonblock(fds[1], TRUE);
+	fd_close_on_exec(fds[0], TRUE);
+	fd_close_on_exec(fds[1], TRUE);
+	bio = altpop_tls_bio_create(client->fd);
+	if (bio == NULL) {
+		e_error(client->event, "TLS relay not used: %s: "
+			"login-common's proxy relays the session",
+			altpop_tls_relay_ssl_error("BIO_new()"));
+		i_close_fd(&fds[0]);
+		i_close_fd(&fds[1]);
+		return FALSE;
+	}
+	pair_output = o_stream_create_fd(fds[1], IO_BLOCK_SIZE);
+	pair_input = i_stream_create_fd_autoclose(&fds[1], IO_BLOCK_SIZE);
+	relay = altpop_tls_relay_new(client, ssl_io, bio, client->input,
+				     pair_input, pair_output, "proxy");
+	i_stream_unref(&pair_input);
+	o_stream_unref(&pair_output);
+
+	/* login-common's proxy relays the plaintext end of the socket pair
+	   to the backend; the relay keeps the TLS streams (and a client
+	   reference) until the session ends */
+	relay->tls_input = client->input;
+	relay->tls_output = client->output;
+	proxy_fd = fds[0];
+	client->input = i_stream_create_fd_autoclose(&fds[0], IO_BLOCK_SIZE);
+	client->output = o_stream_create_fd(proxy_fd, IO_BLOCK_SIZE);
+	o_stream_set_no_error_handling(client->output, TRUE);
+	client_ref(client);
+	DLLIST_PREPEND(&altpop_tls_relay_proxies, relay);
+	altpop_tls_relay_run(relay, ssl_io, bio);
+	return TRUE;
+}
+
+void altpop_tls_relay_deinit(void)
+{
+	while (altpop_tls_relay_proxies != NULL) {
+		altpop_tls_relay_finish(altpop_tls_relay_proxies,
+					"process shutting down");
+	}
 }
 
 void altpop_tls_relay_free(struct client *client)

@@ -14,7 +14,8 @@
    ciphers, certificates, SNI, client certificates) all still apply; on
    close the client's TLS session is shut down by login-common as before
    (close_notify), and the post-login process sees EOF when the client
-   goes. */
+   goes. The same relay carries a proxied client's TLS session on a
+   front (altpop_tls_relay_proxy_takeover()). */
 
 struct client;
 
@@ -25,8 +26,19 @@ struct client;
    flushed), nothing changes. */
 void altpop_tls_relay_takeover(struct client *client);
 
+/* Before login-common's proxy to a backend is detached: if the client
+   speaks TLS, the relay carries the TLS session, and the proxy gets the
+   plaintext end of a socket pair in place of the client's TLS streams
+   (so it still relays, logs, lists and kicks the session as before).
+   FALSE: nothing changed (no TLS, or output not flushed yet). */
+bool altpop_tls_relay_proxy_takeover(struct client *client);
+
 /* From the free vfunc (the last client reference went, e.g. at process
    shutdown): releases the relay without touching the client. */
 void altpop_tls_relay_free(struct client *client);
+
+/* At process shutdown, after login-common's proxies are gone: ends the
+   relays of proxied sessions. */
+void altpop_tls_relay_deinit(void);
 
 #endif

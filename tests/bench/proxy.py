@@ -10,6 +10,12 @@ pair) and measures:
            (tests/bench/popbench.c) in the front's namespace, directly from the backend and through
            the front (alternating, several rounds; medians and the ratio
            proxied / direct)
+  bulktls  the same over pop3s to the front, which proxies in plain TCP
+           to the backend: stock pop3-login as the front against
+           altpop-login as the front, back to back in each round (paired
+           ratio altpop / stock), and the CPU seconds the front's login
+           processes spent per GB (both in high-performance mode, so
+           their CPU time is read from the same long-lived processes)
   memory   the front's memory per proxied session: PSS of all its
            altpop-login processes with N idle proxied sessions, minus the
            same with none, divided by N; with the login service in
@@ -39,6 +45,7 @@ sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402
 import popclient  # noqa: E402
+from bench_procs import cpu_snapshot, cpu_used  # noqa: E402
 import run as bench  # noqa: E402  (popbench and its runner)
 import topology  # noqa: E402
 
@@ -79,6 +86,40 @@ def bulk(topo, pb, userfile, rounds, window):
             "proxied_MBps": round(med["proxied"], 1),
             "ratio_proxied_direct": round(statistics.median(ratios), 3),
             "ratio_min_max": [round(min(ratios), 3), round(max(ratios), 3)],
+            "same_bytes": len(body) == 1,
+            "rounds": {k: [round(x, 1) for x in v] for k, v in rates.items()}}
+
+
+FRONT_LOGINS = {"stock": "pop3-login", "altpop": "altpop-login"}
+
+
+def bulktls(topo, pb, userfile, rounds, window):
+    """RETR of every message over pop3s through the front: stock's and
+    altpop's login process as the TLS end, alternately."""
+    ports = {kind: topo.front.port("pop3" if kind == "stock" else "altpop", "pop3s")
+             for kind in FRONT_LOGINS}
+    rates = {k: [] for k in ports}
+    cpu_gb = {k: [] for k in ports}
+    body = set()
+    for r in range(-1, rounds):
+        order = list(ports) if r % 2 == 0 else list(reversed(ports))
+        for kind in order:
+            before = cpu_snapshot(topo.front, [FRONT_LOGINS[kind]])
+            with topo.front_ns.inside():
+                res = pb.run(ports[kind], userfile, 1, 1, "stat,retrall,quit",
+                             window=window, extra=["-h", "127.0.0.1", "-T"])
+            used = cpu_used(before, cpu_snapshot(topo.front, [FRONT_LOGINS[kind]]))
+            if r >= 0:
+                rates[kind].append(res["retr_mbps"])
+                cpu_gb[kind].append(used / (res["retr_body"] / 1e9))
+                body.add(int(res["retr_body"]))
+    ratios = bench.paired_ratios({"stock": rates["stock"], "altpop": rates["altpop"]})
+    return {"stock_MBps": round(statistics.median(rates["stock"]), 1),
+            "altpop_MBps": round(statistics.median(rates["altpop"]), 1),
+            "ratio_altpop_stock": round(statistics.median(ratios), 3),
+            "ratio_min_max": [round(min(ratios), 3), round(max(ratios), 3)],
+            "front_cpu_s_per_GB": {k: round(statistics.median(v), 3)
+                                   for k, v in cpu_gb.items()},
             "same_bytes": len(body) == 1,
             "rounds": {k: [round(x, 1) for x in v] for k, v in rates.items()}}
 
@@ -162,6 +203,17 @@ def main():
             uf = pb.userfile("bulk", [(USER, PASSWORD)])
             result["bulk"] = bulk(topo, pb, uf, args.rounds, args.window)
         print(json.dumps(result["bulk"]), flush=True)
+        with topology.Topology(stage, backends=("altpop",),
+                               users={USER: (0, PASSWORD, "")},
+                               front_extra=topology.performance_mode(
+                                   list(FRONT_LOGINS.values()))) as topo:
+            b = topo.backend_of(USER)
+            for i in range(args.messages):
+                b.deliver(USER, message(i, args.size))
+            pb = bench.Popbench(bench.build_popbench(work, tls=True), work)
+            uf = pb.userfile("bulk", [(USER, PASSWORD)])
+            result["bulktls"] = bulktls(topo, pb, uf, args.rounds, args.window)
+        print("bulktls", json.dumps(result["bulktls"]), flush=True)
         for name, perf in (("high_security", False), ("high_performance", True)):
             result["memory_" + name] = memory(stage, args.sessions, perf)
             print(name, json.dumps(result["memory_" + name]), flush=True)

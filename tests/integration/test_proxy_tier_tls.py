@@ -8,7 +8,9 @@ session; the front's admin still sees and kicks the session with
 `doveadm proxy list` / `doveadm proxy kick`; no login process logs an
 error."""
 
+import os
 import re
+import signal
 import time
 
 import pytest
@@ -53,6 +55,30 @@ def topo(stage):
         yield t
 
 
+class _RecordWire(test_tls_relay.TlsWire):
+    """The TLS client, noting the length of every TLS record the server
+    sent (from the 5-byte record headers of the raw stream)."""
+
+    def __init__(self, sock, context=None):
+        self.record_lengths = []
+        self._raw_in = bytearray()
+        super().__init__(sock, context)
+
+    def _receive(self):
+        chunk = self.raw.recv(65536)
+        self._raw_in += chunk
+        while len(self._raw_in) >= 5:
+            length = int.from_bytes(self._raw_in[3:5], "big")
+            if len(self._raw_in) < 5 + length:
+                break
+            self.record_lengths.append(length)
+            del self._raw_in[:5 + length]
+        if chunk:
+            self.incoming.write(chunk)
+        else:
+            self.incoming.write_eof()
+
+
 class _FrontEndpoint:
     """What test_tls_relay's client wants: .port (STLS) and .ssl_port
     (pop3s) of the front's altpop listeners."""
@@ -65,7 +91,7 @@ class _FrontEndpoint:
 def _front_tls(topo, tls, timeout=60):
     with topo.front_ns.inside():
         return test_tls_relay._connect(_FrontEndpoint(topo), tls,
-                                       timeout=timeout)
+                                       timeout=timeout, wire=_RecordWire)
 
 
 def _direct(topo, user):
@@ -99,6 +125,10 @@ def test_maildrop_through_the_front_is_byte_identical(topo, user, tls):
     d.quit()
     assert via_front == direct
     assert sum(len(m) for m in via_front[0]) > BIG
+    # altpop's TLS relay carried the session: full-size records (2^14
+    # bytes of plaintext and the cipher's overhead; login-common's proxy
+    # writes at most 8 KB of plaintext per record)
+    assert max(c.sock.record_lengths) > 16384, sorted(set(c.sock.record_lengths))[-5:]
     _assert_front_clean(topo)
 
 
@@ -157,7 +187,10 @@ def test_client_leaving_ends_the_backend_session(topo, user, how):
 
 @pytest.mark.parametrize("user", ["k0", "k1"])
 def test_admin_lists_and_kicks_a_tls_session(topo, user):
-    kick_rx = r"proxy\(%s,[^\n]*Disconnected by proxy: Kicked" % user
+    # 2.4 kicks through anvil, which ends a login process that serves
+    # only this session as at shutdown
+    kick_rx = (r"proxy\(%s,[^\n]*Disconnected by proxy: "
+               r"(?:Kicked by admin|Process shutting down)" % user)
     before = _count(topo.front, kick_rx)
     c = _front_tls(topo, "pop3s")
     c.login(user, USERS[user][1])
@@ -173,3 +206,34 @@ def test_admin_lists_and_kicks_a_tls_session(topo, user):
     _wait_count(topo.front, kick_rx, before)
     assert user not in dropin.doveadm(topo.front, "proxy", "list")
     _assert_front_clean(topo)
+
+
+def test_login_process_shutdown_ends_relayed_tls_sessions(stage):
+    """The front's login process that proxies TLS sessions is told to
+    stop (SIGTERM, as the master does at shutdown): each client's TLS
+    session ends with close_notify, the backend sessions end, nothing
+    crashes (and a sanitizer build reports no leak at its exit)."""
+    users = {"s%d" % i: (0, "s%dpw" % i, "") for i in range(3)}
+    front = topology.performance_mode(["altpop-login"])
+    with topology.Topology(stage, backends=("altpop",), users=users,
+                           front_extra=front) as t:
+        back = t.backends[0]
+        sessions = []
+        for user in users:
+            back.deliver(user, mailgen.numbered(1))
+            c = _front_tls(t, "pop3s")
+            c.login(user, users[user][1])
+            assert c.ok("STAT").startswith(b"+OK 1 ")
+            sessions.append(c)
+        pids = harness._pids_in_mnt_ns(t.front.ns)
+        logins = [pid for pid in pids
+                  if open("/proc/%d/comm" % pid).read().strip() == "altpop-login"]
+        assert logins
+        for pid in logins:
+            os.kill(pid, signal.SIGTERM)
+        for c in sessions:
+            test_tls_relay._assert_ends_with_close_notify(c)
+        _wait_count(back, r"altpop\(s\d\)[^\n]*Disconnected", 2)
+        _wait_count(t.front, r"proxy\(s\d,[^\n]*Disconnected by proxy: "
+                    r"Process shutting down", 2)
+        _assert_front_clean(t)

@@ -113,7 +113,7 @@ def assert_log_clean(instance):
     assert not bad, "\n".join(bad)
 
 
-def _connect(endpoint, tls, context=None, timeout=60):
+def _connect(endpoint, tls, context=None, timeout=60, wire=TlsWire):
     if tls == "stls":
         c = popclient.RawPop3(endpoint.port, timeout=timeout)
         assert c.ok("STLS").startswith(b"+OK")
@@ -121,7 +121,7 @@ def _connect(endpoint, tls, context=None, timeout=60):
     else:
         c = popclient.RawPop3(endpoint.ssl_port, timeout=timeout,
                               greeting=False)
-    c.sock = TlsWire(c.sock, context)
+    c.sock = wire(c.sock, context)
     if tls != "stls":
         c.greeting = c.readline()
         assert c.greeting.startswith(b"+OK"), c.greeting
