@@ -23,7 +23,8 @@ import test_tls_relay
 import topology
 from servercheck import assert_log_clean
 
-pytestmark = pytest.mark.altpop_only
+# core: TLS through the front is checked on every Dovecot CI covers
+pytestmark = [pytest.mark.altpop_only, pytest.mark.core]
 
 # several TLS records and more than the socket buffers hold
 BIG = 3 * 1024 * 1024
