@@ -21,7 +21,7 @@ import harness
 import mailgen
 from eiofs import EioFs
 from servercheck import read_until_closed
-from test_faults import USER, body_of, legacy_uidls, login, run_import
+from test_faults import USER, body_of, legacy_uidls, login, run_import, session_log
 
 pytestmark = pytest.mark.core
 
@@ -107,7 +107,7 @@ def test_uidl_map_eio(make_instance, eio, stage, op):
     assert c.quit().startswith(b"+OK")
     assert fs.faults(), "no fault injected"
     fs.ok()
-    log = inst.log_text()[log_start:]
+    log = session_log(inst, log_start)
     assert re.search(r"UIDL: altpop_save_uidl: .*%s.*%s.*listing the UIDLs "
                      r"unsaved" % (UIDL_MAP, EIO_TEXT), log), log
     no_crash(log)
@@ -137,7 +137,7 @@ def test_login_delay_state_eio(make_instance, eio, stage):
     assert c.quit().startswith(b"+OK")
     assert fs.faults()
     fs.ok()
-    log = inst.log_text()[log_start:]
+    log = session_log(inst, log_start)
     assert re.search(r"LOGIN-DELAY: .*dovecot-altpop-last-login.*%s.*letting "
                      r"the login in" % EIO_TEXT, log), log
     no_crash(log)
@@ -226,7 +226,7 @@ def quit_with_faults(inst, fs, c, rules):
     reply = c.quit()
     assert fs.faults(), "no fault injected"
     fs.ok()
-    log = inst.log_text()[log_start:]
+    log = session_log(inst, log_start)
     no_crash(log)
     return reply, log
 
@@ -339,7 +339,7 @@ def test_retr_read_eio(make_instance, eio, stage, proto, storage):
     assert fs.faults()
     fs.ok()
     data = c.buf + data
-    log = inst.log_text()[log_start:]
+    log = session_log(inst, log_start)
     no_crash(log)
     if proto == "altpop":
         assert not data.endswith(b"\r\n.\r\n"), data[-200:]

@@ -53,6 +53,16 @@ def login(inst, proto):
     return c
 
 
+def session_log(inst, start, timeout=10):
+    """The log from offset start, once the post-login session has logged
+    its end ("Disconnected"): a reply can reach the client before the log
+    process has written what the session logged before it; once the end
+    is there, all of it is (one process's lines stay in order)."""
+    inst.wait_log(r"(?:altpop|pop3)\([^)]*\)<\d+><[^>]*>: Info: Disconnected",
+                  timeout=timeout, start=start)
+    return inst.log_text()[start:]
+
+
 def body_of(raw):
     return raw.split(b"\n\n", 1)[1].replace(b"\n", b"\r\n")
 
@@ -92,7 +102,7 @@ def test_poll_on_full_disk(make_instance, stage, proto):
     assert reply.startswith(b"+OK"), reply
     assert len(disk.messages()) == 2
 
-    log = inst.log_text()[log_start:]
+    log = session_log(inst, log_start)
     if proto == "altpop":
         # the failed save is logged with the file and the error
         assert re.search(r"altpop\(%s\).*UIDL: altpop_save_uidl: .*%s.*%s.*"
@@ -173,7 +183,7 @@ def test_login_delay_on_full_disk(make_instance, stage):
     c = login(inst, "altpop")
     assert c.stat()[0] == 3
     assert c.quit().startswith(b"+OK")
-    log = inst.log_text()[log_start:]
+    log = session_log(inst, log_start)
     assert re.search(r"LOGIN-DELAY: .*dovecot-altpop-last-login.*%s.*letting "
                      r"the login in" % ENOSPC_TEXT, log), log
     assert state.read_bytes() == before
@@ -297,7 +307,7 @@ def test_quit_update_fails(make_instance, stage, proto):
     try:
         log_start = len(inst.log_text())
         reply = c.quit()
-        log = inst.log_text()[log_start:]
+        log = session_log(inst, log_start)
     finally:
         for d in dirs:
             allow_writes(d)
