@@ -195,7 +195,11 @@ def test_quit_pipelined_behind_retrs(endpoint, instance, tls):
     client's pace: every byte and QUIT's reply arrive (the post-login
     process used to close its output at QUIT after one non-blocking
     flush, dropping what the socket had not taken yet; it now writes the
-    rest as the client reads, for up to ALTPOP_CLIENT_LINGER_MSECS)."""
+    rest as the client reads, for up to ALTPOP_CLIENT_LINGER_MSECS).
+    Stock pop3 (2.3.19 to 2.4.5) still closes after one flush, so it loses
+    the tail now and then (README, known limits): not asserted there."""
+    if endpoint.name == "pop3":
+        pytest.skip("stock pop3 drops output left at QUIT (known limits)")
     msgs = [mailgen.numbered(1), mailgen.large(BIG // 4)]
     _deliver(instance, msgs)
     for _ in range(4):
